@@ -1,0 +1,60 @@
+# One entry point per job. Every target sets up what it needs: a fresh machine needs only
+# Python 3.11+, Node 20+ and the package registries.
+SHELL := /bin/bash
+PYTHON ?= python3
+ENV ?= dev
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv test unit integration infra gameday synth deploy bench lint clean
+
+help:
+	@echo "make gameday      bring up the sandbox, inject every runbook fault, report (gameday-report/)"
+	@echo "make test         the whole test suite (lint, unit, integration, infra)"
+	@echo "make synth        synthesize every stack with cdk-nag (ENV=dev|prod)"
+	@echo "make deploy       cdk deploy to the account in your AWS credentials (ENV=prod)"
+	@echo "make bench        benchmarks, written to bench-results/"
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+venv: $(STAMP)
+
+$(NODE_STAMP): package.json
+	npm install --no-audit --no-fund --silent
+	@touch $@
+
+lint: $(STAMP)
+	$(BIN)/ruff check functions infra sandbox remedy tests app.py
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+test: $(STAMP)
+	$(BIN)/ruff check functions infra sandbox remedy tests app.py
+	$(BIN)/pytest -q -n 2 tests
+
+gameday: $(STAMP)
+	$(BIN)/remedy gameday --env $(ENV)
+
+synth: $(STAMP) $(NODE_STAMP)
+	npx cdk synth --quiet -c env=$(ENV)
+	@echo "templates in cdk.out/ (cdk-nag passed: synth fails on any unacknowledged finding)"
+
+deploy: $(STAMP) $(NODE_STAMP)
+	npx cdk deploy --all -c env=$(ENV) --require-approval broadening
+
+bench: $(STAMP)
+	$(BIN)/python -m remedy.bench
+
+clean:
+	rm -rf cdk.out gameday-report bench-results .sandbox
