@@ -1,0 +1,118 @@
+"""`CloudWatch Alarm State Change` events (as EventBridge delivers them) into incidents.
+
+Anything that is not one of our alarms, in our account and region, is rejected with one line: a
+remediation service must not be steerable by events it does not own.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from functions.core.catalog import Catalog
+from functions.core.models import Incident
+from functions.core.naming import parse_alarm_name
+
+MAX_EVENT_BYTES = 256 * 1024  # EventBridge's own limit: anything larger did not come from it
+
+
+class BadEvent(ValueError):
+    """An event this service will not act on; the message is the one line a person reads."""
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class AlarmState(_Loose):
+    value: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
+    reason: str = Field(default="", max_length=4096)
+    timestamp: str = Field(min_length=10, max_length=40)
+
+
+class MetricStat(_Loose):
+    metric: dict[str, Any] = {}
+
+
+class AlarmMetric(_Loose):
+    id: str = ""
+    metric_stat: MetricStat | None = Field(default=None, alias="metricStat")
+
+
+class AlarmConfiguration(_Loose):
+    description: str = ""
+    metrics: list[AlarmMetric] = []
+
+
+class AlarmDetail(_Loose):
+    alarm_name: str = Field(alias="alarmName", min_length=1, max_length=255)
+    state: AlarmState
+    previous_state: AlarmState | None = Field(default=None, alias="previousState")
+    configuration: AlarmConfiguration = AlarmConfiguration()
+
+
+class AlarmStateChange(_Loose):
+    source: Literal["aws.cloudwatch"]
+    detail_type: Literal["CloudWatch Alarm State Change"] = Field(alias="detail-type")
+    account: str = Field(pattern=r"^\d{12}$")
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    time: str
+    detail: AlarmDetail
+
+
+def parse_timestamp(text: str) -> datetime:
+    """CloudWatch writes '2019-10-02T17:04:40.989+0000'; EventBridge's own time is '...Z'."""
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return datetime.strptime(text.replace("Z", "+0000"), fmt)
+        except ValueError:
+            continue
+    raise BadEvent(f"state timestamp {text[:40]!r} is not a CloudWatch timestamp")
+
+
+def parse_alarm_event(event: Any, catalog: Catalog, playbook: str | None = None) -> Incident:
+    """The incident an event describes, or BadEvent with the reason in one line."""
+    if not isinstance(event, dict):
+        raise BadEvent(f"event must be a JSON object, got {type(event).__name__}")
+    if len(json.dumps(event, default=str)) > MAX_EVENT_BYTES:
+        raise BadEvent("event is larger than EventBridge's 256 KB limit")
+    try:
+        change = AlarmStateChange.model_validate(event)
+    except ValidationError as error:
+        first = error.errors()[0]
+        path = ".".join(str(p) for p in first["loc"]) or "(event)"
+        raise BadEvent(f"not a CloudWatch Alarm State Change event: {path}: {first['msg']}") from None
+    if change.account != catalog.account_id or change.region != catalog.region:
+        raise BadEvent(f"alarm from account {change.account} in {change.region}: this service watches "
+                       f"{catalog.account_id} in {catalog.region} only")
+    detail = change.detail
+    name = parse_alarm_name(detail.alarm_name, catalog.prefix)
+    if name is None or name.playbook is None:
+        raise BadEvent(f"alarm {detail.alarm_name[:120]!r} is not one of {catalog.prefix}'s remediable alarms")
+    if playbook is not None and name.playbook != playbook:
+        raise BadEvent(f"alarm {detail.alarm_name!r} belongs to playbook {name.playbook}, not {playbook}")
+    if name.component not in catalog.components:
+        raise BadEvent(f"alarm {detail.alarm_name!r} names component {name.component!r}, not in the catalog")
+    dimensions: dict[str, str] = {}
+    for metric in detail.configuration.metrics:
+        if metric.metric_stat:
+            raw = metric.metric_stat.metric.get("dimensions", {})
+            if isinstance(raw, dict):
+                dimensions.update({str(k): str(v) for k, v in raw.items()})
+    changed_at = parse_timestamp(detail.state.timestamp)
+    return Incident(
+        id=f"{detail.alarm_name}@{detail.state.timestamp}",
+        alarm_name=detail.alarm_name,
+        state=detail.state.value,
+        previous_state=detail.previous_state.value if detail.previous_state else None,
+        reason=detail.state.reason,
+        changed_at=changed_at,
+        account=change.account,
+        region=change.region,
+        playbook=name.playbook,
+        resource=name.component,
+        dimensions=dimensions,
+    )

@@ -1,0 +1,111 @@
+"""The one gate every action passes. Pure decisions: the ports tell it the state of the world.
+
+Order matters and is the order a person on call would ask in: is automation switched off? how far may
+this playbook go? is something upstream broken (then fixing downstream is noise)? is the change within
+the caps? did we just act on this resource (cooldown) or too often (attempt budget, the circuit breaker)?
+Only then: recommend, wait for approval, dry-run or act.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pydantic import ValidationError
+
+from functions.core.actions import describe, spec_for, validated_params
+from functions.core.catalog import Catalog, Mode
+from functions.core.models import Action, Decision, Verdict
+from functions.core.ports import BreakerPort, BreakerState, KillSwitchPort
+
+
+@dataclass
+class Guard:
+    catalog: Catalog
+    playbook: str
+    kill_switch: KillSwitchPort
+    breaker: BreakerPort
+    dry_run: bool = False
+    seen: dict[str, BreakerState] = field(default_factory=dict)  # breaker state each decision was based on
+
+    def check(self, action: Action, unhealthy: set[str], now: datetime) -> Decision:
+        command = describe(action)
+
+        def decide(verdict: Verdict, rule: str, reason: str) -> Decision:
+            return Decision(action=action, verdict=verdict, rule=rule, reason=reason, command=command)
+
+        rails = self.catalog.guardrails.playbooks[self.playbook]  # type: ignore[index]
+        spec = spec_for(action)
+        try:
+            params = validated_params(action)
+        except ValidationError as error:
+            return decide(Verdict.REFUSED, "parameters", f"invalid parameters: {error.errors()[0]['msg']}")
+
+        if self._kill_switch_engaged():
+            return decide(Verdict.REFUSED, "kill_switch",
+                          f"kill switch {self.catalog.guardrails.kill_switch_parameter} is on (or unreadable)")
+        if rails.mode is Mode.OBSERVE:
+            return decide(Verdict.OBSERVED, "mode", f"playbook {self.playbook} is in observe mode")
+        held_by = [c for c in self.catalog.upstream_of(action.target) if c in unhealthy]
+        if held_by:
+            return decide(Verdict.REFUSED, "lineage_hold",
+                          f"upstream {', '.join(held_by)} is unhealthy: fix the cause first")
+        cap = blast_radius(self.catalog, action.name, params)
+        if cap:
+            return decide(Verdict.REFUSED, "blast_radius", cap)
+        state = self.seen[action.target] = self.breaker.load(action.target)
+        refusal = breaker_refusal(state, rails.cooldown_minutes, rails.attempt_budget,
+                                  rails.budget_window_hours, now)
+        if refusal:
+            return decide(Verdict.REFUSED, refusal[0], refusal[1])
+        if rails.mode is Mode.RECOMMEND:
+            return decide(Verdict.RECOMMENDED, "mode", f"playbook {self.playbook} recommends; a person runs it")
+        if rails.mode is Mode.APPROVE:
+            return decide(Verdict.AWAITING_APPROVAL, "mode", f"playbook {self.playbook} acts after approval")
+        if spec.destructive and action.name not in rails.auto_approve_destructive:
+            return decide(Verdict.AWAITING_APPROVAL, "destructive",
+                          f"{action.name} is destructive: it waits for a person")
+        if self.dry_run or self.catalog.guardrails.dry_run:
+            return decide(Verdict.DRY_RUN, "dry_run", "dry run: every check passed, nothing done")
+        return decide(Verdict.ALLOWED, "ok", "every check passed")
+
+    def _kill_switch_engaged(self) -> bool:
+        try:
+            return self.kill_switch.engaged()
+        except Exception:  # noqa: BLE001 - fail closed: if we cannot tell, we do not act
+            return True
+
+
+def breaker_refusal(state: BreakerState, cooldown_minutes: int, budget: int, window_hours: int,
+                    now: datetime) -> tuple[str, str] | None:
+    if state.last_action_at is not None:
+        quiet_until = state.last_action_at + timedelta(minutes=cooldown_minutes)
+        if now < quiet_until:
+            return ("cooldown", f"acted on {state.target} at {state.last_action_at:%H:%M:%S}Z; "
+                                f"cooldown of {cooldown_minutes} min runs until {quiet_until:%H:%M:%S}Z")
+    window_start = now - timedelta(hours=window_hours)
+    recent = [at for at in state.attempts if at >= window_start]
+    if len(recent) >= budget:
+        return ("budget", f"attempt budget spent: {len(recent)} of {budget} in {window_hours} h on "
+                          f"{state.target}; circuit open, a person takes over")
+    return None
+
+
+def blast_radius(catalog: Catalog, action_name: str, params: object) -> str | None:
+    """Caps from the catalog that no single action may exceed, whatever the playbook asked for."""
+    to_workers = getattr(params, "to_workers", None)
+    job_name = getattr(params, "job_name", None)
+    if to_workers is not None and job_name is not None:
+        try:
+            job = catalog.glue_job(job_name)
+        except KeyError:
+            return f"glue job {job_name} is not in the catalog: no action on unknown resources"
+        cap = min(job.max_workers, catalog.guardrails.max_glue_workers)
+        if to_workers > cap:
+            return f"{to_workers} workers exceeds the cap of {cap} for {job_name}"
+    elif job_name is not None and job_name not in {j.name for j in catalog.glue_jobs}:
+        return f"glue job {job_name} is not in the catalog: no action on unknown resources"
+    nodes = getattr(params, "to_nodes", None)
+    if nodes is not None and nodes > catalog.guardrails.max_redshift_nodes:
+        return f"{nodes} nodes exceeds max_redshift_nodes {catalog.guardrails.max_redshift_nodes}"
+    return None

@@ -1,0 +1,130 @@
+"""Wiring for handlers: settings, catalog, adapters and idempotency, built once per cold start.
+
+A handler calls `handle_alarm(event, playbook)` and nothing else. Same-state-change deliveries (EventBridge
+is at least once) are answered from the idempotency record, keyed on alarm name + state-change timestamp,
+and recorded as duplicates in the audit trail.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from functions.core.catalog import Catalog, load_catalog
+from functions.core.events import BadEvent, parse_alarm_event
+from functions.core.models import Incident
+from functions.core.naming import parse_alarm_name
+from functions.core.playbook import Context, Playbook, run
+from functions.core.settings import settings
+
+logger = Logger(service="remedy")
+
+
+@lru_cache(maxsize=1)
+def catalog() -> Catalog:
+    return load_catalog(settings().catalog_path)
+
+
+@lru_cache(maxsize=1)
+def _wiring() -> dict[str, Any]:
+    from functions.core.adapters.aws import (
+        AwsPorts,
+        Clients,
+        DynamoAudit,
+        DynamoBreaker,
+        SnsNotifier,
+        SsmKillSwitch,
+        SystemClock,
+    )
+
+    s = settings()
+    clients = Clients()
+    clock = SystemClock()
+    return {
+        "clients": clients,
+        "ports": AwsPorts(clients),
+        "kill_switch": SsmKillSwitch(clients, s.kill_switch_parameter),
+        "breaker": DynamoBreaker(clients, s.breaker_table),
+        "audit": DynamoAudit(clients, s.audit_table, clock),
+        "notifier": SnsNotifier(clients, s.topic_arn),
+        "clock": clock,
+    }
+
+
+@lru_cache(maxsize=1)
+def _idempotent_runner() -> Any:
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
+    # A day covers EventBridge's redelivery window (max event age 6 h) with room to spare.
+    config = IdempotencyConfig(event_key_jmespath="id", raise_on_no_idempotency_key=True,
+                               expires_after_seconds=24 * 3600)
+
+    @idempotent_function(data_keyword_argument="incident", persistence_store=persistence, config=config)
+    def process(incident: dict[str, Any], playbook: Playbook, ran: list[bool]) -> dict[str, Any]:
+        ran.append(True)
+        return _process(Incident.model_validate(incident), playbook)
+
+    return process
+
+
+def _process(incident: Incident, playbook: Playbook) -> dict[str, Any]:
+    wiring = _wiring()
+    cat = catalog()
+    ctx = Context(catalog=cat, ports=wiring["ports"], kill_switch=wiring["kill_switch"],
+                  breaker=wiring["breaker"], audit=wiring["audit"], notifier=wiring["notifier"],
+                  clock=wiring["clock"], dry_run=settings().dry_run,
+                  unhealthy=_unhealthy_components(cat, wiring["ports"], incident.alarm_name))
+    outcome = run(playbook, incident, ctx)
+    logger.info("outcome", extra={"incident": incident.id, "status": outcome.status.value,
+                                  "summary": outcome.summary})
+    return outcome.model_dump(mode="json")
+
+
+def _unhealthy_components(cat: Catalog, ports: Any, own_alarm: str) -> set[str]:
+    """Components whose own alarms are in ALARM now: the lineage hold reads this."""
+    components = set()
+    for name in ports.alarms.in_alarm(f"{cat.prefix}/"):
+        parsed = parse_alarm_name(name, cat.prefix)
+        if parsed and name != own_alarm:
+            components.add(parsed.component)
+    return components
+
+
+def handle_alarm(event: Any, playbook: Playbook) -> dict[str, Any]:
+    """Parse, run the playbook once per state change, report. Bad events are refused, never retried."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+    try:
+        incident = parse_alarm_event(event, catalog(), playbook.name)
+    except BadEvent as error:
+        logger.warning("rejected event", extra={"reason": str(error)})
+        return {"status": "REJECTED", "reason": str(error)}
+    ran: list[bool] = []
+    try:
+        result: dict[str, Any] = _idempotent_runner()(incident=incident.model_dump(mode="json"),
+                                                      playbook=playbook, ran=ran)
+    except IdempotencyAlreadyInProgressError:
+        return _duplicate(incident, "the same state change is being handled right now")
+    if not ran:
+        return _duplicate(incident, "this state change was handled before", result)
+    return result
+
+
+def _duplicate(incident: Incident, reason: str, first: dict[str, Any] | None = None) -> dict[str, Any]:
+    _wiring()["audit"].record(incident.id, "duplicate", {"reason": reason})
+    logger.info("duplicate", extra={"incident": incident.id, "reason": reason})
+    return {"status": "DUPLICATE", "reason": reason, "incident": incident.id,
+            "first_status": (first or {}).get("status")}
+
+
+def reset() -> None:
+    """Forget everything built at cold start (a new environment, as a fresh Lambda container would)."""
+    for cached in (settings, catalog, _wiring, _idempotent_runner):
+        cached.cache_clear()

@@ -1,0 +1,93 @@
+"""Runbook: "MSK Consumer Lag High".
+
+1. Check Glue streaming job status   -> not running: restarting it is the fix (the most common cause)
+2. Increase Glue worker count         -> by the catalog's step, within the job's maximum
+3. Check MSK broker health            -> (planned: broker health findings hold all action)
+4. Review partition count             -> when the job already has a task slot per partition, more workers
+                                         cannot help: recommend partitions to a person, act on nothing
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.core.catalog import Catalog, GlueJob
+from functions.core.models import (
+    Action,
+    ActionResult,
+    Finding,
+    Incident,
+    Plan,
+    Verification,
+    VerificationStatus,
+)
+
+# vCPUs per Glue worker type: one Spark task slot each. One worker is the driver.
+VCPUS = {"G.025X": 2, "G.1X": 4, "G.2X": 8, "G.4X": 16, "G.8X": 32}
+
+
+def task_slots(workers: int, worker_type: str) -> int:
+    return max(workers - 1, 1) * VCPUS.get(worker_type, 4)
+
+
+class MskConsumerLag:
+    name = "msk_consumer_lag"
+
+    def diagnose_and_plan(self, incident: Incident, catalog: Catalog, ports: Any) -> Plan:
+        job = catalog.glue_job(incident.resource.removeprefix("glue:"))
+        runs = ports.glue.recent_runs(job.name, limit=5)
+        active = next((r for r in runs if r.active), None)
+        if active is None:
+            return self._restart(job, runs[0] if runs else None)
+        return self._scale(catalog, job, active.workers or job.min_workers, active.worker_type or job.worker_type,
+                           active.id)
+
+    def _restart(self, job: GlueJob, last: Any) -> Plan:
+        last_text = f"last run {last.id} {last.state}" + (f": {last.error}" if last.error else "") if last else \
+            "no run on record"
+        finding = Finding(check="streaming job running", ok=False, component=None,
+                          detail=f"streaming job {job.name} is not running ({last_text})")
+        action = Action(name="glue.restart_streaming_job", target=f"glue:{job.name}",
+                        params={"job_name": job.name},
+                        reason=f"{job.name} is not running, so nothing consumes topic {job.topic}")
+        return Plan(playbook=self.name, findings=[finding], actions=[action])
+
+    def _scale(self, catalog: Catalog, job: GlueJob, workers: int, worker_type: str, run_id: str) -> Plan:
+        topic = catalog.topic(job.topic or "")
+        slots = task_slots(workers, worker_type)
+        cap = min(job.max_workers, catalog.guardrails.max_glue_workers)
+        findings = [
+            Finding(check="streaming job running", ok=True,
+                    detail=f"streaming job {job.name} is running ({run_id}) with {workers} x {worker_type} workers"),
+            Finding(check="partitions vs task slots", ok=slots < topic.partitions,
+                    detail=f"topic {topic.name} has {topic.partitions} partitions; the job has {slots} task slots"),
+        ]
+        if slots >= topic.partitions:
+            return Plan(playbook=self.name, findings=findings, recommendations=[
+                f"{job.name} already has a task slot per partition of {topic.name}: more workers cannot help. "
+                f"Add partitions to {topic.name} (and review the producer rate); nothing was changed."])
+        if workers >= cap:
+            return Plan(playbook=self.name, findings=findings, recommendations=[
+                f"{job.name} is at its cap of {cap} workers: raise max_workers in the catalog or use the "
+                f"scaling procedure (bigger worker type); nothing was changed."])
+        target = min(workers + catalog.guardrails.scale_step_workers, cap)
+        action = Action(name="glue.scale_streaming_job", target=f"glue:{job.name}",
+                        params={"job_name": job.name, "from_workers": workers, "to_workers": target,
+                                "worker_type": worker_type},
+                        reason=f"lag is high while the job runs: {workers} -> {target} workers "
+                               f"({task_slots(target, worker_type)} task slots for {topic.partitions} partitions)")
+        return Plan(playbook=self.name, findings=findings, actions=[action])
+
+    def verify(self, incident: Incident, results: list[ActionResult], catalog: Catalog,
+               ports: Any) -> Verification:
+        """The restarted run must be alive; the lag itself is confirmed when the alarm returns to OK."""
+        job = incident.resource.removeprefix("glue:")
+        expected = {r.changed.get("run_id") for r in results}
+        runs = {r.id: r for r in ports.glue.recent_runs(job, limit=5)}
+        alive = [runs[i] for i in expected if i in runs and runs[i].active]
+        if len(alive) != len(expected):
+            states = ", ".join(f"{i}: {runs[i].state if i in runs else 'missing'}" for i in expected)
+            return Verification(status=VerificationStatus.FAILED, detail=f"new run is not alive ({states})")
+        return Verification(status=VerificationStatus.INCONCLUSIVE,
+                            detail=f"run {alive[0].id} is {alive[0].state} with {alive[0].workers} workers; "
+                                   f"recovery is confirmed when {incident.alarm_name} returns to OK")
