@@ -71,7 +71,7 @@ def _idempotent_runner() -> Any:
         ran.append(True)
         return _process(Incident.model_validate(incident), playbook)
 
-    return process
+    return process, config
 
 
 def _process(incident: Incident, playbook: Playbook) -> dict[str, Any]:
@@ -97,7 +97,7 @@ def _unhealthy_components(cat: Catalog, ports: Any, own_alarm: str) -> set[str]:
     return components
 
 
-def handle_alarm(event: Any, playbook: Playbook) -> dict[str, Any]:
+def handle_alarm(event: Any, playbook: Playbook, context: Any = None) -> dict[str, Any]:
     """Parse, run the playbook once per state change, report. Bad events are refused, never retried."""
     from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
@@ -107,8 +107,11 @@ def handle_alarm(event: Any, playbook: Playbook) -> dict[str, Any]:
         logger.warning("rejected event", extra={"reason": str(error)})
         return {"status": "REJECTED", "reason": str(error)}
     ran: list[bool] = []
+    process, config = _idempotent_runner()
+    if context is not None:
+        config.register_lambda_context(context)  # in-progress records expire with the invocation
     try:
-        result: dict[str, Any] = _idempotent_runner()(incident=incident.model_dump(mode="json"),
+        result: dict[str, Any] = process(incident=incident.model_dump(mode="json"),
                                                       playbook=playbook, ran=ran)
     except IdempotencyAlreadyInProgressError:
         return _duplicate(incident, "the same state change is being handled right now")

@@ -10,4 +10,4 @@ PLAYBOOK = MskConsumerLag()
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle_alarm(event, PLAYBOOK)
+    return handle_alarm(event, PLAYBOOK, context)

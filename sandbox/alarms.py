@@ -1,0 +1,162 @@
+"""CloudWatch's alarm evaluation, which moto does not do: the synthesized alarm definition (metric,
+statistic, period, evaluation periods, datapoints to alarm, threshold, missing-data treatment) decides
+the state from the metric data in the emulated CloudWatch. A state change becomes the
+`CloudWatch Alarm State Change` event CloudWatch would put on EventBridge, in AWS's documented shape.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+COMPARE = {
+    "GreaterThanThreshold": lambda v, t: v > t,
+    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
+    "LessThanThreshold": lambda v, t: v < t,
+    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
+}
+WORDS = {
+    "GreaterThanThreshold": "greater than",
+    "GreaterThanOrEqualToThreshold": "greater than or equal to",
+    "LessThanThreshold": "less than",
+    "LessThanOrEqualToThreshold": "less than or equal to",
+}
+
+
+@dataclass
+class Evaluation:
+    alarm_name: str
+    previous: str
+    state: str
+    reason: str
+    reason_data: dict[str, Any]
+    datapoints: list[float | None]  # oldest first, one per period of the evaluation window
+
+    @property
+    def changed(self) -> bool:
+        return self.previous != self.state
+
+
+def _queries(p: dict[str, Any]) -> list[dict[str, Any]]:
+    if "Metrics" in p:
+        return [{k: v for k, v in m.items() if k in ("Id", "MetricStat", "Expression", "Label", "ReturnData",
+                                                       "Period")} for m in p["Metrics"]]
+    stat = p.get("Statistic") or p.get("ExtendedStatistic")
+    return [{"Id": "m1", "ReturnData": True, "MetricStat": {
+        "Metric": {"Namespace": p["Namespace"], "MetricName": p["MetricName"],
+                   "Dimensions": p.get("Dimensions", [])},
+        "Period": int(p["Period"]), "Stat": stat}}]
+
+
+def _period(p: dict[str, Any]) -> int:
+    if "Period" in p:
+        return int(p["Period"])
+    return min(int(m["MetricStat"]["Period"]) for m in p["Metrics"] if "MetricStat" in m)
+
+
+def evaluate(cloudwatch: Any, name: str, p: dict[str, Any], now: datetime | None = None) -> Evaluation:
+    """Decide the alarm's state at `now` from the metric data, as CloudWatch does (M out of N)."""
+    now = now or datetime.now(UTC)
+    period = _period(p)
+    periods = int(p["EvaluationPeriods"])
+    needed = int(p.get("DatapointsToAlarm", periods))
+    end = datetime.fromtimestamp((int(now.timestamp()) // period) * period, UTC)
+    start = end - timedelta(seconds=period * periods)
+    response = cloudwatch.get_metric_data(MetricDataQueries=_queries(p), StartTime=start, EndTime=end,
+                                          ScanBy="TimestampAscending")
+    results = [r for r in response["MetricDataResults"]]
+    wanted = p.get("ThresholdMetricId")
+    returned = [r for r in results if r["Id"] != wanted] if wanted else results
+    series = dict(zip((ts.astimezone(UTC) for ts in returned[0]["Timestamps"]), returned[0]["Values"],
+                      strict=True)) if returned else {}
+    slots = [start + timedelta(seconds=period * i) for i in range(periods)]
+    datapoints = [series.get(slot) for slot in slots]
+
+    threshold = float(p["Threshold"])
+    compare = COMPARE[p["ComparisonOperator"]]
+    treat = p.get("TreatMissingData", "missing")
+    breaching = sum(1 for v in datapoints if v is not None and compare(v, threshold))
+    if treat == "breaching":
+        breaching += sum(1 for v in datapoints if v is None)
+    present = [v for v in datapoints if v is not None]
+
+    current = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"]
+    if breaching >= needed:
+        state = "ALARM"
+    elif not present and treat in ("missing", "ignore"):
+        state = current if treat == "ignore" else "INSUFFICIENT_DATA"
+    else:
+        state = "OK"
+    shown = ", ".join(f"{v} ({slot:%d/%m/%y %H:%M:%S})" for slot, v in zip(slots, datapoints, strict=True)
+                      if v is not None) or "no datapoints"
+    reason = (f"Threshold Crossed: {breaching} out of the last {periods} datapoints [{shown}] "
+              f"{'were' if state == 'ALARM' else 'were not'} {WORDS[p['ComparisonOperator']]} the threshold "
+              f"({threshold}) (minimum {needed} datapoints for OK -> ALARM transition).")
+    reason_data = {
+        "version": "1.0", "queryDate": _stamp(now), "startDate": _stamp(start), "period": period,
+        "recentDatapoints": present, "threshold": threshold,
+        "evaluatedDatapoints": [{"timestamp": _stamp(slot), "value": v}
+                                for slot, v in zip(slots, datapoints, strict=True) if v is not None],
+    }
+    if "Statistic" in p:
+        reason_data["statistic"] = p["Statistic"]
+    return Evaluation(name, current, state, reason, reason_data, datapoints)
+
+
+def _stamp(at: datetime) -> str:
+    """CloudWatch's timestamp format: 2019-10-02T17:04:40.989+0000."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}+0000"
+
+
+def record_transition(cloudwatch: Any, evaluation: Evaluation) -> None:
+    """Store the decided state in the emulated CloudWatch (what CloudWatch itself would do)."""
+    cloudwatch.set_alarm_state(AlarmName=evaluation.alarm_name, StateValue=evaluation.state,
+                               StateReason=evaluation.reason[:1023],
+                               StateReasonData=json.dumps(evaluation.reason_data))
+
+
+def state_change_event(evaluation: Evaluation, p: dict[str, Any], account: str, region: str,
+                       previous_reason: str = "", at: datetime | None = None) -> dict[str, Any]:
+    """The EventBridge event CloudWatch emits for this transition (AWS docs: 'Alarm events and EventBridge')."""
+    at = at or datetime.now(UTC)
+    metrics = []
+    if "Metrics" in p:
+        for m in p["Metrics"]:
+            entry: dict[str, Any] = {"id": m["Id"], "returnData": m.get("ReturnData", True)}
+            if "Expression" in m:
+                entry["expression"] = m["Expression"]
+                entry["label"] = m.get("Label", m["Id"])
+            else:
+                stat = m["MetricStat"]
+                entry["metricStat"] = {"metric": {
+                    "namespace": stat["Metric"]["Namespace"], "name": stat["Metric"]["MetricName"],
+                    "dimensions": {d["Name"]: d["Value"] for d in stat["Metric"].get("Dimensions", [])}},
+                    "period": int(stat["Period"]), "stat": stat["Stat"]}
+            metrics.append(entry)
+    else:
+        metrics.append({"id": str(uuid.uuid4()), "returnData": True, "metricStat": {
+            "metric": {"namespace": p["Namespace"], "name": p["MetricName"],
+                       "dimensions": {d["Name"]: d["Value"] for d in p.get("Dimensions", [])}},
+            "period": int(p["Period"]), "stat": p.get("Statistic") or p.get("ExtendedStatistic")}})
+    name = evaluation.alarm_name
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": account,
+        "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"],
+        "detail": {
+            "alarmName": name,
+            "state": {"value": evaluation.state, "reason": evaluation.reason,
+                      "reasonData": json.dumps(evaluation.reason_data), "timestamp": _stamp(at)},
+            "previousState": {"value": evaluation.previous, "reason": previous_reason,
+                              "timestamp": _stamp(at - timedelta(minutes=5))},
+            "configuration": {"description": p.get("AlarmDescription", ""), "metrics": metrics},
+        },
+    }

@@ -1,0 +1,218 @@
+"""The emulated AWS account: moto served on loopback, plus the APIs moto lacks that the product needs.
+
+Production code reaches it only through endpoint configuration (AWS_ENDPOINT_URL). Every gap filled
+here follows the AWS API's request and response shapes, so what works here works against AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.core.responses import ActionResult
+
+_PATCHED = False
+_LOCK = threading.Lock()
+
+# Fault injection: (service, operation) -> error code the sandbox answers with (see `inject_error`).
+_INJECTED: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def _glue_backend(response: Any) -> Any:
+    return response.glue_backend
+
+
+def _fill_glue() -> None:
+    from moto.glue import models, responses
+    from moto.glue.exceptions import EntityNotFoundException
+
+    def batch_stop_job_run(self: Any) -> ActionResult:
+        name = self.parameters.get("JobName")
+        run_ids = self.parameters.get("JobRunIds", [])
+        job = self.glue_backend.get_job(name)
+        stopped, errors = [], []
+        for run_id in run_ids:
+            run = next((r for r in job.job_runs if r.job_run_id == run_id), None)
+            if run is None or run.status not in ("STARTING", "RUNNING", "WAITING"):
+                errors.append({"JobName": name, "JobRunId": run_id, "ErrorDetail": {
+                    "ErrorCode": "InvalidInputException",
+                    "ErrorMessage": "Job run is not running" if run else "Job run not found"}})
+                continue
+            run.status = "STOPPED"
+            run.completed_on = datetime.now(UTC)
+            stopped.append({"JobName": name, "JobRunId": run_id})
+        return ActionResult({"SuccessfulSubmissions": stopped, "Errors": errors})
+
+    def update_job(self: Any) -> ActionResult:
+        # AWS replaces the whole definition with JobUpdate: omitted fields are reset, which is why the
+        # product copies every field from GetJob. The emulation resets them too.
+        name = self.parameters.get("JobName")
+        update = self.parameters.get("JobUpdate", {})
+        job = self.glue_backend.get_job(name)
+        if "Role" not in update or "Command" not in update:
+            raise EntityNotFoundException("JobUpdate must carry Role and Command (UpdateJob replaces the job)")
+        job.role = update["Role"]
+        job.command = update["Command"]
+        job.description = update.get("Description")
+        job.default_arguments = update.get("DefaultArguments", {})
+        job.non_overridable_arguments = update.get("NonOverridableArguments")
+        job.connections = update.get("Connections")
+        job.max_retries = update.get("MaxRetries", 0)
+        job.timeout = update.get("Timeout", 2880)
+        job.worker_type = update.get("WorkerType")
+        job.number_of_workers = update.get("NumberOfWorkers")
+        job.glue_version = update.get("GlueVersion")
+        job.execution_property = update.get("ExecutionProperty", {"MaxConcurrentRuns": 1})
+        job.last_modified_on = datetime.now(UTC)
+        return ActionResult({"JobName": name})
+
+    original_get_job_runs = responses.GlueResponse.get_job_runs
+
+    def get_job_runs(self: Any) -> Any:
+        # AWS lists the newest run first and honours MaxResults; moto lists oldest first.
+        job = self.glue_backend.get_job(self.parameters.get("JobName"))
+        limit = int(self.parameters.get("MaxResults") or 100)
+        runs = list(reversed(job.get_job_runs()))[:limit]
+        return ActionResult({"JobRuns": [r.as_dict() for r in runs]})
+
+    original_as_dict = models.FakeJobRun.as_dict
+
+    def as_dict(self: Any) -> dict[str, Any]:
+        data: dict[str, Any] = original_as_dict(self)
+        if getattr(self, "error_message", None):
+            data["ErrorMessage"] = self.error_message
+        if self.status in ("STARTING", "RUNNING", "WAITING"):
+            data.pop("CompletedOn", None)
+        return data
+
+    original_init = models.FakeJobRun.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        # A started run is RUNNING until it is stopped, or a scenario ends or fails it: streaming
+        # jobs never finish by themselves.
+        self.status = "RUNNING"
+        self.error_message = None
+
+    from moto.moto_api import state_manager
+
+    # Runs change state only when something stops, fails or ends them (see init above), never by
+    # being read: moto's default would advance every run to SUCCEEDED on the first GetJobRuns.
+    state_manager.set_transition(model_name="glue::job_run", transition={"progression": "manual", "times": 10**9})
+    responses.GlueResponse.batch_stop_job_run = batch_stop_job_run
+    responses.GlueResponse.update_job = update_job
+    responses.GlueResponse.get_job_runs = get_job_runs
+    responses.GlueResponse._original_get_job_runs = original_get_job_runs
+    models.FakeJobRun.as_dict = as_dict
+    models.FakeJobRun.__init__ = init
+
+
+def _fill_events() -> None:
+    from moto.events import models, responses
+
+    def test_event_pattern(self: Any) -> tuple[str, dict[str, str]]:
+        pattern = models.EventPattern.load(self._get_param("EventPattern"))
+        event = json.loads(self._get_param("Event"))
+        return json.dumps({"Result": pattern.matches_event(event)}), self.response_headers
+
+    responses.EventsHandler.test_event_pattern = test_event_pattern
+
+
+def _fill_fault_injection() -> None:
+    """Answer selected operations with an AWS error, to rehearse what happens when AWS says no."""
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse.call_action
+
+    def call_action(self: Any) -> Any:
+        key = (self.service_name or "", self._get_action() if hasattr(self, "_get_action") else "")
+        if key in _INJECTED:
+            code, message = _INJECTED[key]
+            status = 400 if code not in {"InternalFailure", "ServiceUnavailable"} else 500
+            body = json.dumps({"__type": code, "message": message})
+            return status, {"x-amzn-ErrorType": code, "Content-Type": "application/x-amz-json-1.1"}, body
+        return original(self)
+
+    BaseResponse.call_action = call_action
+
+
+def install_gap_fills() -> None:
+    global _PATCHED
+    with _LOCK:
+        if _PATCHED:
+            return
+        _fill_glue()
+        _fill_events()
+        _fill_fault_injection()
+        _PATCHED = True
+
+
+@contextmanager
+def inject_error(service: str, operation: str, code: str, message: str = "injected by the sandbox") -> Iterator[None]:
+    """While active, `service`'s `operation` (e.g. ("glue", "StartJobRun")) answers with AWS error `code`."""
+    _INJECTED[(service, operation)] = (code, message)
+    try:
+        yield
+    finally:
+        _INJECTED.pop((service, operation), None)
+
+
+class EmulatedAccount:
+    """moto on 127.0.0.1 (ephemeral port) with the gap fills installed; `environ()` points boto3 at it."""
+
+    def __init__(self, account_id: str, region: str):
+        self.account_id = account_id
+        self.region = region
+        self._server: Any = None
+        self.endpoint = ""
+
+    def start(self) -> EmulatedAccount:
+        if self._server is not None:
+            return self
+        os.environ["MOTO_ACCOUNT_ID"] = self.account_id  # moto's default account becomes the catalog's
+        install_gap_fills()
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        return self
+
+    def environ(self) -> dict[str, str]:
+        """What a process needs to talk to this account: configuration, not code."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "sandbox",
+            "AWS_SECRET_ACCESS_KEY": "sandbox",  # noqa: S105 - the emulated account accepts any key
+            "AWS_SESSION_TOKEN": "sandbox",
+        }
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        env = self.environ()
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=self.region,
+                            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                            aws_session_token=env["AWS_SESSION_TOKEN"])
+
+    def glue_backend(self) -> Any:
+        from moto.glue.models import glue_backends
+
+        return glue_backends[self.account_id][self.region]
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None

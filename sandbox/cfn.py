@@ -1,0 +1,311 @@
+"""A small CloudFormation for the emulated account: creates what the synthesized templates declare.
+
+Only the resource types the service's behaviour depends on are created (tables, topics, queues,
+parameters, alarms, rules) and the functions are recorded for the in-process Lambda runner; roles,
+policies and log groups have no behaviour to rehearse locally and are skipped. Intrinsic functions are
+resolved the way CloudFormation does, so the alarms, patterns and environment variables used in the
+sandbox are exactly those of the templates.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class TemplateError(Exception):
+    pass
+
+
+@dataclass
+class FunctionSpec:
+    logical_id: str
+    stack: str
+    name: str
+    arn: str
+    handler: str
+    environment: dict[str, str]
+    max_retries: int = 2
+    on_failure_arn: str | None = None
+
+
+@dataclass
+class RuleSpec:
+    logical_id: str
+    stack: str
+    name: str
+    pattern: dict[str, Any]
+    target_arns: list[str]
+    dlq_arns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Deployment:
+    """What the templates created: physical names by logical id, functions, rules, alarm definitions."""
+
+    physical: dict[str, dict[str, str]] = field(default_factory=dict)  # "Stack.Logical" -> {"Ref":..,"Arn":..}
+    functions: dict[str, FunctionSpec] = field(default_factory=dict)  # by ARN
+    rules: list[RuleSpec] = field(default_factory=list)
+    alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # alarm name -> resolved properties
+    composite_alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    exports: dict[str, Any] = field(default_factory=dict)
+
+
+class Resolver:
+    def __init__(self, stack: str, account: str, region: str, deployment: Deployment):
+        self.stack = stack
+        self.account = account
+        self.region = region
+        self.deployment = deployment
+
+    def pseudo(self, name: str) -> str | None:
+        return {"AWS::Region": self.region, "AWS::AccountId": self.account, "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": self.stack,
+                "AWS::NoValue": None}.get(name, None) if name.startswith("AWS::") else None
+
+    def attribute(self, logical: str, attr: str) -> str:
+        key = f"{self.stack}.{logical}"
+        if key not in self.deployment.physical:
+            raise TemplateError(f"{key} is referenced before it exists")
+        values = self.deployment.physical[key]
+        return values.get(attr) or values.get("Arn") or values["Ref"]
+
+    def resolve(self, value: Any) -> Any:  # noqa: C901 - one branch per intrinsic function
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) != 1:
+            return {k: self.resolve(v) for k, v in value.items()}
+        (key, arg), = value.items()
+        if key == "Ref":
+            if arg.startswith("AWS::"):
+                return self.pseudo(arg)
+            return self.attribute(arg, "Ref")
+        if key == "Fn::GetAtt":
+            logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+            return self.attribute(logical, attr)
+        if key == "Fn::Join":
+            sep, parts = arg
+            return sep.join(str(self.resolve(p)) for p in parts)
+        if key == "Fn::Select":
+            index, items = arg
+            return self.resolve(items)[int(self.resolve(index))]
+        if key == "Fn::Split":
+            sep, text = arg
+            return str(self.resolve(text)).split(sep)
+        if key == "Fn::ImportValue":
+            name = self.resolve(arg)
+            if name not in self.deployment.exports:
+                raise TemplateError(f"export {name} does not exist yet")
+            return self.deployment.exports[name]
+        if key == "Fn::Sub":
+            text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+
+            def sub(match: re.Match[str]) -> str:
+                name = match.group(1)
+                if name in extra:
+                    return str(extra[name])
+                if name.startswith("AWS::"):
+                    return str(self.pseudo(name))
+                logical, _, attr = name.partition(".")
+                return self.attribute(logical, attr or "Ref")
+
+            return re.sub(r"\$\{([^}!][^}]*)\}", sub, text)
+        return {k: self.resolve(v) for k, v in value.items()}
+
+
+def deploy(templates: dict[str, dict[str, Any]], account: Any) -> Deployment:
+    """Create the templates' resources in the emulated account, stacks in dependency order."""
+    deployment = Deployment()
+    pending = dict(templates)
+    while pending:
+        progressed = False
+        for stack, template in list(pending.items()):
+            try:
+                _deploy_stack(stack, template, account, deployment)
+            except TemplateError:
+                continue
+            del pending[stack]
+            progressed = True
+        if not progressed:
+            missing = ", ".join(pending)
+            raise TemplateError(f"cannot order stacks {missing}: unresolved cross-stack references")
+    return deployment
+
+
+def _deploy_stack(stack: str, template: dict[str, Any], account: Any, deployment: Deployment) -> None:
+    resolver = Resolver(stack, account.account_id, account.region, deployment)
+    resources = template.get("Resources", {})
+    # Check imports first so a stack that must wait creates nothing (nothing half-applied).
+    for _name, value in _walk(resources):
+        if isinstance(value, dict) and "Fn::ImportValue" in value:
+            resolver.resolve(value)
+    order = _topological(resources)
+    for logical in order:
+        resource = resources[logical]
+        _create(stack, logical, resource, resolver, account, deployment)
+    for output in template.get("Outputs", {}).values():
+        export = output.get("Export", {}).get("Name")
+        if export:
+            deployment.exports[resolver.resolve(export)] = resolver.resolve(output["Value"])
+
+
+def _walk(node: Any, key: str = "") -> Any:
+    yield key, node
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _walk(v, k)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v, key)
+
+
+def _refs(node: Any) -> set[str]:
+    found: set[str] = set()
+    for key, value in _walk(node):
+        if isinstance(value, dict) and len(value) == 1:
+            (k, arg), = value.items()
+            if k == "Ref" and isinstance(arg, str) and not arg.startswith("AWS::"):
+                found.add(arg)
+            elif k == "Fn::GetAtt":
+                found.add(arg[0] if isinstance(arg, list) else arg.split(".", 1)[0])
+            elif k == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!][^}]*)\}", text)
+                          if not m.startswith("AWS::")}
+        del key
+    return found
+
+
+def _topological(resources: dict[str, Any]) -> list[str]:
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order or name not in resources:
+            return
+        if name in visiting:
+            return  # a cycle only through skipped types (roles/policies); creation order does not matter
+        visiting.add(name)
+        deps = _refs(resources[name].get("Properties", {})) | set(_as_list(resources[name].get("DependsOn")))
+        for dep in sorted(deps):
+            visit(dep)
+        order.append(name)
+
+    for name in resources:
+        visit(name)
+    return order
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _arn(account: Any, service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{account.region}:{account.account_id}:{resource}"
+
+
+def _create(stack: str, logical: str, resource: dict[str, Any], resolver: Resolver, account: Any,  # noqa: C901
+            deployment: Deployment) -> None:
+    kind = resource["Type"]
+    key = f"{stack}.{logical}"
+    default_name = f"{stack}-{logical}"[:64]
+    props = resource.get("Properties", {})
+
+    def put(ref: str, arn: str | None = None, **extra: str) -> None:
+        deployment.physical[key] = {"Ref": ref, **({"Arn": arn} if arn else {}), **extra}
+
+    if kind == "AWS::DynamoDB::Table":
+        p = resolver.resolve(props)
+        name = p.get("TableName", default_name)
+        request: dict[str, Any] = {"TableName": name, "KeySchema": p["KeySchema"],
+                                   "AttributeDefinitions": p["AttributeDefinitions"],
+                                   "BillingMode": p.get("BillingMode", "PAY_PER_REQUEST")}
+        if request["BillingMode"] == "PROVISIONED":
+            request["ProvisionedThroughput"] = p["ProvisionedThroughput"]
+        ddb = account.client("dynamodb")
+        if name not in ddb.list_tables()["TableNames"]:
+            ddb.create_table(**request)
+            ttl = p.get("TimeToLiveSpecification")
+            if ttl:
+                ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        put(name, _arn(account, "dynamodb", f"table/{name}"))
+    elif kind == "AWS::SNS::Topic":
+        p = resolver.resolve(props)
+        arn = account.client("sns").create_topic(Name=p.get("TopicName", default_name))["TopicArn"]
+        put(arn, arn, TopicName=arn.rsplit(":", 1)[1])
+    elif kind == "AWS::SQS::Queue":
+        p = resolver.resolve(props)
+        name = p.get("QueueName", default_name)
+        url = account.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+        put(url, _arn(account, "sqs", name), QueueName=name, QueueUrl=url)
+    elif kind == "AWS::SSM::Parameter":
+        p = resolver.resolve(props)
+        name = p.get("Name", f"/{default_name}")
+        account.client("ssm").put_parameter(Name=name, Value=p["Value"], Type=p.get("Type", "String"),
+                                            Overwrite=True)
+        put(name, _arn(account, "ssm", f"parameter{name}"))
+    elif kind == "AWS::CloudWatch::Alarm":
+        p = resolver.resolve(props)
+        name = p.get("AlarmName", default_name)
+        deployment.alarms[name] = p
+        account.client("cloudwatch").put_metric_alarm(**_alarm_request(name, p))
+        put(name, _arn(account, "cloudwatch", f"alarm:{name}"))
+    elif kind == "AWS::CloudWatch::CompositeAlarm":
+        p = resolver.resolve(props)
+        name = p.get("AlarmName", default_name)
+        deployment.composite_alarms[name] = p
+        request = {k: p[k] for k in ("AlarmRule", "AlarmDescription", "AlarmActions", "OKActions",
+                                      "ActionsEnabled") if k in p}
+        account.client("cloudwatch").put_composite_alarm(AlarmName=name, **request)
+        put(name, _arn(account, "cloudwatch", f"alarm:{name}"))
+    elif kind == "AWS::Events::Rule":
+        p = resolver.resolve(props)
+        name = p.get("Name", default_name)
+        pattern = p.get("EventPattern")
+        if pattern is not None:
+            account.client("events").put_rule(Name=name, EventPattern=json.dumps(pattern),
+                                              State=p.get("State", "ENABLED"))
+            deployment.rules.append(RuleSpec(
+                logical_id=logical, stack=stack, name=name, pattern=pattern,
+                target_arns=[t["Arn"] for t in p.get("Targets", [])],
+                dlq_arns=[t["DeadLetterConfig"]["Arn"] for t in p.get("Targets", []) if "DeadLetterConfig" in t]))
+        put(name, _arn(account, "events", f"rule/{name}"))
+    elif kind == "AWS::Lambda::Function":
+        p = resolver.resolve({k: v for k, v in props.items() if k != "Code"})
+        name = p.get("FunctionName", default_name)
+        arn = _arn(account, "lambda", f"function:{name}")
+        deployment.functions[arn] = FunctionSpec(
+            logical_id=logical, stack=stack, name=name, arn=arn, handler=p["Handler"],
+            environment={k: str(v) for k, v in p.get("Environment", {}).get("Variables", {}).items()})
+        put(name, arn)
+    elif kind == "AWS::Lambda::EventInvokeConfig":
+        p = resolver.resolve(props)
+        function_arn = _arn(account, "lambda", f"function:{p['FunctionName']}")
+        spec = deployment.functions.get(function_arn)
+        if spec is not None:
+            spec.max_retries = int(p.get("MaximumRetryAttempts", 2))
+            spec.on_failure_arn = p.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        put(default_name)
+    else:
+        # Roles, policies, log groups, permissions…: no behaviour to emulate; names still resolve.
+        put(default_name, _arn(account, "cloudformation", f"{stack}/{logical}"))
+
+
+def _alarm_request(name: str, p: dict[str, Any]) -> dict[str, Any]:
+    keys = ("AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions",
+            "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit",
+            "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
+            "EvaluateLowSampleCountPercentile", "Metrics", "ThresholdMetricId")
+    request = {k: p[k] for k in keys if k in p}
+    for number in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+        if number in request:
+            request[number] = int(request[number])
+    if "Threshold" in request:
+        request["Threshold"] = float(request["Threshold"])
+    return {"AlarmName": name, **request}

@@ -1,0 +1,225 @@
+"""The sandbox: the synthesized stacks 'deployed' into an emulated account seeded from the catalog,
+and the event path run for real: alarm evaluation → EventBridge patterns → Lambda handler (in-process,
+with the function's own environment from the template, async retries and on-failure destination).
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import logging
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from functions.core.catalog import Catalog, catalog_path_for, load_catalog
+from sandbox.alarms import Evaluation, evaluate, record_transition, state_change_event
+from sandbox.aws import EmulatedAccount
+from sandbox.cfn import Deployment, FunctionSpec, RuleSpec, deploy
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Invocation:
+    function: str
+    handler: str
+    attempts: int
+    result: Any = None
+    error: str | None = None  # the last error, when every attempt failed (then sent on-failure)
+    logs: list[str] = field(default_factory=list)  # what the function logged (CloudWatch Logs in AWS)
+
+
+@dataclass
+class Delivery:
+    """One event through EventBridge: the rules it matched and what each target did."""
+
+    event: dict[str, Any]
+    matched: list[str] = field(default_factory=list)
+    invocations: list[Invocation] = field(default_factory=list)
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+class Sandbox:
+    def __init__(self, env: str = "dev", workdir: str | Path | None = None, catalog_path: str | Path | None = None):
+        self.env = env
+        self.catalog_path = Path(catalog_path) if catalog_path else catalog_path_for(env, ROOT)
+        self.catalog: Catalog = load_catalog(self.catalog_path)
+        self.workdir = Path(workdir or ROOT / ".sandbox" / env)
+        self.account = EmulatedAccount(self.catalog.account_id, self.catalog.region)
+        self.templates: dict[str, dict[str, Any]] = {}
+        self.deployment = Deployment()
+        self._function_env: dict[str, str] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    def start(self, templates: dict[str, dict[str, Any]] | None = None) -> Sandbox:
+        from sandbox.seed import seed
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.account.start()
+        if templates is None:
+            from infra.template import synth_templates
+
+            templates = synth_templates(self.env, catalog_path=self.catalog_path)
+        self.templates = templates
+        seed(self.catalog, self.account)
+        self.deployment = deploy(templates, self.account)
+        return self
+
+    def stop(self) -> None:
+        self.account.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def client(self, service: str) -> Any:
+        return self.account.client(service)
+
+    # -- CloudWatch -----------------------------------------------------------------------------------
+
+    def put_metric(self, namespace: str, name: str, dimensions: dict[str, str], values: list[float],
+                   period: int = 60, end: datetime | None = None) -> None:
+        """One value per period, the last one in the period before `end` (what a service publishes)."""
+        end = end or datetime.now(UTC)
+        base = datetime.fromtimestamp((int(end.timestamp()) // period) * period, UTC)
+        data = [{"MetricName": name, "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                 "Timestamp": base - timedelta(seconds=period * (len(values) - i)) + timedelta(seconds=1),
+                 "Value": float(v)} for i, v in enumerate(values)]
+        self.client("cloudwatch").put_metric_data(Namespace=namespace, MetricData=data)
+
+    def evaluate_alarms(self, now: datetime | None = None) -> list[tuple[Evaluation, dict[str, Any]]]:
+        """Evaluate every synthesized alarm; record and return each state change with its event."""
+        cloudwatch = self.client("cloudwatch")
+        changes = []
+        for name, props in self.deployment.alarms.items():
+            previous = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+            evaluation = evaluate(cloudwatch, name, props, now)
+            if not evaluation.changed:
+                continue
+            record_transition(cloudwatch, evaluation)
+            event = state_change_event(evaluation, props, self.catalog.account_id, self.catalog.region,
+                                       previous.get("StateReason", ""), now)
+            changes.append((evaluation, event))
+        return changes
+
+    # -- EventBridge ----------------------------------------------------------------------------------
+
+    def route(self, event: dict[str, Any]) -> list[RuleSpec]:
+        """Rules whose synthesized pattern matches, decided by the EventBridge TestEventPattern API."""
+        events = self.client("events")
+        return [rule for rule in self.deployment.rules
+                if events.test_event_pattern(EventPattern=json.dumps(rule.pattern),
+                                             Event=json.dumps(event))["Result"]]
+
+    def deliver(self, event: dict[str, Any]) -> Delivery:
+        delivery = Delivery(event=event)
+        for rule in self.route(event):
+            delivery.matched.append(rule.name)
+            for arn in rule.target_arns:
+                if arn in self.deployment.functions:
+                    delivery.invocations.append(self.invoke_async(self.deployment.functions[arn], event))
+        return delivery
+
+    # -- Lambda ---------------------------------------------------------------------------------------
+
+    def function(self, name_or_arn: str) -> FunctionSpec:
+        for spec in self.deployment.functions.values():
+            if name_or_arn in (spec.name, spec.arn, spec.logical_id):
+                return spec
+        raise KeyError(f"no function {name_or_arn} in the synthesized templates")
+
+    def invoke(self, spec: FunctionSpec, event: dict[str, Any], logs: list[str] | None = None) -> Any:
+        """One synchronous invocation of the real handler with the function's environment. What it logs
+        goes to `logs` (its CloudWatch Logs stream), not to the terminal running the sandbox."""
+        self._enter_function_env(spec)
+        module_name, _, attr = spec.handler.rpartition(".")
+        handler = getattr(importlib.import_module(module_name), attr)
+        stream = io.StringIO()
+        handlers = [h for h in logging.getLogger("remedy").handlers if isinstance(h, logging.StreamHandler)]
+        previous = [h.setStream(stream) for h in handlers]
+        try:
+            return handler(event, LambdaContext(function_name=spec.name, invoked_function_arn=spec.arn))
+        finally:
+            for h, old in zip(handlers, previous, strict=True):
+                h.setStream(old)
+            if logs is not None:
+                logs.extend(line for line in stream.getvalue().splitlines() if line)
+
+    def invoke_async(self, spec: FunctionSpec, event: dict[str, Any]) -> Invocation:
+        """EventBridge → Lambda is asynchronous: retried on error, then sent to the on-failure destination."""
+        invocation = Invocation(function=spec.name, handler=spec.handler, attempts=0)
+        for _ in range(spec.max_retries + 1):
+            invocation.attempts += 1
+            try:
+                invocation.result = self.invoke(spec, event, invocation.logs)
+                invocation.error = None
+                return invocation
+            except Exception as error:  # noqa: BLE001 - Lambda would catch it too
+                invocation.error = f"{type(error).__name__}: {error}"
+        if spec.on_failure_arn:
+            self._send_on_failure(spec, event, invocation)
+        return invocation
+
+    def _send_on_failure(self, spec: FunctionSpec, event: dict[str, Any], invocation: Invocation) -> None:
+        queue = spec.on_failure_arn.rsplit(":", 1)[1] if spec.on_failure_arn else ""
+        sqs = self.client("sqs")
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        record = {  # the shape of Lambda's asynchronous invocation record
+            "version": "1.0", "timestamp": datetime.now(UTC).isoformat(),
+            "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": spec.arn,
+                               "condition": "RetriesExhausted", "approximateInvokeCount": invocation.attempts},
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorMessage": invocation.error},
+        }
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+
+    def _enter_function_env(self, spec: FunctionSpec) -> None:
+        from functions.core import runtime
+
+        env = dict(spec.environment)
+        # The asset carries catalog.json (see infra bundling); here the same catalog, from its source.
+        env["CATALOG_PATH"] = str(self.catalog_path)
+        env.update(self.account.environ())
+        if env != self._function_env:
+            os.environ.update(env)
+            runtime.reset()  # a different function or account: a fresh cold start
+            self._function_env = env
+
+    # -- audit trail ----------------------------------------------------------------------------------
+
+    def audit(self, incident_id: str | None = None) -> list[dict[str, Any]]:
+        """The audit trail, oldest first; one incident's records if `incident_id` is given."""
+        table = f"{self.catalog.prefix}-audit"
+        ddb = self.client("dynamodb")
+        if incident_id:
+            pages = ddb.get_paginator("query").paginate(
+                TableName=table, KeyConditionExpression="incident_id = :i",
+                ExpressionAttributeValues={":i": {"S": incident_id}})
+        else:
+            pages = ddb.get_paginator("scan").paginate(TableName=table)
+        items = [item for page in pages for item in page["Items"]]
+        records = [{"incident_id": i["incident_id"]["S"], "seq": i["seq"]["S"], "kind": i["kind"]["S"],
+                    "at": i["at"]["S"], "payload": json.loads(i["payload"]["S"])} for i in items]
+        return sorted(records, key=lambda r: (r["seq"], r["incident_id"]))
