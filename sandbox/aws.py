@@ -207,6 +207,12 @@ class EmulatedAccount:
                             aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
                             aws_session_token=env["AWS_SESSION_TOKEN"])
 
+    def reset(self) -> None:
+        """Forget every resource (a new, empty account), keeping the server and the gap fills."""
+        from moto.core.base_backend import BackendDict
+
+        BackendDict.reset()
+
     def glue_backend(self) -> Any:
         from moto.glue.models import glue_backends
 

@@ -84,6 +84,15 @@ class Sandbox:
         self.deployment = deploy(templates, self.account)
         return self
 
+    def reset(self) -> None:
+        """Back to the freshly deployed, healthy data lake (between game day scenarios)."""
+        from sandbox.seed import seed
+
+        self.account.reset()
+        seed(self.catalog, self.account)
+        self.deployment = deploy(self.templates, self.account)
+        self._function_env = None
+
     def stop(self) -> None:
         self.account.stop()
 

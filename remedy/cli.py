@@ -1,0 +1,143 @@
+"""`remedy`: validate the catalog, replay an alarm event, run the game day — all without an AWS account.
+
+Exit codes: 0 ok, 1 a game day scenario missed its expected outcome, 2 bad input (catalog, event,
+argument) — always one clear line, never a traceback, nothing half-applied.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from functions.core.catalog import CatalogError, catalog_path_for, load_catalog
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
+                  help="Runbook autopilot for the retail data lake: catalog, replay, game day.")
+catalog_app = typer.Typer(no_args_is_help=True, help="The pipeline catalog (config/<env>.yaml).")
+app.add_typer(catalog_app, name="catalog")
+
+out = Console()
+err = Console(stderr=True)
+
+EnvOption = Annotated[str, typer.Option("--env", help="Catalog to use: config/<env>.yaml")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout")]
+
+
+class Refused(Exception):
+    """Bad input: printed as one line, exit code 2."""
+
+
+def _catalog_for_env(env: str) -> Path:
+    path = catalog_path_for(env)
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in path.parent.glob("*.yaml")))
+        raise Refused(f"unknown environment {env!r}: no {path.relative_to(path.parents[1])} (known: {known})")
+    return path
+
+
+@catalog_app.command("validate")
+def catalog_validate(file: Annotated[Path, typer.Argument(help="Catalog file to check")]) -> None:
+    """Check a catalog: every error is printed with its path; exit 2 if there is any."""
+    try:
+        catalog = load_catalog(file)
+    except CatalogError as error:
+        for line in error.errors:
+            err.print(f"{file}: {line}", markup=False, highlight=False)
+        err.print(f"{file}: {len(error.errors)} error(s)", style="bold red")
+        raise typer.Exit(2) from None
+    jobs = len(catalog.glue_jobs)
+    out.print(f"{file}: valid — env {catalog.env}, {len(catalog.msk.topics)} topics, {jobs} Glue jobs, "
+              f"{len(catalog.redshift.tables)} tables, {len(catalog.lineage)} lineage edges", highlight=False)
+
+
+@app.command()
+def replay(
+    event_file: Annotated[Path, typer.Argument(help="An EventBridge event (JSON), e.g. a CloudWatch Alarm "
+                                                    "State Change")],
+    env: EnvOption = "dev",
+    as_json: JsonOption = False,
+) -> None:
+    """Run one event through the synthesized routing and the matching handler, against the sandbox."""
+    event = _read_event(event_file)
+    catalog_path = _catalog_for_env(env)
+    from remedy.replay import replay_event
+
+    with err.status("starting the sandbox (synthesizing the stacks, seeding the data lake)…"):
+        report = replay_event(event, env, catalog_path)
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        from remedy.render import print_replay
+
+        print_replay(out, report)
+    if report["status"] in ("NO_RULE", "REJECTED"):
+        err.print(report["reason"], markup=False, highlight=False)
+        raise typer.Exit(2)
+
+
+@app.command()
+def gameday(
+    scenario: Annotated[list[str] | None, typer.Option("--scenario", help="Run only these (repeatable)")] = None,
+    env: EnvOption = "dev",
+    as_json: JsonOption = False,
+    report_dir: Annotated[Path, typer.Option("--report-dir")] = Path("gameday-report"),
+    list_only: Annotated[bool, typer.Option("--list", help="List the scenarios and exit")] = False,
+) -> None:
+    """Inject each runbook fault into the sandbox and check the service's response."""
+    from remedy.gameday import registry
+
+    scenarios = registry.select(scenario or [])
+    if list_only:
+        for item in registry.all_scenarios():
+            out.print(f"{item.name:28} {item.title}  [dim]({item.runbook})[/dim]")
+        return
+    catalog_path = _catalog_for_env(env)
+    from remedy.gameday.runner import run_gameday
+
+    results = run_gameday(scenarios, env, catalog_path, report_dir, out if not as_json else err)
+    if as_json:
+        print(json.dumps([r.as_dict() for r in results], indent=2, default=str))
+    if any(not r.passed for r in results):
+        raise typer.Exit(1)
+
+
+def _read_event(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise Refused(f"{path}: cannot read: {error.strerror or error}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise Refused(f"{path}: not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+
+
+def main() -> None:
+    """Console entry point: bad input and unreachable endpoints end in one line, not a traceback."""
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+
+    from remedy.gameday.registry import UnknownScenario
+
+    try:
+        app()
+    except (Refused, UnknownScenario) as error:
+        err.print(f"remedy: {error}", markup=False, highlight=False)
+        sys.exit(2)
+    except CatalogError as error:
+        err.print(f"remedy: {error.errors[0] if error.errors else error}", markup=False, highlight=False)
+        sys.exit(2)
+    except EndpointConnectionError as error:
+        err.print(f"remedy: cannot reach {error.kwargs.get('endpoint_url', 'the endpoint')}", markup=False)
+        sys.exit(2)
+    except NoCredentialsError:
+        err.print("remedy: no AWS credentials found", markup=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

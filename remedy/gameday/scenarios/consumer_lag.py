@@ -1,0 +1,122 @@
+"""Runbook: MSK Consumer Lag High — the streaming job is down, or too small for the lag."""
+
+from __future__ import annotations
+
+from remedy.gameday.drill import Drill
+from remedy.gameday.registry import scenario
+
+SECTION = "Common Issues / MSK Consumer Lag High"
+JOB = "orders-stream"
+RISING = [800, 6_000, 14_000, 21_000, 30_000]  # nothing consumes: lag climbs past 10,000
+DRAINING = [9_000, 4_000, 1_200, 300, 40]
+
+
+def _lag_alarm(d: Drill) -> str:
+    return f"{d.catalog.prefix}/consumer-lag/glue:{JOB}"
+
+
+@scenario("streaming-job-down", "Streaming job stopped: lag alarm trips, job restarted, lag recovers", SECTION)
+def streaming_job_down(d: Drill) -> None:
+    d.stop_streaming_job(JOB, error="Lost executors: connection to broker b-1 reset")
+    d.consumer_lag(JOB, RISING)
+    deliveries = d.fire()
+    d.expect("the lag alarm tripped from the metric data",
+             any(_lag_alarm(d) in (dl.event["detail"]["alarmName"]) and dl.event["detail"]["state"]["value"] ==
+                 "ALARM" for dl in deliveries))
+    active = d.active_runs(JOB)
+    d.expect("the streaming job runs again (one new run)", len(active) == 1,
+             f"active runs: {[r['Id'][:10] for r in active]}")
+    decisions = [r["payload"] for r in d.audit("decision")]
+    d.expect("the audit trail records the guard's ALLOWED decision for the restart",
+             [x["verdict"] for x in decisions] == ["ALLOWED"] and
+             decisions[0]["action"]["name"] == "glue.restart_streaming_job")
+    inbox = d.notifications()
+    d.expect("on call got one notification saying what fired, what was found and what was done",
+             len(inbox) == 1 and all(w in inbox[0]["message"] for w in ("WHAT FIRED", "WHAT WE FOUND",
+                                                                        "WHAT WE DID", "HOW TO UNDO")),
+             inbox[0]["subject"] if inbox else "no notification")
+
+    # EventBridge delivers at least once: the same state change again must not restart twice.
+    d.deliver(deliveries[0].event)
+    d.expect("a duplicate delivery does nothing and is recorded", len(d.active_runs(JOB)) == 1 and
+             len(d.runs(JOB)) == 2 and d.audit("duplicate") != [])
+
+    d.advance(5)
+    d.consumer_lag(JOB, DRAINING)
+    d.fire()
+    d.expect("the lag alarm returned to OK and the incident is closed as RECOVERED",
+             d.outcomes[-1].get("status") == "RECOVERED")
+
+
+@scenario("lag-under-capacity", "Job running but short of task slots: scaled up by the catalog's step", SECTION)
+def lag_under_capacity(d: Drill) -> None:
+    job = d.catalog.glue_job(JOB)
+    d.consumer_lag(JOB, RISING)
+    d.fire()
+    active = d.active_runs(JOB)
+    target = min(job.min_workers + d.catalog.guardrails.scale_step_workers, job.max_workers)
+    d.expect(f"{JOB} restarted with {target} workers (from {job.min_workers})",
+             len(active) == 1 and active[0].get("NumberOfWorkers") == target,
+             f"active: {[(r['Id'][:10], r.get('NumberOfWorkers')) for r in active]}")
+
+    # Lag again later: now the job has a task slot per partition, so more workers cannot help.
+    d.advance(3)
+    d.consumer_lag(JOB, [2_000, 2_000, 1_000, 900, 800])
+    d.fire()
+    d.advance(3)
+    d.consumer_lag(JOB, RISING)
+    d.fire()
+    last = d.outcomes[-1]
+    d.expect("the second alarm changes nothing and recommends more partitions to a person",
+             last.get("status") == "NO_ACTION" and "partitions" in " ".join(last["plan"]["recommendations"]),
+             last.get("summary", ""))
+    d.expect("still one run, still the scaled worker count",
+             [r.get("NumberOfWorkers") for r in d.active_runs(JOB)] == [target])
+
+
+@scenario("restart-loop", "Job dies again right after its restart: the cooldown refuses a restart loop", SECTION)
+def restart_loop(d: Drill) -> None:
+    d.stop_streaming_job(JOB, error="OutOfMemoryError: Java heap space")
+    d.consumer_lag(JOB, RISING)
+    d.fire()
+    d.expect("first failure: restarted", len(d.active_runs(JOB)) == 1)
+    d.advance(3)
+    d.consumer_lag(JOB, [2_000, 1_500, 900, 500, 300])
+    d.fire()
+    d.stop_streaming_job(JOB, error="OutOfMemoryError: Java heap space")
+    d.advance(5)
+    d.consumer_lag(JOB, RISING)
+    d.fire()
+    d.expect("second failure within the cooldown: not restarted", d.active_runs(JOB) == [])
+    refusals = [r["payload"] for r in d.audit("decision") if r["payload"]["verdict"] == "REFUSED"]
+    d.expect("the refusal is recorded: REFUSED by cooldown",
+             len(refusals) == 1 and refusals[0]["rule"] == "cooldown", refusals[0]["reason"] if refusals else "")
+    inbox = d.notifications()
+    d.expect("on call is told the restart was refused and why",
+             any("REFUSED" in n["subject"] and "cooldown" in n["message"] for n in inbox),
+             "; ".join(n["subject"] for n in inbox))
+
+
+@scenario("kill-switch", "Kill switch on: the lag alarm is diagnosed, nothing is changed, refusal recorded", SECTION)
+def kill_switch(d: Drill) -> None:
+    d.set_kill_switch(True)
+    d.stop_streaming_job(JOB)
+    d.consumer_lag(JOB, RISING)
+    d.fire()
+    d.expect("the job was not restarted", d.active_runs(JOB) == [])
+    decisions = [r["payload"] for r in d.audit("decision")]
+    d.expect("the refusal is recorded with its rule", [(x["verdict"], x["rule"]) for x in decisions] ==
+             [("REFUSED", "kill_switch")])
+    inbox = d.notifications()
+    d.expect("on call is told what was not done and why",
+             len(inbox) == 1 and "NOT DONE" in inbox[0]["message"] and "kill switch" in inbox[0]["message"])
+
+
+@scenario("healthy-pipeline", "Healthy lag: no alarm trips, nothing is done (no false alarm)", SECTION)
+def healthy_pipeline(d: Drill) -> None:
+    for job in [j for j in d.catalog.glue_jobs if j.streaming and j.consumer_group]:
+        d.consumer_lag(job.name, [300, 450, 200, 800, 150])
+    deliveries = d.fire()
+    d.expect("no alarm changed to ALARM", not any(dl.event["detail"]["state"]["value"] == "ALARM"
+                                                  for dl in deliveries))
+    d.expect("no action recorded", d.audit("action") == [])

@@ -1,0 +1,48 @@
+"""`remedy replay`: one EventBridge event through the synthesized routing and the real handler."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sandbox.core import Sandbox
+
+
+def replay_event(event: Any, env: str, catalog_path: Path, sandbox: Sandbox | None = None) -> dict[str, Any]:
+    """What happened to `event`: the rules it matched, each handler's outcome. Acts on nothing when no rule
+    matches or the handler rejects the event."""
+    owned = sandbox is None
+    sandbox = sandbox or Sandbox(env, catalog_path=catalog_path).start()
+    try:
+        if not isinstance(event, dict):
+            return {"status": "REJECTED", "reason": f"an event is a JSON object, not {type(event).__name__}",
+                    "matched_rules": [], "invocations": []}
+        delivery = sandbox.deliver(event)
+        report: dict[str, Any] = {
+            "matched_rules": delivery.matched,
+            "invocations": [{"function": i.function, "handler": i.handler, "attempts": i.attempts,
+                             "error": i.error, "result": i.result} for i in delivery.invocations],
+        }
+        if not delivery.matched:
+            rules = ", ".join(r.name for r in sandbox.deployment.rules)
+            detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+            what = f"{event.get('detail-type', '?')} from {event.get('source', '?')}"
+            if detail.get("alarmName"):
+                what += f" for alarm {str(detail['alarmName'])[:120]!r}"
+            report.update(status="NO_RULE", reason=f"no rule matches {what} (rules: {rules})")
+            return report
+        results = [i.result for i in delivery.invocations if isinstance(i.result, dict)]
+        rejected = [r for r in results if r.get("status") == "REJECTED"]
+        failed = [i for i in delivery.invocations if i.error]
+        if rejected:
+            report.update(status="REJECTED", reason=f"rejected: {rejected[0]['reason']}")
+        elif failed:
+            report.update(status="FAILED", reason=f"{failed[0].function} failed after {failed[0].attempts} "
+                                                  f"attempts: {failed[0].error} (sent to the on-failure queue)")
+        else:
+            report.update(status=str(results[0].get("status")) if results else "NO_TARGET",
+                          reason=str(results[0].get("summary", "")) if results else "no function target")
+        return report
+    finally:
+        if owned:
+            sandbox.stop()
