@@ -76,9 +76,9 @@ class Sandbox:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.account.start()
         if templates is None:
-            from infra.template import synth_templates
+            from sandbox.templates import templates_for
 
-            templates = synth_templates(self.env, catalog_path=self.catalog_path)
+            templates = templates_for(self.env, self.catalog_path)
         self.templates = templates
         seed(self.catalog, self.account)
         self.deployment = deploy(templates, self.account)
