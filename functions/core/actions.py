@@ -110,7 +110,7 @@ class ScaleJobParams(Params):
     job_name: str = JobName
     from_workers: int = Field(ge=1)
     to_workers: int = Field(ge=2)
-    worker_type: str
+    worker_type: str = Field(pattern=r"^[A-Za-z0-9.]{1,16}$")  # ends up in the command a person runs
 
 
 @register(

@@ -91,7 +91,7 @@ def run(playbook: Playbook, incident: Incident, ctx: Context) -> Outcome:
 
     verification = Verification(status=VerificationStatus.NOT_APPLICABLE, detail="nothing was done")
     if results and all(r.status is ActionStatus.SUCCEEDED for r in results):
-        verification = playbook.verify(incident, results, ctx.catalog, ctx.ports)
+        verification = _verify(playbook, incident, results, ctx)
     elif results:
         verification = Verification(status=VerificationStatus.FAILED, detail="an action failed")
     status = _status(plan, decisions, results, verification)
@@ -118,6 +118,15 @@ def _act(action: Any, ctx: Context) -> ActionResult:
         return execute(action, ctx.ports)
     except Exception as error:  # noqa: BLE001 - an AWS error is an outcome to record, not a crash loop
         return ActionResult(action=action, status=ActionStatus.FAILED, detail=_error_line(error))
+
+
+def _verify(playbook: Playbook, incident: Incident, results: list[ActionResult],
+            ctx: Context) -> Verification:
+    try:
+        return playbook.verify(incident, results, ctx.catalog, ctx.ports)
+    except Exception as error:  # the action happened: report it rather than crash into a retry
+        return Verification(status=VerificationStatus.INCONCLUSIVE,
+                            detail=f"could not verify: {_error_line(error)}")
 
 
 def _error_line(error: Exception) -> str:

@@ -34,7 +34,14 @@ class MskConsumerLag:
     name = "msk_consumer_lag"
 
     def diagnose_and_plan(self, incident: Incident, catalog: Catalog, ports: Any) -> Plan:
-        job = catalog.glue_job(incident.resource.removeprefix("glue:"))
+        job = next((j for j in catalog.glue_jobs if j.streaming and f"glue:{j.name}" == incident.resource),
+                   None)
+        if job is None:
+            # Lag is only ours to fix on a streaming job: restarting a batch job (no partition argument)
+            # or guessing at another component would be acting on the wrong thing.
+            return Plan(playbook=self.name, recommendations=[
+                f"{incident.resource} is not a streaming Glue job of the catalog: check the alarm "
+                f"{incident.alarm_name}; nothing was changed."])
         runs = ports.glue.recent_runs(job.name, limit=5)
         active = next((r for r in runs if r.active), None)
         if active is None:

@@ -1,0 +1,166 @@
+"""In-memory fakes of the ports in functions.core.ports: state you can read back, not call recorders."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from functions.core.ports import BreakerState, JobDefinition, JobRun
+
+
+class FakeGlue:
+    """Jobs and their runs. Like a streaming job (MaxConcurrentRuns 1), a second active run is refused."""
+
+    def __init__(self, jobs: dict[str, JobDefinition] | None = None):
+        self.jobs: dict[str, JobDefinition] = dict(jobs or {})
+        self.runs: dict[str, list[JobRun]] = {name: [] for name in self.jobs}  # newest first
+        self.start_error: ClientError | None = None  # set to make start_run fail like AWS would
+        self._ids = itertools.count(1)
+
+    def add_job(self, name: str, workers: int = 2, worker_type: str = "G.1X") -> None:
+        self.jobs[name] = JobDefinition(name=name, workers=workers, worker_type=worker_type,
+                                        raw={"Name": name, "NumberOfWorkers": workers, "WorkerType": worker_type})
+        self.runs.setdefault(name, [])
+
+    def add_run(self, name: str, state: str, workers: int | None = 2, worker_type: str | None = "G.1X",
+                error: str = "") -> str:
+        run_id = f"jr_{next(self._ids):04d}"
+        self.runs[name].insert(0, JobRun(id=run_id, state=state, started_on=None, workers=workers,
+                                         worker_type=worker_type, error=error))
+        return run_id
+
+    def active_runs(self, name: str) -> list[JobRun]:
+        return [r for r in self.runs[name] if r.active]
+
+    def run_by_id(self, name: str, run_id: str) -> JobRun:
+        return next(r for r in self.runs[name] if r.id == run_id)
+
+    # -- GluePort --------------------------------------------------------------------------------------
+
+    def get_job(self, name: str) -> JobDefinition:
+        if name not in self.jobs:
+            raise _client_error("EntityNotFoundException", f"Job {name} not found", "GetJob")
+        return self.jobs[name]
+
+    def recent_runs(self, name: str, limit: int = 10) -> list[JobRun]:
+        self.get_job(name)
+        return list(self.runs[name][:limit])
+
+    def start_run(self, name: str, workers: int | None = None, worker_type: str | None = None,
+                  arguments: dict[str, str] | None = None) -> str:
+        job = self.get_job(name)
+        if self.start_error is not None:
+            raise self.start_error
+        if self.active_runs(name):
+            raise _client_error("ConcurrentRunsExceededException",
+                                f"Concurrent runs exceeded for {name}", "StartJobRun")
+        run_id = f"jr_{next(self._ids):04d}"
+        self.runs[name].insert(0, JobRun(id=run_id, state="RUNNING", started_on=None,
+                                         workers=workers if workers is not None else job.workers,
+                                         worker_type=worker_type or job.worker_type,
+                                         arguments=dict(arguments or {})))
+        return run_id
+
+    def stop_runs(self, name: str, run_ids: list[str]) -> None:
+        self.get_job(name)
+        self.runs[name] = [replace(r, state="STOPPED") if r.id in run_ids else r for r in self.runs[name]]
+
+
+def _client_error(code: str, message: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+class FakeAlarms:
+    def __init__(self, states: dict[str, str] | None = None):
+        self.states = dict(states or {})
+
+    def state_of(self, alarm_name: str) -> str:
+        return self.states.get(alarm_name, "UNKNOWN")
+
+    def in_alarm(self, name_prefix: str) -> list[str]:
+        return [n for n, s in self.states.items() if n.startswith(name_prefix) and s == "ALARM"]
+
+
+class FakeKillSwitch:
+    def __init__(self, on: bool = False, error: Exception | None = None):
+        self.on = on
+        self.error = error  # the parameter cannot be read (throttled, deleted, no permission)
+
+    def engaged(self) -> bool:
+        if self.error is not None:
+            raise self.error
+        return self.on
+
+
+class FakeBreaker:
+    """Optimistic claims as DynamoBreaker makes them: a claim succeeds only if the stored state is still
+    the state the guard judged (same last_action_at); attempts outside the window are dropped."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, BreakerState] = {}
+        # Runs at the start of claim(): lets a test slip in a concurrent writer between load and claim.
+        self.before_claim: Callable[[], None] | None = None
+
+    def load(self, target: str) -> BreakerState:
+        return self.items.get(target, BreakerState(target=target, last_action_at=None, attempts=[]))
+
+    def claim(self, seen: BreakerState, at: datetime, window_start: datetime) -> bool:
+        if self.before_claim is not None:
+            self.before_claim()
+        stored = self.items.get(seen.target)
+        stored_last = stored.last_action_at if stored else None
+        if stored_last != seen.last_action_at:
+            return False
+        attempts = [a for a in seen.attempts if a >= window_start] + [at]
+        self.items[seen.target] = BreakerState(target=seen.target, last_action_at=at, attempts=attempts)
+        return True
+
+    def acted(self, target: str, *times: datetime) -> None:
+        """History: we acted on `target` at these times (the last one is last_action_at)."""
+        self.items[target] = BreakerState(target=target, last_action_at=max(times), attempts=sorted(times))
+
+
+@dataclass
+class FakeAudit:
+    records: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def record(self, incident_id: str, kind: str, payload: dict[str, Any]) -> None:
+        self.records.append((incident_id, kind, payload))
+
+    def kinds(self, incident_id: str | None = None) -> list[str]:
+        return [k for i, k, _ in self.records if incident_id is None or i == incident_id]
+
+    def of_kind(self, kind: str, incident_id: str | None = None) -> list[dict[str, Any]]:
+        return [p for i, k, p in self.records if k == kind and (incident_id is None or i == incident_id)]
+
+
+@dataclass
+class FakeNotifier:
+    published: list[tuple[str, str]] = field(default_factory=list)
+
+    def publish(self, subject: str, message: str) -> None:
+        self.published.append((subject, message))
+
+
+@dataclass
+class FixedClock:
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+@dataclass
+class FakePorts:
+    """The domain ports a playbook reaches (AwsPorts in production)."""
+
+    glue: FakeGlue
+    alarms: FakeAlarms = field(default_factory=FakeAlarms)
