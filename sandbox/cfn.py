@@ -63,7 +63,7 @@ class Resolver:
     def pseudo(self, name: str) -> str | None:
         return {"AWS::Region": self.region, "AWS::AccountId": self.account, "AWS::Partition": "aws",
                 "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": self.stack,
-                "AWS::NoValue": None}.get(name, None) if name.startswith("AWS::") else None
+                "AWS::NoValue": None}.get(name) if name.startswith("AWS::") else None
 
     def attribute(self, logical: str, attr: str) -> str:
         key = f"{self.stack}.{logical}"
@@ -72,7 +72,7 @@ class Resolver:
         values = self.deployment.physical[key]
         return values.get(attr) or values.get("Arn") or values["Ref"]
 
-    def resolve(self, value: Any) -> Any:  # noqa: C901 - one branch per intrinsic function
+    def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         if not isinstance(value, dict):
@@ -210,7 +210,7 @@ def _arn(account: Any, service: str, resource: str) -> str:
     return f"arn:aws:{service}:{account.region}:{account.account_id}:{resource}"
 
 
-def _create(stack: str, logical: str, resource: dict[str, Any], resolver: Resolver, account: Any,  # noqa: C901
+def _create(stack: str, logical: str, resource: dict[str, Any], resolver: Resolver, account: Any,
             deployment: Deployment) -> None:
     kind = resource["Type"]
     key = f"{stack}.{logical}"

@@ -184,7 +184,7 @@ class Sandbox:
                 invocation.result = self.invoke(spec, event, invocation.logs)
                 invocation.error = None
                 return invocation
-            except Exception as error:  # noqa: BLE001 - Lambda would catch it too
+            except Exception as error:
                 invocation.error = f"{type(error).__name__}: {error}"
         if spec.on_failure_arn:
             self._send_on_failure(spec, event, invocation)

@@ -84,7 +84,7 @@ def _redshift(catalog: Catalog, account: Any) -> None:
         ClusterIdentifier=catalog.redshift.cluster_id, NodeType=catalog.redshift.node_type,
         NumberOfNodes=catalog.redshift.number_of_nodes, ClusterType="multi-node"
         if catalog.redshift.number_of_nodes > 1 else "single-node",
-        MasterUsername="admin", MasterUserPassword="Sandbox-only-1",  # noqa: S106 - emulated account
+        MasterUsername="admin", MasterUserPassword="Sandbox-only-1",
         DBName=catalog.redshift.database, Port=catalog.redshift.port,
         AutomatedSnapshotRetentionPeriod=catalog.redshift.snapshot_retention_days,
     )

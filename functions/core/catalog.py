@@ -1,9 +1,9 @@
 """The pipeline catalog: one description of the data lake that CDK, the handlers and the sandbox all read.
 
 `config/<env>.yaml` is the source. Lambda functions get the same content as JSON inside their asset
-(no YAML parser needed at run time). Validation happens in two stages: the schema (types, ranges) and
-then the cross references (a job's topic exists, lineage names real components). Every error carries
-its path, e.g. ``glue_jobs[2].max_workers: must be >= min_workers``.
+(no YAML parser needed at run time). Validation checks the schema (types, ranges) and the cross
+references (a job's topic exists, lineage names real components, no cycles) in one pass, so every error
+is reported at once, each with its path, e.g. ``glue_jobs[2].max_workers: must be >= min_workers``.
 """
 
 from __future__ import annotations
@@ -265,55 +265,102 @@ def _schema_errors(error: ValidationError) -> list[str]:
     return lines
 
 
-def _reference_errors(catalog: Catalog) -> list[str]:  # noqa: C901 - a flat list of independent checks
+def _items(data: Any, *path: str) -> list[dict[str, Any]]:
+    """The mappings at `path` in raw catalog data; nothing where the schema check already complained."""
+    node = data
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return [item for item in node if isinstance(item, dict)] if isinstance(node, list) else []
+
+
+def _get(data: Any, *path: str) -> Any:
+    node = data
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _reference_errors(data: dict[str, Any]) -> list[str]:  # noqa: C901, PLR0912 - a flat list of checks
+    """Cross references, checked on the raw data so they are reported together with the schema's errors."""
     errors: list[str] = []
-    topics = {t.name for t in catalog.msk.topics}
-    groups = {g.name for g in catalog.msk.consumer_groups}
-    tables = catalog.tables_qualified()
+    topics = {t.get("name") for t in _items(data, "msk", "topics")}
+    groups = {g.get("name") for g in _items(data, "msk", "consumer_groups")}
+    tables = {f"{t.get('schema')}.{t.get('name')}" for t in _items(data, "redshift", "tables")}
+    schemas = _get(data, "redshift", "schemas") or []
+    jobs = _items(data, "glue_jobs")
 
-    def dupes(kind: str, names: list[str]) -> None:
-        for name in sorted({n for n in names if names.count(n) > 1}):
-            errors.append(f"{kind}: duplicate name {name!r}")
+    def dupes(where: str, names: list[Any]) -> None:
+        for name in sorted({str(n) for n in names if names.count(n) > 1}):
+            errors.append(f"{where}: duplicate name {name!r}")
 
-    dupes("msk.topics", [t.name for t in catalog.msk.topics])
-    dupes("glue_jobs", [j.name for j in catalog.glue_jobs])
-    dupes("redshift.tables", [t.qualified for t in catalog.redshift.tables])
+    dupes("msk.topics", [t.get("name") for t in _items(data, "msk", "topics")])
+    dupes("glue_jobs", [j.get("name") for j in jobs])
+    dupes("redshift.tables", [f"{t.get('schema')}.{t.get('name')}" for t in _items(data, "redshift", "tables")])
 
-    for i, group in enumerate(catalog.msk.consumer_groups):
-        if group.topic not in topics:
-            errors.append(f"msk.consumer_groups[{i}].topic: unknown topic {group.topic!r}")
-    for i, job in enumerate(catalog.glue_jobs):
+    for i, group in enumerate(_items(data, "msk", "consumer_groups")):
+        if group.get("topic") not in topics:
+            errors.append(f"msk.consumer_groups[{i}].topic: unknown topic {group.get('topic')!r}")
+    cap = _get(data, "guardrails", "max_glue_workers")
+    for i, job in enumerate(jobs):
         where = f"glue_jobs[{i}]"
-        if job.max_workers > catalog.guardrails.max_glue_workers:
-            errors.append(f"{where}.max_workers: exceeds guardrails.max_glue_workers "
-                          f"({catalog.guardrails.max_glue_workers})")
-        if job.streaming:
-            if job.topic is None:
+        if isinstance(cap, int) and isinstance(job.get("max_workers"), int) and job["max_workers"] > cap:
+            errors.append(f"{where}.max_workers: exceeds guardrails.max_glue_workers ({cap})")
+        if job.get("kind") == "streaming":
+            if job.get("topic") is None:
                 errors.append(f"{where}.topic: a streaming job needs the topic it reads")
-            elif job.topic not in topics:
-                errors.append(f"{where}.topic: unknown topic {job.topic!r}")
-            if job.consumer_group is not None and job.consumer_group not in groups:
-                errors.append(f"{where}.consumer_group: unknown consumer group {job.consumer_group!r}")
-        if job.loads_table is not None and job.loads_table not in tables:
-            errors.append(f"{where}.loads_table: unknown table {job.loads_table!r}")
-    for i, table in enumerate(catalog.redshift.tables):
-        if table.schema_name not in catalog.redshift.schemas:
-            errors.append(f"redshift.tables[{i}].schema: schema {table.schema_name!r} is not in redshift.schemas")
-    landing = catalog.s3.zones.get("landing")
-    for i, prefix in enumerate(catalog.s3.landing_prefixes):
-        if landing is None or not prefix.startswith(landing):
+            elif job["topic"] not in topics:
+                errors.append(f"{where}.topic: unknown topic {job['topic']!r}")
+            if job.get("consumer_group") is not None and job["consumer_group"] not in groups:
+                errors.append(f"{where}.consumer_group: unknown consumer group {job['consumer_group']!r}")
+        if job.get("loads_table") is not None and job["loads_table"] not in tables:
+            errors.append(f"{where}.loads_table: unknown table {job['loads_table']!r}")
+    for i, table in enumerate(_items(data, "redshift", "tables")):
+        if isinstance(schemas, list) and table.get("schema") not in schemas:
+            errors.append(f"redshift.tables[{i}].schema: schema {table.get('schema')!r} is not in redshift.schemas")
+    landing = _get(data, "s3", "zones", "landing")
+    for i, prefix in enumerate(_get(data, "s3", "landing_prefixes") or []):
+        if not isinstance(landing, str) or not str(prefix).startswith(landing):
             errors.append(f"s3.landing_prefixes[{i}]: must lie under the landing zone ({landing!r})")
-    if catalog.redshift.number_of_nodes > catalog.guardrails.max_redshift_nodes:
-        errors.append("redshift.number_of_nodes: exceeds guardrails.max_redshift_nodes")
-    if catalog.msk.broker_count > catalog.guardrails.max_msk_brokers:
-        errors.append("msk.broker_count: exceeds guardrails.max_msk_brokers")
-    known = catalog.components
-    for i, edge in enumerate(catalog.lineage):
+    for field, cap_name in (("redshift.number_of_nodes", "max_redshift_nodes"),
+                            ("msk.broker_count", "max_msk_brokers")):
+        value, limit = _get(data, *field.split(".")), _get(data, "guardrails", cap_name)
+        if isinstance(value, int) and isinstance(limit, int) and value > limit:
+            errors.append(f"{field}: exceeds guardrails.{cap_name}")
+    errors += _lineage_errors(data)
+    return errors
+
+
+def _lineage_errors(data: dict[str, Any]) -> list[str]:
+    known = {f"msk:{_get(data, 'msk', 'cluster_name')}", f"redshift:{_get(data, 'redshift', 'cluster_id')}"}
+    known |= {f"topic:{t.get('name')}" for t in _items(data, "msk", "topics")}
+    known |= {f"glue:{j.get('name')}" for j in _items(data, "glue_jobs")}
+    known |= {f"s3:{p}" for p in (_get(data, "s3", "landing_prefixes") or [])}
+    known |= {f"s3:{p}" for p in (_get(data, "s3", "zones") or {}).values()}
+    known |= {f"table:{t.get('schema')}.{t.get('name')}" for t in _items(data, "redshift", "tables")}
+    errors = []
+    edges = _items(data, "lineage")
+    for i, edge in enumerate(edges):
         for end in ("upstream", "downstream"):
-            name = getattr(edge, end)
-            if name not in known:
-                errors.append(f"lineage[{i}].{end}: unknown component {name!r} "
+            if end in edge and edge[end] not in known:
+                errors.append(f"lineage[{i}].{end}: unknown component {edge[end]!r} "
                               f"(components are named like glue:<job>, topic:<name>, table:<schema.table>)")
+    # A cycle would make a component its own upstream: the lineage hold could then never release.
+    feeds: dict[str, set[str]] = {}
+    for edge in edges:
+        feeds.setdefault(str(edge.get("upstream")), set()).add(str(edge.get("downstream")))
+    for i, edge in enumerate(edges):
+        start, seen, frontier = str(edge.get("upstream")), set(), [str(edge.get("downstream"))]
+        while frontier:
+            node = frontier.pop()
+            if node == start:
+                errors.append(f"lineage[{i}]: makes a cycle through {start!r}")
+                break
+            if node not in seen:
+                seen.add(node)
+                frontier += feeds.get(node, set())
+        else:
+            continue
+        break  # one cycle is reported once
     return errors
 
 
@@ -321,11 +368,11 @@ def parse_catalog(data: Any, source: str = "catalog") -> Catalog:
     """Validate raw catalog data; raise CatalogError with every problem and its path."""
     if not isinstance(data, dict):
         raise CatalogError(source, ["(top level): must be a mapping of catalog sections"])
+    errors = _reference_errors(data)
     try:
         catalog = Catalog.model_validate(data)
     except ValidationError as error:
-        raise CatalogError(source, _schema_errors(error)) from None
-    errors = _reference_errors(catalog)
+        raise CatalogError(source, _schema_errors(error) + errors) from None
     if errors:
         raise CatalogError(source, errors)
     return catalog

@@ -96,12 +96,6 @@ def parse_alarm_event(event: Any, catalog: Catalog, playbook: str | None = None)
         raise BadEvent(f"alarm {detail.alarm_name!r} belongs to playbook {name.playbook}, not {playbook}")
     if name.component not in catalog.components:
         raise BadEvent(f"alarm {detail.alarm_name!r} names component {name.component!r}, not in the catalog")
-    dimensions: dict[str, str] = {}
-    for metric in detail.configuration.metrics:
-        if metric.metric_stat:
-            raw = metric.metric_stat.metric.get("dimensions", {})
-            if isinstance(raw, dict):
-                dimensions.update({str(k): str(v) for k, v in raw.items()})
     changed_at = parse_timestamp(detail.state.timestamp)
     return Incident(
         id=f"{detail.alarm_name}@{detail.state.timestamp}",
@@ -114,5 +108,15 @@ def parse_alarm_event(event: Any, catalog: Catalog, playbook: str | None = None)
         region=change.region,
         playbook=name.playbook,
         resource=name.component,
-        dimensions=dimensions,
+        dimensions=_dimensions(detail.configuration),
     )
+
+
+def _dimensions(configuration: AlarmConfiguration) -> dict[str, str]:
+    dimensions: dict[str, str] = {}
+    for metric in configuration.metrics:
+        if metric.metric_stat:
+            raw = metric.metric_stat.metric.get("dimensions", {})
+            if isinstance(raw, dict):
+                dimensions.update({str(k): str(v) for k, v in raw.items()})
+    return dimensions

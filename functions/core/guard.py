@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 
 from functions.core.actions import describe, spec_for, validated_params
-from functions.core.catalog import Catalog, Mode
+from functions.core.catalog import Catalog, Mode, PlaybookGuardrails
 from functions.core.models import Action, Decision, Verdict
 from functions.core.ports import BreakerPort, BreakerState, KillSwitchPort
 
@@ -41,23 +41,9 @@ class Guard:
         except ValidationError as error:
             return decide(Verdict.REFUSED, "parameters", f"invalid parameters: {error.errors()[0]['msg']}")
 
-        if self._kill_switch_engaged():
-            return decide(Verdict.REFUSED, "kill_switch",
-                          f"kill switch {self.catalog.guardrails.kill_switch_parameter} is on (or unreadable)")
-        if rails.mode is Mode.OBSERVE:
-            return decide(Verdict.OBSERVED, "mode", f"playbook {self.playbook} is in observe mode")
-        held_by = [c for c in self.catalog.upstream_of(action.target) if c in unhealthy]
-        if held_by:
-            return decide(Verdict.REFUSED, "lineage_hold",
-                          f"upstream {', '.join(held_by)} is unhealthy: fix the cause first")
-        cap = blast_radius(self.catalog, action.name, params)
-        if cap:
-            return decide(Verdict.REFUSED, "blast_radius", cap)
-        state = self.seen[action.target] = self.breaker.load(action.target)
-        refusal = breaker_refusal(state, rails.cooldown_minutes, rails.attempt_budget,
-                                  rails.budget_window_hours, now)
+        refusal = self._refusal(action, params, rails, unhealthy, now)
         if refusal:
-            return decide(Verdict.REFUSED, refusal[0], refusal[1])
+            return decide(*refusal)
         if rails.mode is Mode.RECOMMEND:
             return decide(Verdict.RECOMMENDED, "mode", f"playbook {self.playbook} recommends; a person runs it")
         if rails.mode is Mode.APPROVE:
@@ -69,10 +55,34 @@ class Guard:
             return decide(Verdict.DRY_RUN, "dry_run", "dry run: every check passed, nothing done")
         return decide(Verdict.ALLOWED, "ok", "every check passed")
 
+    def _refusal(self, action: Action, params: object, rails: PlaybookGuardrails, unhealthy: set[str],
+                 now: datetime) -> tuple[Verdict, str, str] | None:
+        """The rules that say no, in the order a person on call would ask them."""
+        named = getattr(params, "job_name", None)
+        if named is not None and action.target != f"glue:{named}":
+            # Cooldowns and lineage are judged on the target: it must be what the action changes.
+            return Verdict.REFUSED, "parameters", f"target {action.target} is not glue:{named}"
+        if self._kill_switch_engaged():
+            return (Verdict.REFUSED, "kill_switch",
+                    f"kill switch {self.catalog.guardrails.kill_switch_parameter} is on (or unreadable)")
+        if rails.mode is Mode.OBSERVE:
+            return Verdict.OBSERVED, "mode", f"playbook {self.playbook} is in observe mode"
+        held_by = [c for c in self.catalog.upstream_of(action.target) if c in unhealthy]
+        if held_by:
+            return Verdict.REFUSED, "lineage_hold", f"upstream {', '.join(held_by)} is unhealthy: fix the cause first"
+        cap = blast_radius(self.catalog, action.name, params)
+        if cap:
+            return Verdict.REFUSED, "blast_radius", cap
+        state = self.seen[action.target] = self.breaker.load(action.target)
+        breaker = breaker_refusal(state, rails.cooldown_minutes, rails.attempt_budget, rails.budget_window_hours, now)
+        if breaker:
+            return Verdict.REFUSED, breaker[0], breaker[1]
+        return None
+
     def _kill_switch_engaged(self) -> bool:
         try:
             return self.kill_switch.engaged()
-        except Exception:  # noqa: BLE001 - fail closed: if we cannot tell, we do not act
+        except Exception:
             return True
 
 

@@ -59,13 +59,18 @@ def run(playbook: Playbook, incident: Incident, ctx: Context) -> Outcome:
     audit = ctx.audit
     audit.record(incident.id, "incident", incident.model_dump(mode="json"))
     if incident.state != "ALARM":
-        # Back to OK (or no data): nothing to fix. Leases are reverted by their own schedule.
-        outcome = Outcome(incident=incident, plan=Plan(playbook=playbook.name), status=OutcomeStatus.RECOVERED,
+        # Back to OK: recovered (the alarm's own OK action tells on call). No data: nothing to judge.
+        recovered = incident.state == "OK"
+        outcome = Outcome(incident=incident, plan=Plan(playbook=playbook.name),
+                          status=OutcomeStatus.RECOVERED if recovered else OutcomeStatus.NO_ACTION,
                           summary=f"{incident.alarm_name} is {incident.state}: nothing to do")
         audit.record(incident.id, "outcome", _outcome_record(outcome))
         return outcome
 
-    plan = playbook.diagnose_and_plan(incident, ctx.catalog, ctx.ports)
+    try:
+        plan = playbook.diagnose_and_plan(incident, ctx.catalog, ctx.ports)
+    except Exception as error:
+        return _escalate(incident, playbook, ctx, f"diagnosis failed: {_error_line(error)}")
     audit.record(incident.id, "plan", plan.model_dump(mode="json"))
     unhealthy = ctx.unhealthy | {f.component for f in plan.findings if not f.ok and f.component}
 
@@ -103,20 +108,30 @@ def run(playbook: Playbook, incident: Incident, ctx: Context) -> Outcome:
     return outcome
 
 
+def _escalate(incident: Incident, playbook: Playbook, ctx: Context, reason: str) -> Outcome:
+    plan = Plan(playbook=playbook.name, recommendations=[f"{reason}: nothing was changed; diagnose by hand "
+                                                         f"(runbook: {incident.playbook})"])
+    outcome = Outcome(incident=incident, plan=plan, status=OutcomeStatus.ESCALATED, summary=reason)
+    ctx.audit.record(incident.id, "outcome", _outcome_record(outcome))
+    subject, message = render(outcome, ctx.catalog)
+    ctx.notifier.publish(subject, message)
+    return outcome
+
+
 def _claim(ctx: Context, guard: Guard, playbook: str, target: str, now: datetime) -> bool:
     """Record the attempt before acting, conditional on the breaker state the guard judged: of two
     concurrent incidents on one resource only one acts, and a crash mid-action still counts."""
     rails = ctx.catalog.guardrails.playbooks[playbook]  # type: ignore[index]
     try:
         return ctx.breaker.claim(guard.seen[target], now, now - timedelta(hours=rails.budget_window_hours))
-    except Exception:  # noqa: BLE001 - an unwritable breaker means: do not act
+    except Exception:
         return False
 
 
 def _act(action: Any, ctx: Context) -> ActionResult:
     try:
         return execute(action, ctx.ports)
-    except Exception as error:  # noqa: BLE001 - an AWS error is an outcome to record, not a crash loop
+    except Exception as error:
         return ActionResult(action=action, status=ActionStatus.FAILED, detail=_error_line(error))
 
 

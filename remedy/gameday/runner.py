@@ -76,7 +76,7 @@ def _run_one(item: Scenario, sandbox: Sandbox, console: Console) -> ScenarioResu
     error = None
     try:
         item.run(drill)
-    except Exception as exc:  # noqa: BLE001 - a broken scenario is a failed scenario, the others still run
+    except Exception as exc:
         where = traceback.extract_tb(exc.__traceback__)[-1]
         error = f"{type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"
         console.print(f"  [red]✗ error[/red] {error}", highlight=False)

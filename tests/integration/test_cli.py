@@ -78,7 +78,7 @@ def test_replay_a_documented_alarm_event() -> None:
     (lambda e: e["detail"].update(alarmName="remedy-dev/consumer-lag/glue:x; rm -rf /"),
      "rejected: alarm 'remedy-dev/consumer-lag/glue:x; rm -rf /'"),
 ])
-def test_replay_rejects_bad_events_with_one_line(tmp_path: Path, mutate, expected: str) -> None:  # noqa: ANN001
+def test_replay_rejects_bad_events_with_one_line(tmp_path: Path, mutate, expected: str) -> None:
     event = json.loads(EVENT.read_text())
     mutate(event)
     path = tmp_path / "event.json"

@@ -252,3 +252,13 @@ def test_invalid_parameters_are_refused_before_anything_else(catalog: Catalog) -
     assert (decision.verdict, decision.rule) == (Verdict.REFUSED, "parameters")
     assert decision.reason.startswith("invalid parameters: String should match pattern")
     assert decision.command == "(glue.restart_streaming_job with invalid parameters)"
+
+
+def test_an_action_whose_target_is_not_what_it_changes_is_refused(catalog: Catalog) -> None:
+    action = Action(name="glue.restart_streaming_job", target="glue:customers-stream",
+                    params={"job_name": "orders-stream"}, reason="mismatch")
+
+    decision = guard_for(catalog).check(action, set(), NOW)
+
+    assert (decision.verdict, decision.rule) == (Verdict.REFUSED, "parameters")
+    assert decision.reason == "target glue:customers-stream is not glue:orders-stream"

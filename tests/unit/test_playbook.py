@@ -305,20 +305,22 @@ def test_dry_run_leaves_the_job_alone(ctx: Context, ports: FakePorts, breaker: F
     assert breaker.items == {}
 
 
-@pytest.mark.parametrize("state", ["OK", "INSUFFICIENT_DATA"])
-def test_an_alarm_back_to_ok_is_recovered_without_action(ctx: Context, ports: FakePorts, audit: FakeAudit,
-                                                         breaker: FakeBreaker, state: str) -> None:
+@pytest.mark.parametrize(("state", "status"), [("OK", OutcomeStatus.RECOVERED),
+                                             ("INSUFFICIENT_DATA", OutcomeStatus.NO_ACTION)])
+def test_an_alarm_leaving_alarm_state_acts_on_nothing(ctx: Context, ports: FakePorts, audit: FakeAudit,
+                                                      breaker: FakeBreaker, state: str,
+                                                      status: OutcomeStatus) -> None:
     ports.glue.add_run("orders-stream", "FAILED")
     incident = lag_incident(state=state)
 
     outcome = run(PLAYBOOK, incident, ctx)
 
-    assert outcome.status is OutcomeStatus.RECOVERED
+    assert outcome.status is status
     assert outcome.decisions == [] and outcome.results == []
     assert ports.glue.active_runs("orders-stream") == []
     assert breaker.items == {}
     assert audit.kinds(incident.id) == ["incident", "outcome"]
-    assert audit.of_kind("outcome")[0]["status"] == "RECOVERED"
+    assert audit.of_kind("outcome")[0]["status"] == status.value
 
 
 @pytest.mark.parametrize("resource", ["glue:sales-batch", "topic:orders"])
@@ -361,3 +363,20 @@ def test_a_failed_step_stops_the_steps_after_it(ctx: Context, ports: FakePorts, 
     assert outcome.results[0].detail.startswith("ConcurrentRunsExceededException: ")
     assert outcome.status is OutcomeStatus.ESCALATED
     assert audit.kinds().count("action") == 1
+
+
+def test_an_aws_error_during_diagnosis_escalates_to_a_person(ctx: Context, ports: FakePorts, audit: FakeAudit,
+                                                             notifier: FakeNotifier) -> None:
+    def denied(name: str, limit: int = 10) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "GetJobRuns")
+
+    ports.glue.recent_runs = denied  # type: ignore[method-assign]
+
+    outcome = run(PLAYBOOK, lag_incident(), ctx)
+
+    assert outcome.status is OutcomeStatus.ESCALATED
+    assert outcome.summary == "diagnosis failed: AccessDeniedException: " + outcome.summary.split(": ", 2)[2]
+    assert ports.glue.active_runs("orders-stream") == []
+    assert audit.kinds() == ["incident", "outcome"]
+    subject, message = only_message(notifier)
+    assert "ESCALATED" in subject and "AccessDeniedException" in message
