@@ -641,12 +641,7 @@ class RedshiftStandIn:
             for schema, table in tables:
                 self._seed_table(schema, table)
             schemas = sorted(
-                {
-                    s
-                    for (s,) in self.execute(
-                        f"SELECT DISTINCT schema_name FROM {_INTERNAL_SCHEMA}.table_design"
-                    )
-                }
+                {s for (s,) in self.execute(f"SELECT DISTINCT schema_name FROM {_INTERNAL_SCHEMA}.table_design")}
             )
             for user in users:
                 self._seed_user(user, schemas, maintain=server_version >= 170000)
@@ -704,9 +699,7 @@ class RedshiftStandIn:
                 "FROM pg_roles WHERE rolname = %s",
                 (pid, float(seconds_running), sql, int(seconds_running * 1_000_000), user),
             )
-            thread = threading.Thread(
-                target=self._hold_session, args=(conn,), name=f"standin-query-{pid}", daemon=True
-            )
+            thread = threading.Thread(target=self._hold_session, args=(conn,), name=f"standin-query-{pid}", daemon=True)
             thread.start()
             self._sleepers[pid] = (thread, conn)
             return pid

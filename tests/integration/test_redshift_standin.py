@@ -24,9 +24,7 @@ def redshift(tmp_path_factory: pytest.TempPathFactory):
     began = time.perf_counter()
     standin = RedshiftStandIn(tmp_path_factory.mktemp("redshift")).start()
     standin.seed(TABLES, users=[REMEDY_USER])
-    print(
-        f"\nRedshift stand-in started and seeded in {time.perf_counter() - began:.2f}s on port {standin.port}"
-    )
+    print(f"\nRedshift stand-in started and seeded in {time.perf_counter() - began:.2f}s on port {standin.port}")
     yield standin
     standin.stop()
 
@@ -107,9 +105,7 @@ def test_injected_running_query_is_listed_and_can_be_terminated(redshift, remedy
 def test_queued_query_is_listed_in_wlm_state(redshift, remedy_conn):
     query_id = redshift.add_queued_query(service_class=6, queue_seconds=300)
     cur = remedy_conn.cursor()
-    cur.execute(
-        "SELECT service_class, state, queue_time FROM stv_wlm_query_state WHERE query = %s", (query_id,)
-    )
+    cur.execute("SELECT service_class, state, queue_time FROM stv_wlm_query_state WHERE query = %s", (query_id,))
     ((service_class, state, queue_time),) = cur.fetchall()
     assert (service_class, state.rstrip()) == (6, "Queued")
     assert queue_time >= 300 * 1_000_000
