@@ -1,0 +1,1 @@
+"""CDK constructs: one capability each. Stacks only compose them."""

@@ -1,0 +1,1 @@
+"""The service's stacks: MonitoringStack (alarms) and RemediationStack (playbook functions)."""

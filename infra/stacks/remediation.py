@@ -1,0 +1,90 @@
+"""RemediationStack (<prefix>-remediation): the safety core's state, the on-call topic, the kill switch,
+the unhandled-events queue and, per playbook, its function and its EventBridge rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from functions.core.catalog import Catalog
+from functions.core.naming import signal_prefix
+from functions.playbooks import PLAYBOOKS
+from infra import names
+from infra.bundling import CATALOG_PATH_IN_LAMBDA, function_code
+from infra.constructs.failure_queue import UnhandledEventsQueue
+from infra.constructs.kill_switch import KillSwitch
+from infra.constructs.notifications import OnCallTopic
+from infra.constructs.playbook_function import RUNTIME, AlarmRoute, PlaybookFunction
+from infra.constructs.state import SafetyCoreTables
+from infra.permissions import function_statements
+
+POWERTOOLS_ACCOUNT = "017000801446"  # publisher of the public Powertools for AWS Lambda layers
+
+
+def powertools_layer_arn(catalog: Catalog, version: int) -> str:
+    runtime = RUNTIME.name.replace(".", "")  # python3.14 -> python314
+    return (f"arn:{names.partition_for(catalog.region)}:lambda:{catalog.region}:{POWERTOOLS_ACCOUNT}:layer:"
+            f"AWSLambdaPowertoolsPythonV3-{runtime}-x86_64:{version}")
+
+
+class RemediationStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, catalog: Catalog, powertools_layer_version: int,
+                 log_retention: logs.RetentionDays, **kwargs: Any):
+        super().__init__(scope, construct_id, **kwargs)
+        retain = catalog.env == "prod"
+        state = SafetyCoreTables(self, "SafetyCore", audit_name=names.audit_table(catalog),
+                                 breaker_name=names.breaker_table(catalog),
+                                 idempotency_name=names.idempotency_table(catalog), retain=retain)
+        on_call = OnCallTopic(self, "OnCall", topic_name=catalog.notifications.on_call_topic,
+                              emails=catalog.notifications.emails)
+        kill_switch = KillSwitch(self, "KillSwitch", parameter_name=catalog.guardrails.kill_switch_parameter)
+        unhandled = UnhandledEventsQueue(self, "UnhandledEvents", queue_name=names.failure_queue(catalog))
+        self.state, self.on_call, self.kill_switch, self.unhandled = state, on_call, kill_switch, unhandled
+
+        code = function_code(catalog)
+        # aws-lambda-powertools and pydantic v2 (the layer is built with all extras); boto3 is the runtime's.
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self, "PowertoolsLayer", powertools_layer_arn(catalog, powertools_layer_version))
+        # Exactly the fields of functions.core.settings.Settings, plus Powertools' own.
+        environment = {
+            "CATALOG_PATH": CATALOG_PATH_IN_LAMBDA,
+            "AUDIT_TABLE": state.audit.table_name,
+            "BREAKER_TABLE": state.breaker.table_name,
+            "IDEMPOTENCY_TABLE": state.idempotency.table_name,
+            "TOPIC_ARN": on_call.topic.topic_arn,
+            "KILL_SWITCH_PARAMETER": kill_switch.parameter.parameter_name,
+            "DRY_RUN": "false",  # the catalog's guardrails.dry_run applies as well (functions.core.guard)
+            "POWERTOOLS_SERVICE_NAME": "remedy",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        self.functions: dict[str, PlaybookFunction] = {}
+        self.routes: dict[str, AlarmRoute] = {}
+        for name, declaration in PLAYBOOKS.items():
+            logical = "".join(part.title() for part in name.split("_"))  # msk_consumer_lag -> MskConsumerLag
+            function = PlaybookFunction(
+                self, logical,
+                function_name=names.function_name(catalog, name),
+                log_group_name=names.log_group_name(catalog, name),
+                handler=declaration.handler,
+                description=f"Runbook: {declaration.runbook_section} (playbook {name})",
+                code=code,
+                layers=[powertools],
+                environment=environment,
+                statements=function_statements(catalog, declaration),
+                failure_queue=unhandled.queue,
+                log_retention=log_retention,
+                retain_logs=retain,
+            )
+            self.functions[name] = function
+            self.routes[name] = AlarmRoute(
+                self, f"{logical}Route",
+                rule_name=names.rule_name(catalog, name),
+                description=f"Alarms of signals {', '.join(declaration.signals)} -> playbook {name}",
+                alarm_name_prefixes=[signal_prefix(catalog.prefix, s) for s in declaration.signals],
+                function=function.function,
+                failure_queue=unhandled.queue,
+            )

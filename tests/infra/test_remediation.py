@@ -1,0 +1,165 @@
+"""RemediationStack: safety-core state, on-call topic, kill switch, failure queue, one function and one
+rule per playbook declaration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from functions.core.naming import signal_prefix
+from functions.core.settings import Settings
+from functions.playbooks import PLAYBOOKS
+from tests.infra.helpers import Synth, physical_name, props, resources
+
+pytestmark = pytest.mark.infra
+
+SETTINGS_VARIABLES = {field.alias for field in Settings.model_fields.values()}
+POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"}
+
+
+def by_name(template: dict[str, Any], kind: str, key: str) -> dict[str, dict[str, Any]]:
+    return {p[key]: p for p in props(template, kind)}
+
+
+def logical_id(template: dict[str, Any], kind: str, key: str, value: str) -> str:
+    [found] = [k for k, v in resources(template, kind).items() if v["Properties"].get(key) == value]
+    return found
+
+
+def functions(synth: Synth) -> dict[str, dict[str, Any]]:
+    """Playbook name -> its function's properties (by the naming convention <prefix>-<playbook>)."""
+    by_fn = by_name(synth.remediation, "AWS::Lambda::Function", "FunctionName")
+    return {name: by_fn[f"{synth.catalog.prefix}-{name.replace('_', '-')}"] for name in PLAYBOOKS}
+
+
+def test_safety_core_tables(synth: Synth) -> None:
+    prefix = synth.catalog.prefix
+    tables = by_name(synth.remediation, "AWS::DynamoDB::Table", "TableName")
+    keys = {name: {k["AttributeName"]: k["KeyType"] for k in t["KeySchema"]} for name, t in tables.items()}
+    assert keys == {f"{prefix}-audit": {"incident_id": "HASH", "seq": "RANGE"},
+                    f"{prefix}-breaker": {"target": "HASH"},
+                    f"{prefix}-idempotency": {"id": "HASH"}}
+    for table in tables.values():
+        assert {a["AttributeType"] for a in table["AttributeDefinitions"]} == {"S"}
+        assert table["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert table["SSESpecification"]["SSEEnabled"] is True
+    # Powertools idempotency writes the record's expiry (epoch seconds) to `expiration`.
+    assert tables[f"{prefix}-idempotency"]["TimeToLiveSpecification"] == {"AttributeName": "expiration",
+                                                                          "Enabled": True}
+    assert "TimeToLiveSpecification" not in tables[f"{prefix}-audit"]  # the audit trail is kept
+
+
+def test_prod_keeps_its_state_when_the_stack_goes(synths: dict[str, Synth]) -> None:
+    for env, expected in (("prod", "Retain"), ("dev", "Delete")):
+        for table in resources(synths[env].remediation, "AWS::DynamoDB::Table").values():
+            assert table["DeletionPolicy"] == expected, env
+
+
+def test_on_call_topic_kill_switch_and_failure_queue(synth: Synth) -> None:
+    catalog = synth.catalog
+    [topic] = props(synth.remediation, "AWS::SNS::Topic")
+    assert topic["TopicName"] == catalog.notifications.on_call_topic
+    [policy] = props(synth.remediation, "AWS::SNS::TopicPolicy")
+    [deny] = policy["PolicyDocument"]["Statement"]
+    assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+    emails = {s["Endpoint"] for s in props(synth.remediation, "AWS::SNS::Subscription") if s["Protocol"] == "email"}
+    assert emails == set(catalog.notifications.emails)
+
+    [parameter] = props(synth.remediation, "AWS::SSM::Parameter")
+    assert (parameter["Name"], parameter["Type"], parameter["Value"]) == (
+        catalog.guardrails.kill_switch_parameter, "String", "off")
+
+    [queue] = props(synth.remediation, "AWS::SQS::Queue")
+    assert queue["QueueName"] == f"{catalog.prefix}-unhandled-events"
+    assert queue["SqsManagedSseEnabled"] is True
+    [queue_policy] = props(synth.remediation, "AWS::SQS::QueuePolicy")
+    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+               for s in queue_policy["PolicyDocument"]["Statement"])
+
+
+def test_one_function_per_playbook(synth: Synth) -> None:
+    layer = (f"arn:aws:lambda:{synth.catalog.region}:017000801446:layer:"
+             f"AWSLambdaPowertoolsPythonV3-python314-x86_64:")
+    for name, function in functions(synth).items():
+        declaration = PLAYBOOKS[name]
+        assert function["Handler"] == declaration.handler
+        assert function["Runtime"] == "python3.14"
+        assert (function["MemorySize"], function["Timeout"]) == (256, 60)
+        assert function["TracingConfig"] == {"Mode": "Active"}
+        assert function["Architectures"] == ["x86_64"]
+        [powertools] = function["Layers"]
+        assert powertools.startswith(layer) and powertools.rsplit(":", 1)[1].isdigit()
+    roles = [f["Role"]["Fn::GetAtt"][0] for f in functions(synth).values()]
+    assert len(set(roles)) == len(roles) == len(PLAYBOOKS), "a role per function, none shared"
+
+
+def test_each_function_logs_to_its_own_group_with_retention(synth: Synth) -> None:
+    groups = resources(synth.remediation, "AWS::Logs::LogGroup")
+    for function in functions(synth).values():
+        group = groups[function["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
+        assert group["LogGroupName"] == f"/aws/lambda/{function['FunctionName']}"
+        assert group["RetentionInDays"] > 0
+
+
+def test_function_environment_is_exactly_the_settings(synth: Synth) -> None:
+    catalog, template = synth.catalog, synth.remediation
+    for function in functions(synth).values():
+        variables = function["Environment"]["Variables"]
+        assert set(variables) == SETTINGS_VARIABLES | POWERTOOLS_VARIABLES
+        assert variables["CATALOG_PATH"] == "/var/task/catalog.json"
+        assert physical_name(template, variables["AUDIT_TABLE"]) == f"{catalog.prefix}-audit"
+        assert physical_name(template, variables["BREAKER_TABLE"]) == f"{catalog.prefix}-breaker"
+        assert physical_name(template, variables["IDEMPOTENCY_TABLE"]) == f"{catalog.prefix}-idempotency"
+        assert physical_name(template, variables["TOPIC_ARN"]) == catalog.notifications.on_call_topic
+        assert physical_name(template, variables["KILL_SWITCH_PARAMETER"]) == catalog.guardrails.kill_switch_parameter
+        assert variables["DRY_RUN"] == "false"
+        assert (variables["POWERTOOLS_SERVICE_NAME"], variables["POWERTOOLS_LOG_LEVEL"]) == ("remedy", "INFO")
+        # What the function parses at cold start (functions.core.settings) accepts these names.
+        Settings.model_validate({k: "x" for k in SETTINGS_VARIABLES} | {"DRY_RUN": variables["DRY_RUN"]})
+
+
+def test_async_delivery_retries_then_parks_the_event(synth: Synth) -> None:
+    template = synth.remediation
+    queue = logical_id(template, "AWS::SQS::Queue", "QueueName", f"{synth.catalog.prefix}-unhandled-events")
+    configs = {c["FunctionName"]["Ref"]: c for c in props(template, "AWS::Lambda::EventInvokeConfig")}
+    for function in functions(synth).values():
+        fn = logical_id(template, "AWS::Lambda::Function", "FunctionName", function["FunctionName"])
+        config = configs[fn]
+        assert (config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"]) == (2, 6 * 3600)
+        assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [queue, "Arn"]}
+
+
+def test_one_rule_per_playbook_routes_its_signals(synth: Synth) -> None:
+    prefix, template = synth.catalog.prefix, synth.remediation
+    rules = by_name(template, "AWS::Events::Rule", "Name")
+    queue = logical_id(template, "AWS::SQS::Queue", "QueueName", f"{prefix}-unhandled-events")
+    assert len(rules) == len(PLAYBOOKS)
+    for name, declaration in PLAYBOOKS.items():
+        rule = rules[f"{prefix}-{name}"]
+        assert rule["EventPattern"] == {
+            "source": ["aws.cloudwatch"],
+            "detail-type": ["CloudWatch Alarm State Change"],
+            "detail": {"alarmName": [{"prefix": signal_prefix(prefix, s)} for s in declaration.signals]},
+        }
+        [target] = rule["Targets"]
+        fn = logical_id(template, "AWS::Lambda::Function", "FunctionName", f"{prefix}-{name.replace('_', '-')}")
+        assert target["Arn"] == {"Fn::GetAtt": [fn, "Arn"]}
+        assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [queue, "Arn"]}
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+        permissions = [p for p in props(template, "AWS::Lambda::Permission")
+                       if p["FunctionName"] == {"Fn::GetAtt": [fn, "Arn"]}]
+        assert [p["Principal"] for p in permissions] == ["events.amazonaws.com"]
+
+
+def test_every_alarm_reaches_exactly_one_playbook(synth: Synth) -> None:
+    """Monitoring and remediation agree: each alarm name matches one rule's prefix, the right playbook's."""
+    rules = props(synth.remediation, "AWS::Events::Rule")
+    for alarm in props(synth.monitoring, "AWS::CloudWatch::Alarm"):
+        name = alarm["AlarmName"]
+        matched = [r["Name"] for r in rules
+                   if any(name.startswith(p["prefix"]) for p in r["EventPattern"]["detail"]["alarmName"])]
+        signal = name.split("/")[1]
+        [playbook] = [n for n, d in PLAYBOOKS.items() if signal in d.signals]
+        assert matched == [f"{synth.catalog.prefix}-{playbook}"], name
