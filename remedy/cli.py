@@ -21,8 +21,8 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_
 catalog_app = typer.Typer(no_args_is_help=True, help="The pipeline catalog (config/<env>.yaml).")
 app.add_typer(catalog_app, name="catalog")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 EnvOption = Annotated[str, typer.Option("--env", help="Catalog to use: config/<env>.yaml")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout")]
@@ -48,7 +48,8 @@ def catalog_validate(file: Annotated[Path, typer.Argument(help="Catalog file to 
     except CatalogError as error:
         for line in error.errors:
             err.print(f"{file}: {line}", markup=False, highlight=False)
-        err.print(f"{file}: {len(error.errors)} error(s)", style="bold red")
+        if len(error.errors) > 1:
+            err.print(f"{file}: {len(error.errors)} errors", style="bold red")
         raise typer.Exit(2) from None
     jobs = len(catalog.glue_jobs)
     out.print(f"{file}: valid — env {catalog.env}, {len(catalog.msk.topics)} topics, {jobs} Glue jobs, "

@@ -40,7 +40,8 @@ def test_catalog_validate_accepts_both_catalogs() -> None:
 def test_catalog_validate_prints_every_error_with_its_path(tmp_path: Path) -> None:
     data = yaml.safe_load((ROOT / "config" / "dev.yaml").read_text())
     broken = copy.deepcopy(data)
-    broken["glue_jobs"][2]["max_workers"] = 1
+    broken["glue_jobs"][2]["min_workers"] = 6
+    broken["glue_jobs"][2]["max_workers"] = 4
     broken["glue_jobs"][0]["topic"] = "no-such-topic"
     broken["thresholds"]["redshift_cpu_percent"] = 180
     path = tmp_path / "broken.yaml"
@@ -50,6 +51,8 @@ def test_catalog_validate_prints_every_error_with_its_path(tmp_path: Path) -> No
     assert "Traceback" not in result.stderr
     assert f"{path}: glue_jobs[2].max_workers: must be >= min_workers" in result.stderr
     assert f"{path}: thresholds.redshift_cpu_percent: Input should be less than or equal to 100" in result.stderr
+    assert f"{path}: glue_jobs[0].topic: unknown topic 'no-such-topic'" in result.stderr
+    assert result.stderr.rstrip().endswith(f"{path}: 3 errors")
 
 
 def test_catalog_validate_missing_file_is_one_line() -> None:

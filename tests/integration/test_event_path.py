@@ -123,5 +123,5 @@ def test_bad_event_is_rejected_without_action(sandbox: Sandbox) -> None:
     spec = sandbox.function("remedy-dev-msk-consumer-lag")
     result = sandbox.invoke(spec, {"source": "aws.cloudwatch", "detail-type": "CloudWatch Alarm State Change"})
     assert result["status"] == "REJECTED"
-    assert "detail" in result["reason"]
+    assert result["reason"].startswith("not a CloudWatch Alarm State Change event: ")
     assert sandbox.audit() == []
