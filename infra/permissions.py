@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import functions.actions  # noqa: F401 - registers every action, so grants can be derived
 from functions.core.actions import REGISTRY, ResourceKind
 from functions.core.catalog import Catalog
 from functions.playbooks import CORE_READS, PlaybookDeclaration

@@ -3,6 +3,7 @@
 Each action declares its parameters (validated before anything runs), the exact IAM actions it needs
 (CDK grants exactly these, a test checks it), the kind of resource it touches (to scope the grant) and
 whether it is destructive (destructive actions wait for a person unless the catalog says otherwise).
+The actions themselves live in functions/actions/<resource>.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from functions.core.models import Action, ActionResult, ActionStatus
 
@@ -93,64 +94,3 @@ def describe(action: Action) -> str:
         return spec.command(validated_params(action))
     except ValidationError:
         return f"({action.name} with invalid parameters)"
-
-
-# --------------------------------------------------------------------------------------------------
-# Glue: the runbook's "Check Glue streaming job status", "Increase Glue worker count", "Restart job".
-# --------------------------------------------------------------------------------------------------
-
-JobName = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
-
-
-class RestartJobParams(Params):
-    job_name: str = JobName
-
-
-class ScaleJobParams(Params):
-    job_name: str = JobName
-    from_workers: int = Field(ge=1)
-    to_workers: int = Field(ge=2)
-    worker_type: str = Field(pattern=r"^[A-Za-z0-9.]{1,16}$")  # ends up in the command a person runs
-
-
-@register(
-    "glue.restart_streaming_job",
-    summary="Start a new run of a streaming job that is not running",
-    params=RestartJobParams,
-    iam_actions=("glue:StartJobRun",),
-    resource_kind="glue_job",
-    destructive=False,
-    command=lambda p: f"aws glue start-job-run --job-name {p.job_name}",
-)
-def restart_streaming_job(ports: Any, params: RestartJobParams) -> Done:
-    run_id = ports.glue.start_run(params.job_name)
-    return Done(
-        detail=f"started run {run_id}",
-        undo=f"aws glue batch-stop-job-run --job-name {params.job_name} --job-run-ids {run_id}",
-        changed={"run_id": run_id},
-    )
-
-
-@register(
-    "glue.scale_streaming_job",
-    summary="Restart a running streaming job with more workers (a running job keeps its start-time count)",
-    params=ScaleJobParams,
-    iam_actions=("glue:BatchStopJobRun", "glue:StartJobRun", "glue:GetJobRuns"),
-    resource_kind="glue_job",
-    destructive=False,  # the job resumes from its Spark checkpoint: delayed, nothing lost
-    command=lambda p: (f"aws glue batch-stop-job-run --job-name {p.job_name} --job-run-ids <running-run-id> && "
-                       f"aws glue start-job-run --job-name {p.job_name} --number-of-workers {p.to_workers} "
-                       f"--worker-type {p.worker_type}"),
-)
-def scale_streaming_job(ports: Any, params: ScaleJobParams) -> Done:
-    active = [run.id for run in ports.glue.recent_runs(params.job_name) if run.active]
-    if active:
-        ports.glue.stop_runs(params.job_name, active)
-    run_id = ports.glue.start_run(params.job_name, workers=params.to_workers, worker_type=params.worker_type)
-    return Done(
-        detail=f"stopped {', '.join(active) or 'no run'}; started run {run_id} with {params.to_workers} workers",
-        undo=(f"restart with {params.from_workers} workers: aws glue start-job-run --job-name {params.job_name} "
-              f"--number-of-workers {params.from_workers} --worker-type {params.worker_type}"),
-        changed={"run_id": run_id, "stopped": active, "workers": {"from": params.from_workers,
-                                                                  "to": params.to_workers}},
-    )

@@ -10,9 +10,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# signal -> playbook that answers it. One EventBridge rule per playbook matches its signals by prefix.
-SIGNALS: dict[str, str] = {
-    "consumer-lag": "msk_consumer_lag",
+# signal -> playbook that answers it, or None for a signal that pages a person and feeds the lineage hold
+# (an upstream component in ALARM holds actions on what it feeds). One EventBridge rule per playbook
+# matches its signals by prefix.
+SIGNALS: dict[str, str | None] = {
+    # Runbook "Key Metrics" / "Alarms"
+    "consumer-lag": "msk_consumer_lag",  # MSK consumer lag > 10,000
+    "glue-failures": "glue_job_failure",  # Glue job failures
+    "glue-success-rate": None,  # Glue job success rate < 99 %: a trend for people; runs are fixed one by one
+    "redshift-cpu": "redshift_performance",  # Redshift CPU > 80 %
+    "redshift-queue": "redshift_performance",  # WLM queue waiting
+    "redshift-disk": None,
+    "redshift-health": None,
+    "landing-freshness": "data_quality",  # landing zone should have data within the last hour
+    # MSK broker health: what the lag playbook reads before touching a consumer
+    "msk-offline-partitions": None,
+    "msk-under-replicated": None,
+    "msk-controller": None,
+    "msk-disk": None,
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import functions.actions.glue  # noqa: F401 - registers the actions this playbook plans
 from functions.core.catalog import Catalog, GlueJob
 from functions.core.models import (
     Action,

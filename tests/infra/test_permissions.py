@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+import functions.actions  # noqa: F401 - registers every action
 from functions.core.actions import REGISTRY
 from functions.playbooks import CORE_READS, PLAYBOOKS, PlaybookDeclaration
 from infra.permissions import declared_statements, function_statements, resource_arns

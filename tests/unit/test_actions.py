@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+import functions.actions  # noqa: F401 - registers every action
 from functions.core.actions import REGISTRY, Params, UnknownAction, execute, spec_for
 from functions.core.models import Action, ActionStatus
 from functions.playbooks import PLAYBOOKS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functions.actions  # noqa: F401 - registers every action
 from functions.core.actions import describe
 from functions.core.catalog import Catalog
 from functions.core.models import (
