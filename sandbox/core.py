@@ -5,6 +5,7 @@ with the function's own environment from the template, async retries and on-fail
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.core.catalog import Catalog, catalog_path_for, load_catalog
+from sandbox import emf
 from sandbox.alarms import Evaluation, evaluate, record_transition, state_change_event
 from sandbox.aws import EmulatedAccount
 from sandbox.cfn import Deployment, FunctionSpec, RuleSpec, deploy
@@ -168,12 +170,15 @@ class Sandbox:
         handlers = [h for h in logging.getLogger("remedy").handlers if isinstance(h, logging.StreamHandler)]
         previous = [h.setStream(stream) for h in handlers]
         try:
-            return handler(event, LambdaContext(function_name=spec.name, invoked_function_arn=spec.arn))
+            with contextlib.redirect_stdout(stream):  # print() output (EMF metrics) is logged too
+                return handler(event, LambdaContext(function_name=spec.name, invoked_function_arn=spec.arn))
         finally:
             for h, old in zip(handlers, previous, strict=True):
                 h.setStream(old)
+            lines = [line for line in stream.getvalue().splitlines() if line]
+            emf.publish(self.client("cloudwatch"), lines)
             if logs is not None:
-                logs.extend(line for line in stream.getvalue().splitlines() if line)
+                logs.extend(lines)
 
     def invoke_async(self, spec: FunctionSpec, event: dict[str, Any]) -> Invocation:
         """EventBridge → Lambda is asynchronous: retried on error, then sent to the on-failure destination."""

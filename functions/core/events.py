@@ -104,6 +104,7 @@ def parse_alarm_event(event: Any, catalog: Catalog, playbook: str | None = None)
         previous_state=detail.previous_state.value if detail.previous_state else None,
         reason=detail.state.reason,
         changed_at=changed_at,
+        previous_changed_at=(parse_timestamp(detail.previous_state.timestamp) if detail.previous_state else None),
         account=change.account,
         region=change.region,
         playbook=name.playbook,

@@ -30,6 +30,7 @@ class Incident(Record):
     previous_state: str | None = None
     reason: str = ""
     changed_at: datetime
+    previous_changed_at: datetime | None = None  # when the previous state began: OK after ALARM = recovery time
     account: str
     region: str
     playbook: str

@@ -7,6 +7,7 @@ and recorded as duplicates in the audit trail.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -14,7 +15,7 @@ from aws_lambda_powertools import Logger
 
 from functions.core.catalog import Catalog, load_catalog
 from functions.core.events import BadEvent, parse_alarm_event
-from functions.core.models import Incident
+from functions.core.models import Incident, Outcome, OutcomeStatus
 from functions.core.naming import parse_alarm_name
 from functions.core.playbook import Context, Playbook, run
 from functions.core.settings import settings
@@ -84,7 +85,27 @@ def _process(incident: Incident, playbook: Playbook) -> dict[str, Any]:
     outcome = run(playbook, incident, ctx)
     logger.info("outcome", extra={"incident": incident.id, "status": outcome.status.value,
                                   "summary": outcome.summary})
+    _publish_metrics(outcome)
     return outcome.model_dump(mode="json")
+
+
+METRICS_NAMESPACE = "Remedy/Remediation"  # the remediation dashboard reads these
+
+
+def _publish_metrics(outcome: Outcome) -> None:
+    """One EMF record per outcome (and per recovery time): CloudWatch turns the log line into metrics."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    playbook = outcome.incident.playbook
+    with single_metric(name="Outcome", unit=MetricUnit.Count, value=1, namespace=METRICS_NAMESPACE,
+                       default_dimensions={"Playbook": playbook}) as metric:
+        metric.add_dimension(name="Status", value=outcome.status.value)
+    incident = outcome.incident
+    if outcome.status is OutcomeStatus.RECOVERED and incident.previous_changed_at is not None:
+        minutes = (incident.changed_at - incident.previous_changed_at).total_seconds() / 60
+        with single_metric(name="TimeToRecoveryMinutes", unit=MetricUnit.Count, value=round(minutes, 2),
+                           namespace=METRICS_NAMESPACE, default_dimensions={"Playbook": playbook}):
+            pass
 
 
 def _unhealthy_components(cat: Catalog, ports: Any, own_alarm: str) -> set[str]:
@@ -97,12 +118,17 @@ def _unhealthy_components(cat: Catalog, ports: Any, own_alarm: str) -> set[str]:
     return components
 
 
-def handle_alarm(event: Any, playbook: Playbook, context: Any = None) -> dict[str, Any]:
-    """Parse, run the playbook once per state change, report. Bad events are refused, never retried."""
+Parser = Callable[[Any, Catalog, str], Incident]
+
+
+def handle_alarm(event: Any, playbook: Playbook, context: Any = None,
+                 parse: Parser = parse_alarm_event) -> dict[str, Any]:
+    """Parse, run the playbook once per incident, report. Bad events are refused, never retried.
+    `parse` turns the event into an incident (CloudWatch alarm state changes by default)."""
     from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
     try:
-        incident = parse_alarm_event(event, catalog(), playbook.name)
+        incident = parse(event, catalog(), playbook.name)
     except BadEvent as error:
         logger.warning("rejected event", extra={"reason": str(error)})
         return {"status": "REJECTED", "reason": str(error)}

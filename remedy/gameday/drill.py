@@ -101,6 +101,28 @@ class Drill:
                     run.status, run.error_message = "FAILED", error
         self.say("inject", f"streaming job {job} stopped" + (f" ({error})" if error else ""))
 
+    def end_run(self, job: str, state: str, error: str = "", run_id: str | None = None) -> Delivery:
+        """End a run (the newest active one unless `run_id`) in `state`, as Glue would, and deliver the
+        `Glue Job State Change` event Glue emits for it through EventBridge."""
+        from sandbox.glue_events import job_state_change_event
+
+        backend = self.sandbox.account.glue_backend()
+        runs = backend.get_job(job).job_runs
+        run = next((r for r in reversed(runs) if r.job_run_id == run_id or
+                    (run_id is None and r.status in ("STARTING", "RUNNING", "WAITING"))), None)
+        if run is None:
+            raise ValueError(f"no {'run ' + run_id if run_id else 'active run'} of {job} to end")
+        run.status, run.error_message = state, error or None
+        self.say("inject", f"run {run.job_run_id[:10]} of {job} ended {state}" + (f": {error}" if error else ""))
+        event = job_state_change_event(self.catalog.account_id, self.catalog.region, job, run.job_run_id, state,
+                                       error, self.now)
+        return self.deliver(event)
+
+    def start_run(self, job: str, arguments: dict[str, str] | None = None) -> str:
+        run_id = self.sandbox.client("glue").start_job_run(JobName=job, Arguments=arguments or {})["JobRunId"]
+        self.say("inject", f"run {run_id[:10]} of {job} started" + (f" with {arguments}" if arguments else ""))
+        return str(run_id)
+
     def consumer_lag(self, job_name: str, values: list[float]) -> None:
         """What MSK publishes for the job's consumer group: one SumOffsetLag value a minute up to `now`."""
         job = self.catalog.glue_job(job_name)
