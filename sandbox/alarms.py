@@ -7,6 +7,7 @@ the state from the metric data in the emulated CloudWatch. A state change become
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -160,3 +161,130 @@ def state_change_event(evaluation: Evaluation, p: dict[str, Any], account: str, 
             "configuration": {"description": p.get("AlarmDescription", ""), "metrics": metrics},
         },
     }
+
+
+# -- composite alarms -------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r'\s*((?:ALARM|OK|INSUFFICIENT_DATA)\s*\(|\(|\)|"[^"]*"|[^\s()"]+)', re.IGNORECASE)
+
+
+def _alarm_ref(text: str) -> str:
+    """ALARM("arn:aws:cloudwatch:...:alarm:NAME") and ALARM(NAME) both name the alarm NAME."""
+    text = text.strip().strip('"')
+    return text.split(":alarm:", 1)[1] if ":alarm:" in text else text
+
+
+def evaluate_rule(rule: str, states: dict[str, str]) -> bool:
+    """CloudWatch's AlarmRule language: ALARM(x), OK(x), INSUFFICIENT_DATA(x), AND, OR, NOT, (), TRUE, FALSE."""
+    tokens = [t.strip() for t in _TOKEN.findall(rule) if t.strip()]
+    position = 0
+
+    def peek() -> str:
+        return tokens[position] if position < len(tokens) else ""
+
+    def take() -> str:
+        nonlocal position
+        position += 1
+        return tokens[position - 1]
+
+    def expression() -> bool:
+        value = term()
+        while peek().upper() == "OR":
+            take()
+            right = term()
+            value = value or right
+        return value
+
+    def term() -> bool:
+        value = factor()
+        while peek().upper() == "AND":
+            take()
+            right = factor()
+            value = value and right
+        return value
+
+    def factor() -> bool:
+        token = take()
+        upper = token.upper()
+        if upper == "NOT":
+            return not factor()
+        if token == "(":
+            value = expression()
+            take()  # ")"
+            return value
+        if upper in ("TRUE", "FALSE"):
+            return upper == "TRUE"
+        function = upper.rstrip("( ").strip()
+        if function in ("ALARM", "OK", "INSUFFICIENT_DATA"):
+            name = _alarm_ref(take())
+            take()  # ")"
+            return states.get(name, "INSUFFICIENT_DATA") == function
+        raise ValueError(f"cannot read alarm rule at {token!r}: {rule}")
+
+    result = expression()
+    if position != len(tokens):
+        raise ValueError(f"trailing tokens in alarm rule: {rule}")
+    return result
+
+
+def evaluate_composite(name: str, p: dict[str, Any], states: dict[str, str]) -> Evaluation:
+    state = "ALARM" if evaluate_rule(p["AlarmRule"], states) else "OK"
+    reason = f"arn:aws:cloudwatch alarm rule {'is' if state == 'ALARM' else 'is not'} true: {p['AlarmRule'][:300]}"
+    return Evaluation(name, states.get(name, "INSUFFICIENT_DATA"), state, reason,
+                      {"triggeringAlarms": [n for n, s in states.items() if s == "ALARM"]}, [])
+
+
+def composite_event(evaluation: Evaluation, p: dict[str, Any], account: str, region: str,
+                    at: datetime | None = None) -> dict[str, Any]:
+    """The EventBridge event of a composite alarm's state change (its configuration carries the rule)."""
+    at = at or datetime.now(UTC)
+    name = evaluation.alarm_name
+    configuration: dict[str, Any] = {"alarmRule": p["AlarmRule"], "description": p.get("AlarmDescription", "")}
+    if p.get("ActionsSuppressor"):
+        configuration["actionsSuppressor"] = p["ActionsSuppressor"]
+    return {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch", "account": account, "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region, "resources": [f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"],
+        "detail": {
+            "alarmName": name,
+            "state": {"value": evaluation.state, "reason": evaluation.reason, "timestamp": _stamp(at),
+                      "reasonData": json.dumps(evaluation.reason_data)},
+            "previousState": {"value": evaluation.previous, "reason": "", "timestamp": _stamp(at)},
+            "configuration": configuration,
+        },
+    }
+
+
+# -- alarm actions ----------------------------------------------------------------------------------------
+
+ACTIONS_FOR_STATE = {"ALARM": "AlarmActions", "OK": "OKActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}
+
+
+def suppressed_by(p: dict[str, Any], states: dict[str, str]) -> str | None:
+    """The suppressor alarm holding a composite's actions back (ActionsSuppressor in ALARM), if any.
+    Wait and extension periods are not emulated: the suppressor counts from the moment it is in ALARM."""
+    suppressor = p.get("ActionsSuppressor")
+    if suppressor and states.get(_alarm_ref(suppressor)) == "ALARM":
+        return _alarm_ref(suppressor)
+    return None
+
+
+def alarm_notification(evaluation: Evaluation, p: dict[str, Any], account: str, region: str,
+                       at: datetime | None = None) -> tuple[str, str]:
+    """Subject and JSON message CloudWatch publishes to an SNS alarm action."""
+    at = at or datetime.now(UTC)
+    subject = f'{evaluation.state}: "{evaluation.alarm_name}" in {region}'[:100]
+    message = {
+        "AlarmName": evaluation.alarm_name, "AlarmDescription": p.get("AlarmDescription"),
+        "AWSAccountId": account, "NewStateValue": evaluation.state, "NewStateReason": evaluation.reason,
+        "StateChangeTime": _stamp(at), "Region": region, "OldStateValue": evaluation.previous,
+        "AlarmArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{evaluation.alarm_name}",
+    }
+    if "AlarmRule" in p:
+        message["AlarmRule"] = p["AlarmRule"]
+    else:
+        message["Trigger"] = {"MetricName": p.get("MetricName"), "Namespace": p.get("Namespace"),
+                              "Threshold": p.get("Threshold"), "ComparisonOperator": p.get("ComparisonOperator"),
+                              "EvaluationPeriods": p.get("EvaluationPeriods")}
+    return subject, json.dumps(message)

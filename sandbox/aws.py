@@ -123,6 +123,32 @@ def _fill_events() -> None:
     responses.EventsHandler.test_event_pattern = test_event_pattern
 
 
+def _fill_cloudwatch() -> None:
+    from moto.cloudwatch import responses
+
+    def describe_alarms(self: Any) -> ActionResult:
+        # AWS applies every filter given (moto only the first of prefix / names / state) and AlarmTypes.
+        alarms = list(self.cloudwatch_backend.describe_alarms())
+        prefix = self._get_param("AlarmNamePrefix")
+        names = self._get_param("AlarmNames", [])
+        state = self._get_param("StateValue")
+        action_prefix = self._get_param("ActionPrefix")
+        types = self._get_param("AlarmTypes", []) or ["MetricAlarm"]  # AWS's default: metric alarms only
+        if prefix:
+            alarms = [a for a in alarms if a.name.startswith(prefix)]
+        if names:
+            alarms = [a for a in alarms if a.name in names]
+        if state:
+            alarms = [a for a in alarms if a.state_value == state]
+        if action_prefix:
+            alarms = [a for a in alarms if any(x.startswith(action_prefix) for x in a.alarm_actions)]
+        metric = [a for a in alarms if a.rule is None] if "MetricAlarm" in types else []
+        composite = [a for a in alarms if a.rule is not None] if "CompositeAlarm" in types else []
+        return ActionResult({"MetricAlarms": metric, "CompositeAlarms": composite})
+
+    responses.CloudWatchResponse.describe_alarms = describe_alarms
+
+
 def _fill_fault_injection() -> None:
     """Answer selected operations with an AWS error, to rehearse what happens when AWS says no."""
     from moto.core.responses import BaseResponse
@@ -148,6 +174,7 @@ def install_gap_fills() -> None:
             return
         _fill_glue()
         _fill_events()
+        _fill_cloudwatch()
         _fill_fault_injection()
         _PATCHED = True
 

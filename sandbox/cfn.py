@@ -48,6 +48,7 @@ class Deployment:
     physical: dict[str, dict[str, str]] = field(default_factory=dict)  # "Stack.Logical" -> {"Ref":..,"Arn":..}
     functions: dict[str, FunctionSpec] = field(default_factory=dict)  # by ARN
     rules: list[RuleSpec] = field(default_factory=list)
+    schedules: list[RuleSpec] = field(default_factory=list)  # rules with a ScheduleExpression (pattern = {})
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # alarm name -> resolved properties
     composite_alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
     exports: dict[str, Any] = field(default_factory=dict)
@@ -268,7 +269,13 @@ def _create(stack: str, logical: str, resource: dict[str, Any], resolver: Resolv
         p = resolver.resolve(props)
         name = p.get("Name", default_name)
         pattern = p.get("EventPattern")
-        if pattern is not None:
+        if p.get("ScheduleExpression"):
+            account.client("events").put_rule(Name=name, ScheduleExpression=p["ScheduleExpression"],
+                                              State=p.get("State", "ENABLED"))
+            deployment.schedules.append(RuleSpec(
+                logical_id=logical, stack=stack, name=name, pattern={"schedule": p["ScheduleExpression"]},
+                target_arns=[t["Arn"] for t in p.get("Targets", [])]))
+        elif pattern is not None:
             account.client("events").put_rule(Name=name, EventPattern=json.dumps(pattern),
                                               State=p.get("State", "ENABLED"))
             deployment.rules.append(RuleSpec(

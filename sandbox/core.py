@@ -19,7 +19,17 @@ from typing import Any
 
 from functions.core.catalog import Catalog, catalog_path_for, load_catalog
 from sandbox import emf
-from sandbox.alarms import Evaluation, evaluate, record_transition, state_change_event
+from sandbox.alarms import (
+    ACTIONS_FOR_STATE,
+    Evaluation,
+    alarm_notification,
+    composite_event,
+    evaluate,
+    evaluate_composite,
+    record_transition,
+    state_change_event,
+    suppressed_by,
+)
 from sandbox.aws import EmulatedAccount
 from sandbox.cfn import Deployment, FunctionSpec, RuleSpec, deploy
 
@@ -69,6 +79,7 @@ class Sandbox:
         self.templates: dict[str, dict[str, Any]] = {}
         self.deployment = Deployment()
         self._function_env: dict[str, str] | None = None
+        self.suppressed: list[tuple[str, str]] = []  # (alarm, suppressor) whose actions were held back
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -94,6 +105,7 @@ class Sandbox:
         seed(self.catalog, self.account)
         self.deployment = deploy(self.templates, self.account)
         self._function_env = None
+        self.suppressed = []
 
     def stop(self) -> None:
         self.account.stop()
@@ -120,7 +132,9 @@ class Sandbox:
         self.client("cloudwatch").put_metric_data(Namespace=namespace, MetricData=data)
 
     def evaluate_alarms(self, now: datetime | None = None) -> list[tuple[Evaluation, dict[str, Any]]]:
-        """Evaluate every synthesized alarm; record and return each state change with its event."""
+        """Evaluate every synthesized alarm as CloudWatch would: metric alarms from their data, then composite
+        alarms from the states of their children. Each state change is recorded, its alarm actions run (SNS
+        pages, unless an actions suppressor holds them) and returned with the event EventBridge receives."""
         cloudwatch = self.client("cloudwatch")
         changes = []
         for name, props in self.deployment.alarms.items():
@@ -131,8 +145,61 @@ class Sandbox:
             record_transition(cloudwatch, evaluation)
             event = state_change_event(evaluation, props, self.catalog.account_id, self.catalog.region,
                                        previous.get("StateReason", ""), now)
-            changes.append((evaluation, event))
-        return changes
+            changes.append((evaluation, event, props))
+        for _ in range(len(self.deployment.composite_alarms) + 1):  # composites of composites settle
+            states = self._alarm_states()
+            settled = True
+            for name, props in self.deployment.composite_alarms.items():
+                evaluation = evaluate_composite(name, props, states)
+                if not evaluation.changed:
+                    continue
+                settled = False
+                record_transition(cloudwatch, evaluation)
+                states[name] = evaluation.state
+                event = composite_event(evaluation, props, self.catalog.account_id, self.catalog.region, now)
+                changes.append((evaluation, event, props))
+            if settled:
+                break
+        states = self._alarm_states()
+        for evaluation, _event, props in changes:
+            self._run_alarm_actions(evaluation, props, states, now)
+        return [(evaluation, event) for evaluation, event, _props in changes]
+
+    def _alarm_states(self) -> dict[str, str]:
+        pages = self.client("cloudwatch").get_paginator("describe_alarms").paginate(
+            AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        return {a["AlarmName"]: a["StateValue"] for page in pages
+                for a in page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])}
+
+    def _run_alarm_actions(self, evaluation: Evaluation, props: dict[str, Any], states: dict[str, str],
+                           now: datetime | None) -> None:
+        """What CloudWatch does with an alarm's actions on a transition: publish to its SNS topics."""
+        if props.get("ActionsEnabled", True) in (False, "false"):
+            return
+        suppressor = suppressed_by(props, states)
+        if suppressor:
+            self.suppressed.append((evaluation.alarm_name, suppressor))
+            return
+        subject, message = alarm_notification(evaluation, props, self.catalog.account_id, self.catalog.region, now)
+        for target in props.get(ACTIONS_FOR_STATE[evaluation.state], []):
+            if str(target).startswith("arn:aws:sns:"):
+                self.client("sns").publish(TopicArn=target, Subject=subject, Message=message)
+
+    def run_schedules(self) -> list[Delivery]:
+        """Fire every scheduled rule once, as if its time had come: EventBridge's 'Scheduled Event'."""
+        deliveries = []
+        for rule in self.deployment.schedules:
+            event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+                     "source": "aws.events", "account": self.catalog.account_id,
+                     "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": self.catalog.region,
+                     "resources": [f"arn:aws:events:{self.catalog.region}:{self.catalog.account_id}:rule/"
+                                   f"{rule.name}"], "detail": {}}
+            delivery = Delivery(event=event, matched=[rule.name])
+            for arn in rule.target_arns:
+                if arn in self.deployment.functions:
+                    delivery.invocations.append(self.invoke_async(self.deployment.functions[arn], event))
+            deliveries.append(delivery)
+        return deliveries
 
     # -- EventBridge ----------------------------------------------------------------------------------
 

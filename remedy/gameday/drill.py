@@ -27,6 +27,8 @@ class Drill:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     inbox_url: str = ""
+    inbox: list[dict[str, str]] = field(default_factory=list)
+    _read: dict[bool, int] = field(default_factory=lambda: {True: 0, False: 0})
 
     def __post_init__(self) -> None:
         self.catalog = self.sandbox.catalog
@@ -149,18 +151,31 @@ class Drill:
                      if t["TopicArn"].endswith(f":{self.catalog.notifications.on_call_topic}"))
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
 
-    def notifications(self) -> list[dict[str, str]]:
-        """Notifications received since the last call: [{'subject':..., 'message':...}]."""
+    def _drain(self) -> None:
         sqs = self.sandbox.client("sqs")
-        received = []
         while True:
             batch = sqs.receive_message(QueueUrl=self.inbox_url, MaxNumberOfMessages=10).get("Messages", [])
             if not batch:
-                return received
+                return
             for message in batch:
                 body = json.loads(message["Body"])
-                received.append({"subject": body.get("Subject", ""), "message": body.get("Message", "")})
+                self.inbox.append({"subject": body.get("Subject", ""), "message": body.get("Message", "")})
                 sqs.delete_message(QueueUrl=self.inbox_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _unread(self, page: bool) -> list[dict[str, str]]:
+        self._drain()
+        mine = [m for m in self.inbox if m["subject"].startswith("[") != page]
+        seen = self._read[page]
+        self._read[page] = len(mine)
+        return mine[seen:]
+
+    def notifications(self) -> list[dict[str, str]]:
+        """The playbooks' notifications received since the last call: [{'subject':..., 'message':...}]."""
+        return self._unread(page=False)
+
+    def pages(self) -> list[dict[str, str]]:
+        """Alarm notifications (CloudWatch alarm actions on the on-call topic) since the last call."""
+        return self._unread(page=True)
 
 
 def _points(values: list[float | None]) -> str:

@@ -125,3 +125,14 @@ def test_bad_event_is_rejected_without_action(sandbox: Sandbox) -> None:
     assert result["status"] == "REJECTED"
     assert result["reason"].startswith("not a CloudWatch Alarm State Change event: ")
     assert sandbox.audit() == []
+
+
+def test_the_alarm_action_pages_on_call_once(sandbox: Sandbox) -> None:
+    d = Drill(sandbox)
+    lag(d, [20_000] * 5)
+    d.fire()
+    (page,) = d.pages()
+    assert page["subject"] == f'ALARM: "{ALARM}" in eu-west-1'
+    assert json.loads(page["message"])["NewStateValue"] == "ALARM"
+    d.fire()  # nothing changed: no second page
+    assert d.pages() == []
