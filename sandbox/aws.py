@@ -19,6 +19,10 @@ from moto.core.responses import ActionResult
 _PATCHED = False
 _LOCK = threading.Lock()
 
+# Every (service, operation) the emulated account answered, in order: API calls per invocation are counted
+# from it (a benchmark figure: as few calls as the diagnosis needs).
+CALLS: list[tuple[str, str]] = []
+
 # Fault injection: (service, operation) -> error code the sandbox answers with (see `inject_error`).
 _INJECTED: dict[tuple[str, str], tuple[str, str]] = {}
 
@@ -149,6 +153,36 @@ def _fill_cloudwatch() -> None:
     responses.CloudWatchResponse.describe_alarms = describe_alarms
 
 
+SERVER_ERRORS = {"InternalFailure", "InternalServerError", "ServiceUnavailable", "InternalServerException"}
+
+
+def _cbor_text(text: str) -> bytes:
+    data = text.encode()
+    size = len(data)
+    head = bytes([0x60 | size]) if size < 24 else (bytes([0x78, size]) if size < 256 else
+                                                  bytes([0x79]) + size.to_bytes(2, "big"))
+    return head + data
+
+
+def error_body(content_type: str, service: str, code: str, message: str) -> tuple[dict[str, str], Any]:
+    """An AWS error in the protocol the request used: JSON, CBOR (smithy rpc v2), query XML or EC2 XML."""
+    request_id = "sandbox-injected-fault"
+    if "cbor" in content_type:
+        body = bytes([0xA2]) + _cbor_text("__type") + _cbor_text(code) + _cbor_text("message") + _cbor_text(message)
+        return {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor",
+                "x-amzn-query-error": f"{code};Sender"}, body
+    if "json" in content_type or not content_type.startswith("application/x-www-form-urlencoded"):
+        return ({"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code,
+                 "x-amzn-query-error": f"{code};Sender"}, json.dumps({"__type": code, "message": message}))
+    if service == "ec2":
+        return {"Content-Type": "text/xml"}, (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}"
+                                              f"</Message></Error></Errors><RequestID>{request_id}</RequestID>"
+                                              f"</Response>")
+    return {"Content-Type": "text/xml"}, (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>"
+                                          f"{message}</Message></Error><RequestId>{request_id}</RequestId>"
+                                          f"</ErrorResponse>")
+
+
 def _fill_fault_injection() -> None:
     """Answer selected operations with an AWS error, to rehearse what happens when AWS says no."""
     from moto.core.responses import BaseResponse
@@ -157,11 +191,13 @@ def _fill_fault_injection() -> None:
 
     def call_action(self: Any) -> Any:
         key = (self.service_name or "", self._get_action() if hasattr(self, "_get_action") else "")
+        CALLS.append(key)
         if key in _INJECTED:
             code, message = _INJECTED[key]
-            status = 400 if code not in {"InternalFailure", "ServiceUnavailable"} else 500
-            body = json.dumps({"__type": code, "message": message})
-            return status, {"x-amzn-ErrorType": code, "Content-Type": "application/x-amz-json-1.1"}, body
+            status = (503 if code == "ServiceUnavailable" else 500) if code in SERVER_ERRORS else 400
+            headers, body = error_body(self.headers.get("Content-Type", ""), self.service_name, code, message)
+            headers["status"] = str(status)
+            return status, headers, body
         return original(self)
 
     BaseResponse.call_action = call_action

@@ -1,0 +1,57 @@
+"""The sandbox answers an injected fault in each service's own protocol, so botocore raises the real
+ClientError (code and HTTP status) that production code must handle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import botocore.exceptions
+import pytest
+from botocore.config import Config
+
+from sandbox.aws import CALLS, EmulatedAccount, inject_error
+
+pytestmark = pytest.mark.integration
+
+CALLS_UNDER_TEST: list[tuple[str, str, Callable[[Any], Any]]] = [
+    ("glue", "GetJobRuns", lambda c: c.get_job_runs(JobName="orders-stream")),  # JSON
+    ("cloudwatch", "DescribeAlarms", lambda c: c.describe_alarms()),  # CBOR (smithy rpc v2)
+    ("sns", "ListTopics", lambda c: c.list_topics()),  # query XML
+    ("ec2", "DescribeSecurityGroups", lambda c: c.describe_security_groups()),  # EC2 XML
+    ("kafka", "ListClustersV2", lambda c: c.list_clusters_v2()),  # REST JSON
+    ("redshift", "DescribeClusters", lambda c: c.describe_clusters()),
+]
+
+
+@pytest.fixture(scope="module")
+def account() -> Iterator[EmulatedAccount]:
+    emulated = EmulatedAccount("111111111111", "eu-west-1").start()
+    yield emulated
+    emulated.stop()
+
+
+def client(account: EmulatedAccount, service: str) -> Any:
+    return boto3.client(service, endpoint_url=account.endpoint, region_name="eu-west-1", aws_access_key_id="x",
+                        aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
+
+
+@pytest.mark.parametrize(("code", "status"), [("ThrottlingException", 400), ("AccessDeniedException", 400),
+                                              ("ServiceUnavailable", 503)])
+@pytest.mark.parametrize(("service", "operation", "call"), CALLS_UNDER_TEST)
+def test_injected_fault_reaches_botocore_as_the_real_error(account: EmulatedAccount, service: str, operation: str,
+                                                           call: Callable[[Any], Any], code: str, status: int) -> None:
+    with inject_error(service, operation, code, "injected"), pytest.raises(botocore.exceptions.ClientError) as caught:
+        call(client(account, service))
+    assert caught.value.response["Error"]["Code"] == code
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+
+
+def test_calls_are_counted_and_faults_end_with_the_context(account: EmulatedAccount) -> None:
+    glue = client(account, "glue")
+    before = len(CALLS)
+    with inject_error("glue", "ListJobs", "ThrottlingException"), pytest.raises(botocore.exceptions.ClientError):
+        glue.list_jobs()
+    assert glue.list_jobs()["JobNames"] == []
+    assert CALLS[before:] == [("glue", "ListJobs"), ("glue", "ListJobs")]
