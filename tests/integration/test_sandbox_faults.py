@@ -34,7 +34,7 @@ def account() -> Iterator[EmulatedAccount]:
 
 def client(account: EmulatedAccount, service: str) -> Any:
     return boto3.client(service, endpoint_url=account.endpoint, region_name="eu-west-1", aws_access_key_id="x",
-                        aws_secret_access_key="x", config=Config(retries={"max_attempts": 1}))
+                        aws_secret_access_key="x", config=Config(retries={"total_max_attempts": 1}))
 
 
 @pytest.mark.parametrize(("code", "status"), [("ThrottlingException", 400), ("AccessDeniedException", 400),
