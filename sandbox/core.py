@@ -30,6 +30,7 @@ from sandbox.alarms import (
     state_change_event,
     suppressed_by,
 )
+from sandbox import aws
 from sandbox.aws import EmulatedAccount
 from sandbox.cfn import Deployment, FunctionSpec, RuleSpec, deploy
 
@@ -44,6 +45,7 @@ class Invocation:
     result: Any = None
     error: str | None = None  # the last error, when every attempt failed (then sent on-failure)
     logs: list[str] = field(default_factory=list)  # what the function logged (CloudWatch Logs in AWS)
+    api_calls: list[str] = field(default_factory=list)  # "service:Operation" the function made, in order
 
 
 @dataclass
@@ -80,6 +82,7 @@ class Sandbox:
         self.deployment = Deployment()
         self._function_env: dict[str, str] | None = None
         self.suppressed: list[tuple[str, str]] = []  # (alarm, suppressor) whose actions were held back
+        self.last_api_calls: list[str] = []  # AWS calls of the last invocation (benchmark: calls per branch)
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -234,6 +237,7 @@ class Sandbox:
         module_name, _, attr = spec.handler.rpartition(".")
         handler = getattr(importlib.import_module(module_name), attr)
         stream = io.StringIO()
+        first_call = len(aws.CALLS)
         handlers = [h for h in logging.getLogger("remedy").handlers if isinstance(h, logging.StreamHandler)]
         previous = [h.setStream(stream) for h in handlers]
         try:
@@ -242,6 +246,7 @@ class Sandbox:
         finally:
             for h, old in zip(handlers, previous, strict=True):
                 h.setStream(old)
+            self.last_api_calls = [f"{service}:{operation}" for service, operation in aws.CALLS[first_call:]]
             lines = [line for line in stream.getvalue().splitlines() if line]
             emf.publish(self.client("cloudwatch"), lines)
             if logs is not None:
@@ -254,6 +259,7 @@ class Sandbox:
             invocation.attempts += 1
             try:
                 invocation.result = self.invoke(spec, event, invocation.logs)
+                invocation.api_calls = self.last_api_calls
                 invocation.error = None
                 return invocation
             except Exception as error:
