@@ -74,12 +74,39 @@ def build_app(env: str = "dev", *, outdir: str | None = None, bundling: bool = T
     monitoring = MonitoringStack(
         app, names.monitoring_stack(catalog), catalog=catalog, env=where,
         stack_name=names.monitoring_stack(catalog),
-        description=f"remedy ({catalog.env}): the runbook's alarms and dashboards",
+        description=f"remedy ({catalog.env}): the runbook's alarms, probes and dashboards",
+        powertools_layer_version=int(layer_version), log_retention=_log_retention(app, catalog.env),
         termination_protection=catalog.env == "prod",
     )
-    # Alarm actions publish to the on-call topic created by the remediation stack.
+    # Alarm actions publish to the on-call topic created by the remediation stack; the Glue outcomes probe
+    # parks what it could not count in its unhandled-events queue.
     monitoring.add_stack_dependency(remediation, "alarm actions publish to the on-call topic")
     for stack in (remediation, monitoring):
         Tags.of(stack).add("service", catalog.service_name)
         Tags.of(stack).add("env", catalog.env)
+    # Runbook "Maintenance": the regular tasks and the backup posture, on EventBridge Scheduler.
+    from infra.stacks.maintenance import MaintenanceStack, maintenance_stack_name
+
+    maintenance = MaintenanceStack(
+        app, maintenance_stack_name(catalog), catalog=catalog, env=where, stack_name=maintenance_stack_name(catalog),
+        description=f"remedy ({catalog.env}): the runbook's regular maintenance tasks and backup posture, scheduled",
+        powertools_layer_version=int(layer_version), log_retention=_log_retention(app, catalog.env),
+        termination_protection=catalog.env == "prod",
+    )
+    maintenance.add_stack_dependency(remediation, "reports go to the on-call topic; the audit trail is read")
+    Tags.of(maintenance).add("service", catalog.service_name)
+    Tags.of(maintenance).add("env", catalog.env)
+    # Runbook "Emergency Procedures" and "Scaling": Standard state machines, started by people (remedy incident).
+    from infra.constructs.procedure_permissions import procedures_stack
+    from infra.stacks.procedures import ProceduresStack
+
+    procedures = ProceduresStack(
+        app, procedures_stack(catalog), catalog=catalog, env=where, stack_name=procedures_stack(catalog),
+        description=f"remedy ({catalog.env}): the runbook's emergency and scaling procedures (Step Functions)",
+        powertools_layer_version=int(layer_version), log_retention=_log_retention(app, catalog.env),
+        termination_protection=catalog.env == "prod",
+    )
+    procedures.add_stack_dependency(remediation, "steps write the audit trail and notify the on-call topic")
+    Tags.of(procedures).add("service", catalog.service_name)
+    Tags.of(procedures).add("env", catalog.env)
     return app

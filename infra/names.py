@@ -90,3 +90,41 @@ def log_streams_arn(catalog: Catalog, playbook: str) -> str:
 def alarms_arn(catalog: Catalog) -> str:
     """Every alarm of this service: they all start with '<prefix>/' (functions.core.naming)."""
     return arn(catalog, "cloudwatch", f"alarm:{catalog.prefix}/*")
+
+
+# --- monitoring: probes, dashboards, the bucket's request metrics ------------------------------------------
+
+def probe_function_name(catalog: Catalog, probe: str) -> str:
+    """glue_outcomes -> remedy-dev-probe-glue-outcomes"""
+    return f"{catalog.prefix}-probe-{playbook_slug(probe)}"
+
+
+def probe_rule_name(catalog: Catalog, probe: str) -> str:
+    return probe_function_name(catalog, probe)
+
+
+def probe_log_group_name(catalog: Catalog, probe: str) -> str:
+    return f"/aws/lambda/{probe_function_name(catalog, probe)}"
+
+
+def probe_log_streams_arn(catalog: Catalog, probe: str) -> str:
+    return arn(catalog, "logs", f"log-group:{probe_log_group_name(catalog, probe)}:*")
+
+
+def dashboard_name(catalog: Catalog, concern: str) -> str:
+    """One dashboard per concern: <prefix>-msk, -glue, -redshift, -s3, -remediation."""
+    return f"{catalog.prefix}-{concern}"
+
+
+def bucket_arn(catalog: Catalog) -> str:
+    """The data lake bucket (owned by the data platform's Terraform; this service only reads and configures)."""
+    return arn(catalog, "s3", catalog.s3.name, regional=False, account=False)
+
+
+# S3 request metrics are published per metrics configuration (FilterId): one for the whole bucket.
+BUCKET_METRICS_ID = "EntireBucket"
+
+
+def bucket_metrics_log_group_name(catalog: Catalog) -> str:
+    """Log group of the custom resource that puts the bucket's request-metrics configuration."""
+    return f"/aws/lambda/{catalog.prefix}-s3-request-metrics"

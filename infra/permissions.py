@@ -12,7 +12,8 @@ Plain data here (no CDK import at module level): tests and the sandbox can read 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import functions.actions  # noqa: F401 - registers every action, so grants can be derived
@@ -32,6 +33,8 @@ class Statement:
     resources: tuple[str, ...]
     # Why a '*' in `resources` is the narrowest grant possible; becomes the cdk-nag acknowledgment.
     wildcard_reason: str = ""
+    # IAM condition block, e.g. {"StringEquals": {"s3:prefix": ("landing/orders/",)}}.
+    conditions: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if any("*" in r for r in self.resources) and not self.wildcard_reason:
@@ -40,7 +43,9 @@ class Statement:
     def to_iam(self) -> iam.PolicyStatement:
         from aws_cdk import aws_iam as iam
 
-        return iam.PolicyStatement(sid=self.sid, actions=list(self.actions), resources=list(self.resources))
+        conditions = {op: {key: list(values) for key, values in keys.items()} for op, keys in self.conditions.items()}
+        return iam.PolicyStatement(sid=self.sid, actions=list(self.actions), resources=list(self.resources),
+                                   conditions=conditions or None)
 
 
 # The kinds of resource an action can touch (functions.core.actions.ResourceKind) and why a wildcard is
@@ -82,11 +87,38 @@ def _scoped(sid: str, actions: tuple[str, ...], kind: ResourceKind, catalog: Cat
                      wildcard_reason=_KIND_WILDCARDS.get(kind, ""))
 
 
+# Reads whose resource is not one of the kinds above: scoped one by one (resources, why a wildcard if any).
+_NO_RESOURCE = "supports no resource-level permissions (IAM evaluates it on Resource *); read-only"
+
+
+def _read_scope(catalog: Catalog, read: str) -> tuple[tuple[str, ...], str] | None:
+    if read == "logs:FilterLogEvents":  # the Glue jobs' error log groups (and their streams)
+        groups = sorted({job.error_log_group for job in catalog.glue_jobs})
+        return (tuple(names.arn(catalog, "logs", f"log-group:{g}:*") for g in groups),
+                "Glue names one log stream per run inside the jobs' error log group")
+    if read == "iam:SimulatePrincipalPolicy":  # the failed job's role, read from GetJob at run time
+        return ((names.arn(catalog, "iam", "role/*", regional=False),),
+                "the role to simulate is the failed Glue job's, known from GetJob at run time; simulation "
+                "reads policies and changes nothing")
+    if read == "glue:GetConnection":
+        return ((names.arn(catalog, "glue", "catalog"), names.arn(catalog, "glue", "connection/*")),
+                "the connection is the one the failed job names (GetJob); Glue authorises it on the catalog "
+                "and the connection")
+    if read in ("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "kafka:ListClustersV2"):
+        return ("*",), f"{read} {_NO_RESOURCE}"
+    return None
+
+
 def declared_statements(catalog: Catalog, declaration: PlaybookDeclaration) -> list[Statement]:
     """The playbook's declared reads and the IAM actions of the actions it may plan, scoped by kind."""
     statements: list[Statement] = []
     reads_by_kind: dict[ResourceKind, list[str]] = {}
     for read in declaration.reads:
+        scope = _read_scope(catalog, read)
+        if scope is not None:
+            statements.append(Statement(sid=f"Read{_sid(read)}", actions=(read,), resources=scope[0],
+                                        wildcard_reason=scope[1]))
+            continue
         service = read.split(":", 1)[0]
         if service not in _READ_KINDS:
             raise ValueError(f"playbook {declaration.name}: no resource scope for read {read!r}; "
@@ -130,7 +162,8 @@ def core_statements(catalog: Catalog, declaration: PlaybookDeclaration) -> list[
         *_core_reads(catalog),
         Statement("AuditTrail", ("dynamodb:PutItem",),
                   (names.table_arn(catalog, names.audit_table(catalog)),)),
-        Statement("CircuitBreaker", ("dynamodb:GetItem", "dynamodb:PutItem"),
+        # GetItem + conditional UpdateItem: cooldown and budget; UpdateItem + Scan: leases (scale-ups to give back).
+        Statement("CircuitBreaker", ("dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"),
                   (names.table_arn(catalog, names.breaker_table(catalog)),)),
         # What the Powertools idempotency DynamoDB persistence layer calls.
         Statement("IdempotencyRecords", ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
@@ -144,5 +177,61 @@ def core_statements(catalog: Catalog, declaration: PlaybookDeclaration) -> list[
     ]
 
 
+def vpc_statements(catalog: Catalog, declaration: PlaybookDeclaration) -> list[Statement]:
+    """A function in a VPC: Lambda creates, describes and removes its network interfaces with its role."""
+    if not declaration.in_vpc:
+        return []
+    return [Statement("VpcNetworkInterfaces",
+                      ("ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
+                       "ec2:DescribeNetworkInterfaces", "ec2:UnassignPrivateIpAddresses"), ("*",),
+                      wildcard_reason="Lambda manages the function's network interfaces in the catalog's subnets; "
+                                      "their ids exist only once created, and DescribeNetworkInterfaces takes no "
+                                      "resource")]
+
+
 def function_statements(catalog: Catalog, declaration: PlaybookDeclaration) -> list[Statement]:
-    return core_statements(catalog, declaration) + declared_statements(catalog, declaration)
+    return (core_statements(catalog, declaration) + declared_statements(catalog, declaration)
+            + vpc_statements(catalog, declaration))
+
+
+# --- probes (infra/constructs/probe_function.py) ----------------------------------------------------------
+
+def _probe_logs(catalog: Catalog, probe: str) -> Statement:
+    return Statement("WriteOwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"),
+                     (names.probe_log_streams_arn(catalog, probe),),
+                     wildcard_reason="Lambda names the log streams at run time; the log group is the probe's own")
+
+
+def probe_statements(catalog: Catalog, probe: str) -> list[Statement]:
+    """Exactly what each probe calls (functions/probes/adapters.py); metrics go out as log lines (EMF),
+    so no probe needs cloudwatch:PutMetricData."""
+    if probe == "freshness":
+        return [
+            _probe_logs(catalog, probe),
+            # ListObjectsV2 of each landing prefix, and of nothing else in the bucket.
+            Statement("ListLandingPrefixes", ("s3:ListBucket",), (names.bucket_arn(catalog),),
+                      conditions={"StringEquals": {"s3:prefix": tuple(catalog.s3.landing_prefixes)}}),
+        ]
+    if probe == "glue_outcomes":
+        statements = [_probe_logs(catalog, probe)]
+        streaming = tuple(names.arn(catalog, "glue", f"job/{j.name}") for j in catalog.glue_jobs if j.streaming)
+        if streaming:
+            # Is a stopped streaming job's run replaced by a newer one (a restart) or not (a failure)?
+            statements.append(Statement("ReadStreamingJobRuns", ("glue:GetJobRuns",), streaming))
+        # Lambda's on-failure destination sends with the function's role: an uncounted run end is parked.
+        statements.append(Statement("OnFailureDestination", ("sqs:SendMessage",), (names.queue_arn(catalog),)))
+        return statements
+    raise ValueError(f"no permissions declared for probe {probe!r}: add them in infra/permissions.py")
+
+
+def bucket_metrics_statements(catalog: Catalog) -> list[Statement]:
+    """The custom resource that puts (and on delete removes) the bucket's request-metrics configuration."""
+    return [
+        Statement("WriteOwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"),
+                  (names.arn(catalog, "logs", f"log-group:{names.bucket_metrics_log_group_name(catalog)}:*"),),
+                  wildcard_reason="Lambda names the log streams at run time; the log group is the custom "
+                                  "resource's own"),
+        # PutBucketMetricsConfiguration and DeleteBucketMetricsConfiguration are both authorised by this one
+        # IAM action (there is no s3:PutBucketMetricsConfiguration action).
+        Statement("BucketRequestMetrics", ("s3:PutMetricsConfiguration",), (names.bucket_arn(catalog),)),
+    ]

@@ -1,25 +1,76 @@
 """The runbook's alarms as data: which metric, which threshold, why. The monitoring stack renders these.
 
-Each signal is one function from the catalog to alarm specs; `alarm_specs` lists them all. A new runbook
-alarm (Glue job failures, Redshift CPU, landing-zone freshness) is one more function here plus its signal
-in functions.core.naming.SIGNALS (alarm_name refuses unknown signals, so the two cannot drift apart).
+Each signal is one function from the catalog to alarm specs; `metric_alarm_specs` lists them all, and
+`alarm_specs` / `composite_specs` add the lineage: a downstream symptom whose upstream cause is in ALARM
+does not page (see `composite_specs`). A new runbook alarm is one more function here plus its signal in
+functions.core.naming.SIGNALS (alarm_name refuses unknown signals, so the two cannot drift apart).
+
+Every number is chosen on purpose and says why in a one-line comment; README "Detection" has the table.
+Thresholds the catalog has (`thresholds.*`) come from it; the others are named constants below.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from functions.core.catalog import Catalog
 from functions.core.naming import alarm_name
+from functions.probes.metrics import LANDING_AGE, NAMESPACE, RUN_FAILED, RUN_SUCCEEDED
+
+# Thresholds the catalog does not carry (yet): fixed here, with the reason.
+REDSHIFT_DISK_PERCENT = 85.0  # room left for a resize, VACUUM and the spill of one large query
+REDSHIFT_QUEUE_LENGTH = 5.0  # more queries waiting for a WLM slot than one default queue runs at once (5)
+MSK_DISK_PERCENT = 85.0  # a broker at 100 % stops accepting writes; 85 % leaves hours to raise retention/storage
+
+# Composite alarms: an upstream cause detected up to this long after the symptom still suppresses its
+# page (the freshness probe runs every 5 minutes; broker and lag alarms need 2-3 minutes)...
+SUPPRESSOR_WAIT_SECONDS = 300
+# ...and the symptom stays quiet this long after the cause cleared: a stream resumed by the lag playbook
+# needs minutes to land data and the freshness probe and alarm another ~10 to see it.
+SUPPRESSOR_EXTENSION_SECONDS = 1800
+
+MAX_ALARM_METRICS = 10  # metrics an alarm's math expression may read (CloudWatch's limit)
+
+MSK = "Monitoring / Alarms: MSK broker health (read by Common Issues / MSK Consumer Lag High, step 3)"
+REDSHIFT_PERF = "Common Issues and Resolutions / Redshift Performance Issues"
+
+
+def _valid_period(seconds: int) -> int:
+    if seconds not in (10, 20, 30) and (seconds < 60 or seconds % 60):
+        raise ValueError(f"alarm period {seconds}s: CloudWatch accepts 10, 20, 30 or a multiple of 60")
+    return seconds
 
 
 @dataclass(frozen=True)
 class MetricSpec:
     namespace: str
     name: str
-    dimensions: dict[str, str] = field(default_factory=dict)
+    dimensions: Mapping[str, str] = field(default_factory=dict)
     statistic: str = "Average"
     period_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        _valid_period(self.period_seconds)
+
+
+@dataclass(frozen=True)
+class MathSpec:
+    """Metric math: `expression` over `metrics` (id -> metric; ids start with a lowercase letter)."""
+
+    expression: str
+    metrics: Mapping[str, MetricSpec]
+    label: str
+    period_seconds: int
+
+    def __post_init__(self) -> None:
+        _valid_period(self.period_seconds)
+        for metric_id, metric in self.metrics.items():
+            if not metric_id[:1].islower() or metric_id not in self.expression:
+                raise ValueError(f"{self.label}: metric id {metric_id!r} must start lowercase and be used")
+            if metric.period_seconds != self.period_seconds:
+                raise ValueError(f"{self.label}: every metric is evaluated over the expression's period")
 
 
 @dataclass(frozen=True)
@@ -28,14 +79,43 @@ class AlarmSpec:
     signal: str
     component: str
     description: str
-    metric: MetricSpec
+    metric: MetricSpec | MathSpec
     threshold: float
     comparison: str  # CloudFormation ComparisonOperator, e.g. GreaterThanThreshold
     evaluation_periods: int
     datapoints_to_alarm: int
     treat_missing_data: str  # breaching | notBreaching | ignore | missing
     title: str = ""  # dashboard widget title
+    # Alarm and OK actions to the on-call topic. False for a symptom that pages through its composite
+    # (its state changes still reach EventBridge: routing and the lineage hold read them).
+    pages: bool = True
 
+    @property
+    def period_seconds(self) -> int:
+        return self.metric.period_seconds
+
+
+@dataclass(frozen=True)
+class CompositeSpec:
+    """ALARM(any of `alarms`). With `suppressor`, its actions wait while that (composite) alarm is in ALARM."""
+
+    name: str
+    signal: str  # composite-<signal>
+    component: str
+    description: str
+    alarms: tuple[str, ...]  # alarm names (metric alarms) the rule reads
+    pages: bool
+    suppressor: str | None = None  # name of another CompositeSpec (created before this one)
+    wait_seconds: int = 0
+    extension_seconds: int = 0
+
+
+def _metric(namespace: str, name: str, dimensions: Mapping[str, str], statistic: str, period: int) -> MetricSpec:
+    return MetricSpec(namespace=namespace, name=name, dimensions=dict(dimensions), statistic=statistic,
+                      period_seconds=period)
+
+
+# --- MSK consumer lag ----------------------------------------------------------------------------------
 
 def consumer_lag_alarms(catalog: Catalog) -> list[AlarmSpec]:
     """Runbook 'Key Metrics to Monitor' 1: MSK consumer lag < 10,000 messages, per streaming pipeline."""
@@ -69,14 +149,332 @@ def consumer_lag_alarms(catalog: Catalog) -> list[AlarmSpec]:
             evaluation_periods=5,
             # ...and alarm when 3 of them are over: a sustained backlog (~3 min to detect), not one burst.
             datapoints_to_alarm=3,
-            # MSK reports lag only for groups with committed offsets: no datapoint is no evidence of a
-            # backlog, and must neither page nor restart a job (a stopped consumer's lag keeps reporting).
+            # MSK reports lag only for groups with committed offsets (a Glue streaming job keeps its offsets
+            # in its Spark checkpoint and may publish none): no datapoint is no evidence of a backlog, and
+            # must neither page nor restart a job. Failures and landing freshness cover a silent stream.
             treat_missing_data="notBreaching",
             title=f"Consumer lag: {job.consumer_group} on {job.topic} ({job.name})",
         ))
     return specs
 
 
+# --- Glue job outcomes (the Glue outcomes probe's metrics) ----------------------------------------------
+
+def _run_count(job: str, metric: str, period: int) -> MetricSpec:
+    return _metric(NAMESPACE, metric, {"JobName": job}, "Sum", period)
+
+
+def glue_failure_alarms(catalog: Catalog) -> list[AlarmSpec]:
+    """Runbook 'Alarms: Glue job failures': any failed run (FAILED, TIMEOUT, ERROR, unexpected STOPPED)."""
+    specs = []
+    for job in catalog.glue_jobs:
+        component = f"glue:{job.name}"
+        specs.append(AlarmSpec(
+            name=alarm_name(catalog.prefix, "glue-failures", component),
+            signal="glue-failures",
+            component=component,
+            description=(f"Failed runs of Glue {job.kind} job {job.name} (FAILED, TIMEOUT, ERROR"
+                         f"{', STOPPED with no new run' if job.streaming else ''}), counted by the Glue "
+                         f"outcomes probe. Runbook: Monitoring / Alarms: Glue job failures; remediated by "
+                         f"playbook glue_job_failure (Common Issues / Glue Job Failures)"),
+            # One datapoint per run end: the count of failures in each 5 minutes. Five minutes holds a
+            # failure long enough for the playbook and on call to see the alarm (~5 min to detect).
+            metric=_run_count(job.name, RUN_FAILED, 300),
+            # Any failed run is the runbook's "Glue job failures": no tolerance.
+            threshold=0,
+            comparison="GreaterThanThreshold",
+            # A single failed run is already the event: no smoothing over several periods.
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            # The probe publishes only when a run ends: no datapoint = no run ended = nothing failed.
+            treat_missing_data="notBreaching",
+            title=f"Failed runs: {job.name}",
+        ))
+    return specs
+
+
+def glue_success_rate_alarms(catalog: Catalog) -> list[AlarmSpec]:
+    """Runbook 'Key Metrics to Monitor' 2: Glue job success rate > 99 %, per job."""
+    threshold = catalog.thresholds.glue_success_rate_percent
+    specs = []
+    for job in catalog.glue_jobs:
+        component = f"glue:{job.name}"
+        # An hour of runs per datapoint: at the catalog's hourly batch schedules one run, at faster ones
+        # several. (Metric math has no rolling window: the window is the period.)
+        period = 3600
+        specs.append(AlarmSpec(
+            name=alarm_name(catalog.prefix, "glue-success-rate", component),
+            signal="glue-success-rate",
+            component=component,
+            description=(f"Success rate of Glue job {job.name}'s runs per hour, 100 * succeeded / (succeeded + "
+                         f"failed), below {threshold:g} % in 3 of the last 6 hours. Runbook: Monitoring / Key "
+                         f"Metrics to Monitor: Glue Job Success Rate > {threshold:g} % (a trend for people: "
+                         f"runs are fixed one by one through glue-failures)"),
+            metric=MathSpec(
+                # The probe publishes both counts (1 and 0) for every run: both series exist in every hour
+                # with a run, so the sum is never 0 where the expression has a value.
+                expression="100 * succeeded / (succeeded + failed)",
+                metrics={"succeeded": _run_count(job.name, RUN_SUCCEEDED, period),
+                         "failed": _run_count(job.name, RUN_FAILED, period)},
+                label=f"Success rate % ({job.name})",
+                period_seconds=period,
+            ),
+            threshold=threshold,
+            # "Should be > 99 %": exactly 99 % is still healthy.
+            comparison="LessThanThreshold",
+            # Six hours of history...
+            evaluation_periods=6,
+            # ...with failures in half of them: the job fails systematically and run-by-run retries
+            # (glue-failures) are not fixing it. A single failure pages through glue-failures, not here.
+            datapoints_to_alarm=3,
+            # An hour without runs has no rate: it is neither good nor bad evidence, count it as good.
+            treat_missing_data="notBreaching",
+            title=f"Success rate % (hourly): {job.name}",
+        ))
+    return specs
+
+
+# --- Redshift --------------------------------------------------------------------------------------------
+
+def redshift_alarms(catalog: Catalog) -> list[AlarmSpec]:
+    """Runbook 'Alarms: Redshift CPU > 80 %' and the signals the Redshift playbook and on call need."""
+    cluster = catalog.redshift.cluster_id
+    component = f"redshift:{cluster}"
+    dims = {"ClusterIdentifier": cluster}  # the cluster-level series (every node, leader included)
+
+    def spec(signal: str, runbook: str, what: str, **kwargs: Any) -> AlarmSpec:
+        return AlarmSpec(name=alarm_name(catalog.prefix, signal, component), signal=signal, component=component,
+                         description=f"{what} of Redshift cluster {cluster}. Runbook: {runbook}", **kwargs)
+
+    cpu = catalog.thresholds.redshift_cpu_percent
+    return [
+        spec("redshift-cpu", f"Monitoring / Alarms: Redshift CPU > {cpu:g} %; remediated by playbook "
+                             f"redshift_performance ({REDSHIFT_PERF})", "CPU utilisation",
+             # The 5-minute average: hourly batch loads spike CPU for a minute or two; that is not "high CPU".
+             metric=_metric("AWS/Redshift", "CPUUtilization", dims, "Average", 300),
+             threshold=cpu,
+             # "Should be < 80 %": 80 % itself is still healthy.
+             comparison="GreaterThanThreshold",
+             # 15 minutes over, every period: sustained load the runbook's "Check query queue" is about.
+             evaluation_periods=3, datapoints_to_alarm=3,
+             # Redshift publishes every minute while the cluster is available: silence is a paused or
+             # resizing cluster, i.e. no load. (As INSUFFICIENT_DATA, every resume would notify on call
+             # with an OK; availability is redshift-health's job.)
+             treat_missing_data="notBreaching",
+             title="CPU utilisation %"),
+        spec("redshift-disk", f"{REDSHIFT_PERF} / Consider resizing cluster (storage)",
+             "Percentage of disk space used",
+             # The fullest 5 minutes: disk use moves slowly; one large query's spill shows as a short peak.
+             metric=_metric("AWS/Redshift", "PercentageDiskSpaceUsed", dims, "Maximum", 300),
+             threshold=REDSHIFT_DISK_PERCENT,
+             comparison="GreaterThanThreshold",
+             # Over for 10 minutes: a spill is freed when its query ends, a full disk is not.
+             evaluation_periods=2, datapoints_to_alarm=2,
+             # Silence is a paused or resizing cluster: its disk is as full as before, keep the state.
+             treat_missing_data="ignore",
+             title="Disk space used %"),
+        spec("redshift-health", "Emergency Procedures / Service Outage (Redshift health check)",
+             "Health check (1 healthy, 0 unhealthy)",
+             # Redshift runs its health check query every minute; the worst result of each minute.
+             metric=_metric("AWS/Redshift", "HealthStatus", dims, "Minimum", 60),
+             # 0 = the check failed.
+             threshold=1, comparison="LessThanThreshold",
+             # 3 of the last 5 checks failed: one failed check under a load spike is not an outage.
+             evaluation_periods=5, datapoints_to_alarm=3,
+             # A failing check is published as 0. Silence (a paused cluster, a reboot) keeps the state: a
+             # paused healthy cluster stays OK without notifications, an unhealthy one that goes quiet
+             # stays in ALARM.
+             treat_missing_data="ignore",
+             title="Health status"),
+        spec("redshift-queue", f"{REDSHIFT_PERF} / Check query queue, review WLM; remediated by playbook "
+                               "redshift_performance", "Queries waiting in WLM queues (WLMQueueLength)",
+             # WLMQueueLength has a cluster-level series (ClusterIdentifier only) that sums every queue:
+             # it needs no service class or queue name, which depend on the WLM configuration the catalog
+             # does not describe (manual or auto WLM). The wait time (WLMQueueWaitTime) exists only per
+             # queue: it is on the dashboard, and the playbook reads the waits from stv_wlm_query_state.
+             metric=_metric("AWS/Redshift", "WLMQueueLength", dims, "Average", 300),
+             threshold=REDSHIFT_QUEUE_LENGTH,
+             comparison="GreaterThanThreshold",
+             # 15 minutes with a queue: the hourly loads queue briefly, a saturated WLM stays queued.
+             evaluation_periods=3, datapoints_to_alarm=3,
+             # Published every minute with the cluster up: silence (paused cluster) is no queue.
+             treat_missing_data="notBreaching",
+             title="Queries waiting in WLM queues"),
+    ]
+
+
+# --- Data freshness (the freshness probe's metric) --------------------------------------------------------
+
+def landing_freshness_alarms(catalog: Catalog) -> list[AlarmSpec]:
+    """Runbook 'Key Metrics to Monitor' 4: the landing zone should have data within the last hour."""
+    minutes = catalog.thresholds.landing_freshness_minutes
+    specs = []
+    for prefix in catalog.s3.landing_prefixes:
+        component = f"s3:{prefix}"
+        specs.append(AlarmSpec(
+            name=alarm_name(catalog.prefix, "landing-freshness", component),
+            signal="landing-freshness",
+            component=component,
+            description=(f"Age of the newest object under s3://{catalog.s3.name}/{prefix}, measured every 5 "
+                         f"minutes by the freshness probe. Runbook: Monitoring / Key Metrics to Monitor: Data "
+                         f"Freshness (landing zone should have data within the last {minutes} minutes); "
+                         f"remediated by playbook data_quality"),
+            # One probe run per 5 minutes (its schedule) = one datapoint per period.
+            metric=_metric(NAMESPACE, LANDING_AGE, {"Bucket": catalog.s3.name, "Prefix": prefix}, "Maximum", 300),
+            threshold=minutes,
+            # "Within the last hour": exactly 60 minutes old is still fresh.
+            comparison="GreaterThanThreshold",
+            # One datapoint over is already an hour without data (the age only grows until data lands):
+            # waiting for more periods would only add delay.
+            evaluation_periods=1, datapoints_to_alarm=1,
+            # A missing datapoint means the probe did not run (an empty prefix is published as very old):
+            # a skipped run says nothing about the data, so the alarm keeps its state.
+            treat_missing_data="ignore",
+            title=f"Landing age (minutes): {prefix}",
+        ))
+    return specs
+
+
+# --- MSK broker health ------------------------------------------------------------------------------------
+
+def _per_broker(catalog: Catalog, name: str, statistic: str, period: int) -> dict[str, MetricSpec]:
+    """The metric of every broker (MSK numbers brokers 1..N; N is the catalog's broker_count)."""
+    return {f"b{broker}": _metric("AWS/Kafka", name, {"Cluster Name": catalog.msk.cluster_name,
+                                                      "Broker ID": str(broker)}, statistic, period)
+            for broker in range(1, catalog.msk.broker_count + 1)}
+
+
+def msk_broker_alarms(catalog: Catalog) -> list[AlarmSpec]:
+    """Broker health the lag playbook reads before touching a consumer (runbook: 'Check MSK broker health')."""
+    cluster = catalog.msk.cluster_name
+    component = f"msk:{cluster}"
+    cluster_dims = {"Cluster Name": cluster}
+
+    def spec(signal: str, what: str, **kwargs: Any) -> AlarmSpec:
+        return AlarmSpec(name=alarm_name(catalog.prefix, signal, component), signal=signal, component=component,
+                         description=f"{what} of MSK cluster {cluster}. Runbook: {MSK}", **kwargs)
+
+    if catalog.msk.broker_count > MAX_ALARM_METRICS:
+        raise ValueError(f"msk.broker_count {catalog.msk.broker_count}: a per-broker alarm reads every broker and "
+                         f"CloudWatch allows {MAX_ALARM_METRICS} metrics per alarm")
+    brokers = ", ".join(f"b{b}" for b in range(1, catalog.msk.broker_count + 1))
+    return [
+        spec("msk-offline-partitions", "Offline partitions (no leader: producers and consumers stop)",
+             # Cluster-level metric; the worst minute.
+             metric=_metric("AWS/Kafka", "OfflinePartitionsCount", cluster_dims, "Maximum", 60),
+             # Any offline partition is an outage of that partition.
+             threshold=0, comparison="GreaterThanThreshold",
+             # 2 of 3 minutes: a leader election takes seconds and may show in one sample, an outage stays.
+             evaluation_periods=3, datapoints_to_alarm=2,
+             # MSK publishes broker metrics every minute: silence (a CloudWatch delay) says nothing new
+             # about the brokers, so the state stays (a fault stays in ALARM, health stays OK).
+             treat_missing_data="ignore",
+             title="Offline partitions"),
+        spec("msk-under-replicated", "Under-replicated partitions, summed over the brokers",
+             # Published per broker (Cluster Name, Broker ID): summed to the cluster's count (SUM of the
+             # array adds what is there at each time; b1 + b2 would lose the minute a broker skipped).
+             metric=MathSpec(expression=f"SUM([{brokers}])",
+                             metrics=_per_broker(catalog, "UnderReplicatedPartitions", "Maximum", 60),
+                             label="Under-replicated partitions", period_seconds=60),
+             # Any: a replica is behind, one more broker loss can lose data or availability.
+             threshold=0, comparison="GreaterThanThreshold",
+             # 5 of 5 minutes: a rolling restart (MSK patching) under-replicates for a few minutes on purpose.
+             evaluation_periods=5, datapoints_to_alarm=5,
+             # Silence keeps the state, as for offline partitions.
+             treat_missing_data="ignore",
+             title="Under-replicated partitions"),
+        spec("msk-controller", "Active controller count (must be exactly 1)",
+             # Each broker reports 1 if it is the active controller: the Sum is the number of controllers.
+             # "!= 1" as one alarm: |controllers - 1| > 0 (two alarms, < 1 and > 1, would need two names for
+             # one signal and component, which the naming convention and routing do not allow).
+             metric=MathSpec(expression="ABS(controllers - 1)",
+                             metrics={"controllers": _metric("AWS/Kafka", "ActiveControllerCount", cluster_dims,
+                                                             "Sum", 60)},
+                             label="Distance from one active controller", period_seconds=60),
+             threshold=0, comparison="GreaterThanThreshold",
+             # 3 minutes in a row: a controller failover elects a new one within seconds (one odd sample).
+             evaluation_periods=3, datapoints_to_alarm=3,
+             # Silence keeps the state, as for offline partitions.
+             treat_missing_data="ignore",
+             title="|Active controllers - 1| (0 is healthy)"),
+        spec("msk-disk", f"Data log disk used on the fullest broker (> {MSK_DISK_PERCENT:g} %)",
+             # Published per broker: the fullest one decides (one full broker rejects writes for its
+             # partitions).
+             metric=MathSpec(expression=f"MAX([{brokers}])",
+                             metrics=_per_broker(catalog, "KafkaDataLogsDiskUsed", "Maximum", 300),
+                             label="Data log disk used % (fullest broker)", period_seconds=300),
+             threshold=MSK_DISK_PERCENT, comparison="GreaterThanThreshold",
+             # 10 minutes over: segment deletion makes disk use a sawtooth; a full disk stays full.
+             evaluation_periods=2, datapoints_to_alarm=2,
+             # Silence keeps the state, as for offline partitions.
+             treat_missing_data="ignore",
+             title="Data log disk used % (fullest broker)"),
+    ]
+
+
+# --- all of them, and the lineage -------------------------------------------------------------------------
+
+def metric_alarm_specs(catalog: Catalog) -> list[AlarmSpec]:
+    """Every metric alarm, each paging on its own (before the lineage decides which page via composites)."""
+    return [*consumer_lag_alarms(catalog), *glue_failure_alarms(catalog), *glue_success_rate_alarms(catalog),
+            *redshift_alarms(catalog), *landing_freshness_alarms(catalog), *msk_broker_alarms(catalog)]
+
+
+# Downstream symptoms: paged through a composite while one of their upstream causes is in ALARM.
+SYMPTOM_SIGNALS = ("landing-freshness", "glue-failures")
+# What can cause a symptom further down the lineage: broker health, a streaming job's lag or failures, a
+# stale landing prefix (for the batch job that reads it), a failed upstream job. Not the success rate (a
+# trend, hours behind) and not Redshift (it is downstream of everything).
+CAUSE_SIGNALS = ("msk-offline-partitions", "msk-under-replicated", "msk-controller", "msk-disk", "consumer-lag",
+                 "glue-failures", "landing-freshness")
+
+
+def upstream_causes(catalog: Catalog, component: str, specs: list[AlarmSpec]) -> list[AlarmSpec]:
+    """The cause alarms of every component upstream of `component` in the catalog's lineage."""
+    upstream = set(catalog.upstream_of(component))
+    return [s for s in specs if s.signal in CAUSE_SIGNALS and s.component in upstream]
+
+
+def composite_specs(catalog: Catalog, specs: list[AlarmSpec] | None = None) -> list[CompositeSpec]:
+    """Per downstream symptom with upstream causes: `composite-upstream/<component>` (ALARM when any cause
+    is) and `composite-<signal>/<component>` (ALARM with the symptom; pages unless the former is in ALARM)."""
+    specs = metric_alarm_specs(catalog) if specs is None else specs
+    composites: list[CompositeSpec] = []
+    for symptom in specs:
+        if symptom.signal not in SYMPTOM_SIGNALS:
+            continue
+        causes = upstream_causes(catalog, symptom.component, specs)
+        if not causes:
+            continue  # nothing upstream can explain it: the metric alarm pages itself
+        upstream = CompositeSpec(
+            name=alarm_name(catalog.prefix, "composite-upstream", symptom.component),
+            signal="composite-upstream",
+            component=symptom.component,
+            description=(f"In ALARM while anything upstream of {symptom.component} in the lineage is: "
+                         f"{', '.join(sorted({c.component for c in causes}))}. Suppresses the pages of "
+                         f"{symptom.component}'s symptoms (one root cause pages once). Runbook: Monitoring"),
+            alarms=tuple(c.name for c in causes),
+            pages=False,  # the causes page themselves
+        )
+        if all(c.name != upstream.name for c in composites):
+            composites.append(upstream)
+        composites.append(CompositeSpec(
+            name=alarm_name(catalog.prefix, f"composite-{symptom.signal}", symptom.component),
+            signal=f"composite-{symptom.signal}",
+            component=symptom.component,
+            description=(f"Pages for {symptom.name} unless its upstream cause is already in ALARM "
+                         f"({upstream.name}). {symptom.description}"),
+            alarms=(symptom.name,),
+            pages=True,
+            suppressor=upstream.name,
+            wait_seconds=SUPPRESSOR_WAIT_SECONDS,
+            extension_seconds=SUPPRESSOR_EXTENSION_SECONDS,
+        ))
+    return composites
+
+
 def alarm_specs(catalog: Catalog) -> list[AlarmSpec]:
-    """Every alarm the monitoring stack creates."""
-    return [*consumer_lag_alarms(catalog)]
+    """Every metric alarm the monitoring stack creates; a symptom with a composite does not page itself."""
+    specs = metric_alarm_specs(catalog)
+    paged_by_composite = {a for c in composite_specs(catalog, specs) if c.pages for a in c.alarms}
+    return [replace(s, pages=False) if s.name in paged_by_composite else s for s in specs]

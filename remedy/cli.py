@@ -20,6 +20,8 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_
                   help="Runbook autopilot for the retail data lake: catalog, replay, game day.")
 catalog_app = typer.Typer(no_args_is_help=True, help="The pipeline catalog (config/<env>.yaml).")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(__import__("remedy.commands.report", fromlist=["report_app"]).report_app, name="report")
+app.add_typer(__import__("remedy.commands.incident", fromlist=["incident_app"]).incident_app, name="incident")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -7,6 +7,7 @@ the state from the metric data in the emulated CloudWatch. A state change become
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from dataclasses import dataclass
@@ -52,6 +53,74 @@ def _queries(p: dict[str, Any]) -> list[dict[str, Any]]:
         "Period": int(p["Period"]), "Stat": stat}}]
 
 
+Series = dict[datetime, float]
+
+
+def _alarm_series(cloudwatch: Any, p: dict[str, Any], start: datetime, end: datetime) -> Series:
+    """The series the alarm compares with its threshold: the metric's, or the metric math expression's
+    that returns data. The metrics come from the emulated CloudWatch (GetMetricData); the expressions are
+    computed here, because moto's GetMetricData only echoes a query whose expression is another's id."""
+    queries = _queries(p)
+    stats = [q for q in queries if "MetricStat" in q]
+    response = cloudwatch.get_metric_data(MetricDataQueries=[{**q, "ReturnData": True} for q in stats],
+                                          StartTime=start, EndTime=end, ScanBy="TimestampAscending")
+    values: dict[str, Series] = {
+        r["Id"]: dict(zip((ts.astimezone(UTC) for ts in r["Timestamps"]), r["Values"], strict=True))
+        for r in response["MetricDataResults"]}
+    for query in queries:
+        if "Expression" in query:
+            values[query["Id"]] = metric_math(query["Expression"], values)
+    returned = [q["Id"] for q in queries if q.get("ReturnData", True) and q["Id"] != p.get("ThresholdMetricId")]
+    return values.get(returned[0], {}) if returned else {}
+
+
+def metric_math(expression: str, values: dict[str, Series]) -> Series:
+    """CloudWatch metric math over aligned series: + - * / with series and numbers, ABS, and SUM, MAX,
+    MIN, AVG of a [list] of series. A datapoint exists where every series it uses has one."""
+    import ast
+    import operator
+
+    binary = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+    folds = {"SUM": sum, "MAX": max, "MIN": min, "AVG": lambda xs: sum(xs) / len(xs)}
+
+    def combine(items: list[Series | float], fold: Any) -> Series | float:
+        series = [i for i in items if isinstance(i, dict)]
+        if not series:
+            return float(fold(items))
+        stamps = set.intersection(*(set(x) for x in series))
+        return {t: float(fold([i[t] if isinstance(i, dict) else i for i in items])) for t in stamps}
+
+    def walk(node: ast.AST) -> Series | float:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            if node.id not in values:
+                raise ValueError(f"metric math: unknown id {node.id!r} in {expression!r}")
+            return values[node.id]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return combine([walk(node.operand)], lambda xs: -xs[0])
+        if isinstance(node, ast.BinOp) and type(node.op) in binary:
+            op = binary[type(node.op)]
+
+            def apply(xs: list[float]) -> float:
+                return op(xs[0], xs[1]) if not (op is operator.truediv and xs[1] == 0) else float("nan")
+
+            return combine([walk(node.left), walk(node.right)], apply)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1:
+            name = node.func.id.upper()
+            arg = node.args[0]
+            if name == "ABS":
+                return combine([walk(arg)], lambda xs: abs(xs[0]))
+            if name in folds and isinstance(arg, ast.List):
+                return combine([walk(e) for e in arg.elts], folds[name])
+        raise ValueError(f"metric math not emulated: {expression!r}")
+
+    result = walk(ast.parse(expression, mode="eval").body)
+    if not isinstance(result, dict):
+        return {}
+    return {t: v for t, v in result.items() if not math.isnan(v)}  # x/0 is no datapoint, as in CloudWatch
+
+
 def _period(p: dict[str, Any]) -> int:
     if "Period" in p:
         return int(p["Period"])
@@ -66,13 +135,7 @@ def evaluate(cloudwatch: Any, name: str, p: dict[str, Any], now: datetime | None
     needed = int(p.get("DatapointsToAlarm", periods))
     end = datetime.fromtimestamp((int(now.timestamp()) // period) * period, UTC)
     start = end - timedelta(seconds=period * periods)
-    response = cloudwatch.get_metric_data(MetricDataQueries=_queries(p), StartTime=start, EndTime=end,
-                                          ScanBy="TimestampAscending")
-    results = [r for r in response["MetricDataResults"]]
-    wanted = p.get("ThresholdMetricId")
-    returned = [r for r in results if r["Id"] != wanted] if wanted else results
-    series = dict(zip((ts.astimezone(UTC) for ts in returned[0]["Timestamps"]), returned[0]["Values"],
-                      strict=True)) if returned else {}
+    series = _alarm_series(cloudwatch, p, start, end)
     slots = [start + timedelta(seconds=period * i) for i in range(periods)]
     datapoints = [series.get(slot) for slot in slots]
 
@@ -112,11 +175,20 @@ def _stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}+0000"
 
 
-def record_transition(cloudwatch: Any, evaluation: Evaluation) -> None:
-    """Store the decided state in the emulated CloudWatch (what CloudWatch itself would do)."""
+def record_transition(cloudwatch: Any, evaluation: Evaluation, at: datetime | None = None) -> None:
+    """Store the decided state in the emulated CloudWatch (what CloudWatch itself would do), stamped with
+    the moment of the evaluation (`at`, the game day's clock) rather than the wall clock."""
     cloudwatch.set_alarm_state(AlarmName=evaluation.alarm_name, StateValue=evaluation.state,
                                StateReason=evaluation.reason[:1023],
                                StateReasonData=json.dumps(evaluation.reason_data))
+    if at is not None:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        region = cloudwatch.meta.region_name
+        for backend in (cloudwatch_backends[account][region] for account in cloudwatch_backends):
+            alarm = backend.alarms.get(evaluation.alarm_name)
+            if alarm is not None:
+                alarm.state_updated_timestamp = at
 
 
 def state_change_event(evaluation: Evaluation, p: dict[str, Any], account: str, region: str,

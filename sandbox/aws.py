@@ -150,7 +150,21 @@ def _fill_cloudwatch() -> None:
         composite = [a for a in alarms if a.rule is not None] if "CompositeAlarm" in types else []
         return ActionResult({"MetricAlarms": metric, "CompositeAlarms": composite})
 
+    def put_composite_alarm(self: Any) -> ActionResult:
+        alarm = self.cloudwatch_backend.put_metric_alarm(
+            name=self._get_param("AlarmName"), namespace=None, metric_name=None, comparison_operator=None,
+            evaluation_periods=None, period=None, threshold=None, statistic=None,
+            description=self._get_param("AlarmDescription"), dimensions=[],
+            alarm_actions=self._get_param("AlarmActions", []), ok_actions=self._get_param("OKActions", []),
+            insufficient_data_actions=self._get_param("InsufficientDataActions", []),
+            actions_enabled=self._get_param("ActionsEnabled", True), rule=self._get_param("AlarmRule"),
+            tags=self._get_param("Tags", []))
+        alarm.state_value = "INSUFFICIENT_DATA"  # a new composite has not been evaluated yet
+        alarm.actions_suppressor = self._get_param("ActionsSuppressor")
+        return ActionResult({})
+
     responses.CloudWatchResponse.describe_alarms = describe_alarms
+    responses.CloudWatchResponse.put_composite_alarm = put_composite_alarm
 
 
 SERVER_ERRORS = {"InternalFailure", "InternalServerError", "ServiceUnavailable", "InternalServerException"}
@@ -212,6 +226,9 @@ def install_gap_fills() -> None:
         _fill_events()
         _fill_cloudwatch()
         _fill_fault_injection()
+        __import__("sandbox.gaps_glue_failure").gaps_glue_failure.install()  # glue_job_failure, data_quality
+        __import__("sandbox.gaps_procedures").gaps_procedures.install()  # emergency and scaling procedures
+        __import__("sandbox.gaps_maintenance").gaps_maintenance.install()  # DescribeAlarmHistory (weekly review)
         _PATCHED = True
 
 
@@ -233,6 +250,7 @@ class EmulatedAccount:
         self.region = region
         self._server: Any = None
         self.endpoint = ""
+        self._clients: dict[tuple[str, str], Any] = {}
 
     def start(self) -> EmulatedAccount:
         if self._server is not None:
@@ -262,13 +280,17 @@ class EmulatedAccount:
         }
 
     def client(self, service: str) -> Any:
+        """One client per service for the sandbox's own calls (a client costs ~10 ms to create)."""
         import boto3
 
-        env = self.environ()
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=self.region,
-                            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-                            aws_session_token=env["AWS_SESSION_TOKEN"])
+        key = (service, self.endpoint)
+        if key not in self._clients:
+            env = self.environ()
+            self._clients[key] = boto3.client(service, endpoint_url=self.endpoint, region_name=self.region,
+                                              aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                                              aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                                              aws_session_token=env["AWS_SESSION_TOKEN"])
+        return self._clients[key]
 
     def reset(self) -> None:
         """Forget every resource (a new, empty account), keeping the server and the gap fills."""

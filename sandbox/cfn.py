@@ -39,6 +39,9 @@ class RuleSpec:
     pattern: dict[str, Any]
     target_arns: list[str]
     dlq_arns: list[str] = field(default_factory=list)
+    # EventBridge Scheduler schedules (AWS::Scheduler::Schedule): the Input the target receives (context
+    # attributes such as <aws.scheduler.scheduled-time> filled in when it fires); None for EventBridge rules.
+    input: str | None = None
 
 
 @dataclass
@@ -283,6 +286,36 @@ def _create(stack: str, logical: str, resource: dict[str, Any], resolver: Resolv
                 target_arns=[t["Arn"] for t in p.get("Targets", [])],
                 dlq_arns=[t["DeadLetterConfig"]["Arn"] for t in p.get("Targets", []) if "DeadLetterConfig" in t]))
         put(name, _arn(account, "events", f"rule/{name}"))
+    elif kind == "AWS::Scheduler::Schedule":
+        p = resolver.resolve(props)
+        name, target = p.get("Name", default_name), p["Target"]
+        request = {k: p[k] for k in ("ScheduleExpression", "ScheduleExpressionTimezone", "FlexibleTimeWindow",
+                                      "State", "Description", "GroupName") if k in p}
+        scheduler = account.client("scheduler")
+        exists = name in {s["Name"] for s in scheduler.list_schedules().get("Schedules", [])}  # a redeploy
+        (scheduler.update_schedule if exists else scheduler.create_schedule)(Name=name, Target={
+            k: target[k] for k in ("Arn", "RoleArn", "Input", "RetryPolicy", "DeadLetterConfig") if k in target},
+            **request)
+        deployment.schedules.append(RuleSpec(
+            logical_id=logical, stack=stack, name=name,
+            pattern={"schedule": p["ScheduleExpression"], "timezone": p.get("ScheduleExpressionTimezone", "UTC")},
+            target_arns=[target["Arn"]], input=target.get("Input", "{}"),
+            dlq_arns=[target["DeadLetterConfig"]["Arn"]] if "DeadLetterConfig" in target else []))
+        put(name, _arn(account, "scheduler", f"schedule/{p.get('GroupName', 'default')}/{name}"))
+    elif kind == "AWS::S3::Bucket":
+        p = resolver.resolve(props)
+        name = p.get("BucketName", default_name.lower())
+        s3 = account.client("s3")
+        if name not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": account.region})
+        if p.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        put(name, f"arn:aws:s3:::{name}", DomainName=f"{name}.s3.amazonaws.com")
+    elif kind == "AWS::StepFunctions::StateMachine":  # procedures: executed by moto, see sandbox.stepfunctions
+        from sandbox.stepfunctions import create_state_machine
+
+        ref, arn, name = create_state_machine(account, stack, logical, resolver.resolve(props))
+        put(ref, arn, Name=name)
     elif kind == "AWS::Lambda::Function":
         p = resolver.resolve({k: v for k, v in props.items() if k != "Code"})
         name = p.get("FunctionName", default_name)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.core.catalog import Catalog, catalog_path_for, load_catalog
-from sandbox import emf
+from sandbox import aws, emf, stepfunctions
 from sandbox.alarms import (
     ACTIONS_FOR_STATE,
     Evaluation,
@@ -30,9 +30,9 @@ from sandbox.alarms import (
     state_change_event,
     suppressed_by,
 )
-from sandbox import aws
 from sandbox.aws import EmulatedAccount
 from sandbox.cfn import Deployment, FunctionSpec, RuleSpec, deploy
+from sandbox.gaps_maintenance import schedule_due, scheduler_input, seed_lake_housekeeping
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,16 +97,34 @@ class Sandbox:
             templates = templates_for(self.env, self.catalog_path)
         self.templates = templates
         seed(self.catalog, self.account)
+        seed_lake_housekeeping(self.catalog, self.account)  # lifecycle rules, Terraform state
+        stepfunctions.enable(self)  # state machines run for real; their Lambda tasks run here (procedures)
         self.deployment = deploy(templates, self.account)
+        self._settle()
         return self
+
+    def _settle(self) -> None:
+        """Composite alarms take their first state at deployment, long before any game day: record it
+        without events or pages, as history that happened before the sandbox's 'now'."""
+        cloudwatch = self.client("cloudwatch")
+        states = self._alarm_states()
+        for name, props in self.deployment.composite_alarms.items():
+            evaluation = evaluate_composite(name, props, states)
+            if evaluation.changed:
+                record_transition(cloudwatch, evaluation)
+                states[name] = evaluation.state
 
     def reset(self) -> None:
         """Back to the freshly deployed, healthy data lake (between game day scenarios)."""
         from sandbox.seed import seed
 
+        stepfunctions.stop_executions(self)  # nothing left waiting on an approval token
         self.account.reset()
         seed(self.catalog, self.account)
+        seed_lake_housekeeping(self.catalog, self.account)  # lifecycle rules, Terraform state
+        stepfunctions.after_reset(self)
         self.deployment = deploy(self.templates, self.account)
+        self._settle()
         self._function_env = None
         self.suppressed = []
 
@@ -145,7 +163,7 @@ class Sandbox:
             evaluation = evaluate(cloudwatch, name, props, now)
             if not evaluation.changed:
                 continue
-            record_transition(cloudwatch, evaluation)
+            record_transition(cloudwatch, evaluation, now)
             event = state_change_event(evaluation, props, self.catalog.account_id, self.catalog.region,
                                        previous.get("StateReason", ""), now)
             changes.append((evaluation, event, props))
@@ -157,7 +175,7 @@ class Sandbox:
                 if not evaluation.changed:
                     continue
                 settled = False
-                record_transition(cloudwatch, evaluation)
+                record_transition(cloudwatch, evaluation, now)
                 states[name] = evaluation.state
                 event = composite_event(evaluation, props, self.catalog.account_id, self.catalog.region, now)
                 changes.append((evaluation, event, props))
@@ -188,15 +206,25 @@ class Sandbox:
             if str(target).startswith("arn:aws:sns:"):
                 self.client("sns").publish(TopicArn=target, Subject=subject, Message=message)
 
-    def run_schedules(self) -> list[Delivery]:
-        """Fire every scheduled rule once, as if its time had come: EventBridge's 'Scheduled Event'."""
+    def run_schedules(self, now: datetime | None = None, names: list[str] | None = None) -> list[Delivery]:
+        """Fire every scheduled rule once, as if its time (`now`) had come: EventBridge's 'Scheduled Event'.
+        EventBridge Scheduler schedules fire when their cron expression is due at `now` and deliver their Input;
+        `names` fires just those schedules and rules, due or not (a person re-running a job)."""
         deliveries = []
+        at = (now or datetime.now(UTC)).astimezone(UTC)
         for rule in self.deployment.schedules:
             event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
                      "source": "aws.events", "account": self.catalog.account_id,
-                     "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": self.catalog.region,
+                     "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": self.catalog.region,
                      "resources": [f"arn:aws:events:{self.catalog.region}:{self.catalog.account_id}:rule/"
                                    f"{rule.name}"], "detail": {}}
+            if names is not None and rule.name not in names:
+                continue
+            if rule.input is not None:  # AWS::Scheduler::Schedule (sandbox.gaps_maintenance)
+                if names is None and not schedule_due(rule.pattern["schedule"], rule.pattern.get("timezone"), at):
+                    continue
+                event = scheduler_input(rule.input, at, f"arn:aws:scheduler:{self.catalog.region}:"
+                                                        f"{self.catalog.account_id}:schedule/default/{rule.name}")
             delivery = Delivery(event=event, matched=[rule.name])
             for arn in rule.target_arns:
                 if arn in self.deployment.functions:
@@ -207,11 +235,13 @@ class Sandbox:
     # -- EventBridge ----------------------------------------------------------------------------------
 
     def route(self, event: dict[str, Any]) -> list[RuleSpec]:
-        """Rules whose synthesized pattern matches, decided by the EventBridge TestEventPattern API."""
-        events = self.client("events")
+        """Rules whose synthesized pattern matches the event. Decided by the emulated EventBridge's own
+        matcher (the engine behind its TestEventPattern API), called in-process: routing a storm of events
+        through one HTTP call per rule would cost more than the handlers themselves."""
+        from moto.events.models import EventPattern
+
         return [rule for rule in self.deployment.rules
-                if events.test_event_pattern(EventPattern=json.dumps(rule.pattern),
-                                             Event=json.dumps(event))["Result"]]
+                if EventPattern.load(json.dumps(rule.pattern)).matches_event(event)]
 
     def deliver(self, event: dict[str, Any]) -> Delivery:
         delivery = Delivery(event=event)

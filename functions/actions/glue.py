@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from functions.core.actions import Done, Params, register
+from functions.core.catalog import WorkerType
+from functions.playbooks.rerun import (
+    ARG_NAME,
+    ARG_VALUE,
+    BOOKMARK_DISABLED,
+    BOOKMARK_OPTION,
+    PARTITION,
+    RUN_ID,
+    RerunFacts,
+)
 
 JobName = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 
@@ -42,7 +53,7 @@ def restart_streaming_job(ports: Any, params: RestartJobParams) -> Done:
 
 @register(
     "glue.scale_streaming_job",
-    summary="Restart a running streaming job with more workers (a running job keeps its start-time count)",
+    summary="Restart a running streaming job with another worker count (a run keeps its start-time count)",
     params=ScaleJobParams,
     iam_actions=("glue:BatchStopJobRun", "glue:StartJobRun", "glue:GetJobRuns"),
     resource_kind="glue_job",
@@ -60,6 +71,121 @@ def scale_streaming_job(ports: Any, params: ScaleJobParams) -> Done:
         detail=f"stopped {', '.join(active) or 'no run'}; started run {run_id} with {params.to_workers} workers",
         undo=(f"restart with {params.from_workers} workers: aws glue start-job-run --job-name {params.job_name} "
               f"--number-of-workers {params.from_workers} --worker-type {params.worker_type}"),
-        changed={"run_id": run_id, "stopped": active, "workers": {"from": params.from_workers,
-                                                                  "to": params.to_workers}},
+        changed={"run_id": run_id, "stopped": active,
+                 "workers": {"from": params.from_workers, "to": params.to_workers},
+                 # A scale-up is a lease: this is how it gives the capacity back (functions.core.leases).
+                 **({"revert": {"name": "glue.scale_streaming_job", "target": f"glue:{params.job_name}",
+                                "reason": "lease over",
+                                "params": {"job_name": params.job_name, "from_workers": params.to_workers,
+                                           "to_workers": params.from_workers, "worker_type": params.worker_type}}}
+                    if params.to_workers > params.from_workers else {})},
+    )
+
+
+# --- Glue job failures and data quality: retry a failed run, re-run one partition ----------------------
+
+def _unsafe(facts: Any, arguments: dict[str, str], job_name: str, plain_retry: bool) -> None:
+    """The safe re-run rule (functions.playbooks.rerun), checked on the parameters that will run: the facts
+    must describe these arguments, and an unsafe re-run is not a valid action at all."""
+    from pydantic_core import PydanticCustomError
+
+    from functions.playbooks.rerun import refusal
+
+    if facts.job != job_name:
+        raise PydanticCustomError("rerun_facts", "re-run facts describe {job}, not {name}",
+                                  {"job": facts.job, "name": job_name})
+    if facts.partition != arguments.get(facts.partition_argument) or facts.plain_retry != plain_retry:
+        raise PydanticCustomError("rerun_facts", "re-run facts do not describe the arguments of this run")
+    reason = refusal(facts)
+    if reason:
+        raise PydanticCustomError("unsafe_rerun", "unsafe re-run: {reason}", {"reason": reason})
+
+
+def arguments_option(arguments: dict[str, str]) -> str:
+    # Keys and values match ARG_NAME / ARG_VALUE (no quotes, no whitespace): safe inside single quotes.
+    return f" --arguments '{json.dumps(arguments, separators=(',', ':'), sort_keys=True)}'" if arguments else ""
+
+
+class RestartRunParams(Params):
+    job_name: str = JobName
+    retry_of: str = Field(pattern=RUN_ID)  # the failed run this retries
+    arguments: dict[Annotated[str, Field(pattern=ARG_NAME)], Annotated[str, Field(pattern=ARG_VALUE)]] = {}
+    to_workers: int | None = Field(default=None, ge=2, le=299)  # the failed run's count; the guard caps it
+    worker_type: WorkerType | None = None  # a bigger type after running out of memory, when the catalog allows
+    rerun: RerunFacts | None = None  # batch jobs: the facts the safe re-run rule judges
+
+    @model_validator(mode="after")
+    def _safe_rerun(self) -> RestartRunParams:
+        if self.rerun is not None:
+            _unsafe(self.rerun, self.arguments, self.job_name, plain_retry=True)
+        return self
+
+
+@register(
+    "glue.restart_job",
+    summary="Retry a run that failed for a transient reason: the same arguments, optionally a bigger worker type",
+    params=RestartRunParams,
+    iam_actions=("glue:StartJobRun",),
+    resource_kind="glue_job",
+    # A retry completes the load that was already decided (and, for batch jobs, only under the safe re-run
+    # rule): nothing a person has not asked for is replaced. A partition re-run is another matter (below).
+    destructive=False,
+    command=lambda p: (f"aws glue start-job-run --job-name {p.job_name}"
+                       + (f" --worker-type {p.worker_type}" if p.worker_type else "")
+                       + (f" --number-of-workers {p.to_workers}" if p.to_workers else "")
+                       + arguments_option(p.arguments)),
+)
+def restart_job(ports: Any, params: RestartRunParams) -> Done:
+    run_id = ports.glue.start_run(params.job_name, workers=params.to_workers, worker_type=params.worker_type,
+                                  arguments=dict(params.arguments) or None)
+    shape = f" on {params.worker_type}" if params.worker_type else ""
+    return Done(
+        detail=f"started run {run_id}{shape} as a retry of {params.retry_of}",
+        undo=f"aws glue batch-stop-job-run --job-name {params.job_name} --job-run-ids {run_id}",
+        changed={"run_id": run_id, "retry_of": params.retry_of, "arguments": dict(params.arguments),
+                 **({"worker_type": params.worker_type} if params.worker_type else {})},
+    )
+
+
+class RerunPartitionParams(Params):
+    job_name: str = JobName
+    partition_argument: str = Field(default="--partition", pattern=ARG_NAME)
+    partition: str = Field(pattern=PARTITION)
+    rerun: RerunFacts
+
+    @property
+    def arguments(self) -> dict[str, str]:
+        # The bookmark is off for this one run: a bookmark would skip the partition's input as already
+        # processed and the overwrite would then replace the partition with (almost) nothing.
+        return {self.partition_argument: self.partition, BOOKMARK_OPTION: BOOKMARK_DISABLED}
+
+    @model_validator(mode="after")
+    def _safe_rerun(self) -> RerunPartitionParams:
+        if self.rerun.partition_argument != self.partition_argument:
+            from pydantic_core import PydanticCustomError
+
+            raise PydanticCustomError("rerun_facts", "re-run facts name another partition argument")
+        _unsafe(self.rerun, self.arguments, self.job_name, plain_retry=False)
+        return self
+
+
+@register(
+    "glue.rerun_partition",
+    summary="Re-run a batch job for one partition only (its data is replaced by the re-run)",
+    params=RerunPartitionParams,
+    iam_actions=("glue:StartJobRun",),
+    resource_kind="glue_job",
+    # Overwriting replaces the partition's current data: destructive, so it waits for a person unless the
+    # catalog names it in auto_approve_destructive.
+    destructive=True,
+    command=lambda p: f"aws glue start-job-run --job-name {p.job_name}{arguments_option(p.arguments)}",
+)
+def rerun_partition(ports: Any, params: RerunPartitionParams) -> Done:
+    run_id = ports.glue.start_run(params.job_name, arguments=params.arguments)
+    return Done(
+        detail=f"started run {run_id} for partition {params.partition} only",
+        undo=(f"aws glue batch-stop-job-run --job-name {params.job_name} --job-run-ids {run_id} (before it "
+              f"commits; after that the partition holds the re-run's data: restore earlier object versions "
+              f"where the bucket is versioned)"),
+        changed={"run_id": run_id, "partition": params.partition, "arguments": params.arguments},
     )

@@ -47,6 +47,10 @@ class ConsumerGroup(Strict):
     topic: Name
 
 
+SecurityGroupId = Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]
+Cidr = Annotated[str, Field(pattern=r"^[0-9a-fA-F:.]+/[0-9]{1,3}$")]
+
+
 class Msk(Strict):
     cluster_name: Name
     kafka_version: str = "3.6.0"
@@ -54,9 +58,13 @@ class Msk(Strict):
     broker_instance_type: str = "kafka.m5.large"
     topics: list[Topic] = Field(min_length=1)
     consumer_groups: list[ConsumerGroup] = []
+    # Security groups of the brokers: the security-incident procedure revokes ingress the catalog does not allow.
+    security_group_ids: list[SecurityGroupId] = []
 
 
 WorkerType = Literal["G.025X", "G.1X", "G.2X", "G.4X", "G.8X"]
+WORKER_TYPES: tuple[str, ...] = ("G.025X", "G.1X", "G.2X", "G.4X", "G.8X")  # smallest first
+LogGroup = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./#-]{1,511}$")]
 
 
 class GlueJob(Strict):
@@ -77,6 +85,17 @@ class GlueJob(Strict):
     reads_prefix: Prefix | None = None
     writes_prefix: Prefix | None = None
     schedule: str | None = None  # cron(...) for batch jobs, informational
+    # The Glue trigger that runs it on `schedule` (the data-corruption procedure stops and resumes it), and
+    # the IAM role the job runs as (UpdateJob passes it: iam:PassRole); default <service>-<env>-glue-<name>.
+    trigger: Name | None = None
+    role_name: Name | None = None
+    # Glue job failures (playbook glue_job_failure): the log group holding a run's errors (streams are named
+    # after the run id: /aws-glue/jobs/error by default, or the job's own group, e.g. /aws-glue/jobs/<job>),
+    # and whether a run that ran out of memory may be retried on the next bigger worker type, up to
+    # max_worker_type (default: one type above worker_type).
+    error_log_group: LogGroup = "/aws-glue/jobs/error"
+    allow_worker_type_upgrade: bool = False
+    max_worker_type: WorkerType | None = None
 
     @field_validator("max_workers")
     @classmethod
@@ -90,6 +109,18 @@ class GlueJob(Strict):
     def streaming(self) -> bool:
         return self.kind == "streaming"
 
+    def worker_type_upgrade(self, current: str | None) -> str | None:
+        """The next bigger worker type a retry may use, or None when the catalog does not allow one."""
+        if not self.allow_worker_type_upgrade:
+            return None
+        order = list(WORKER_TYPES)
+        base = current if current in order else self.worker_type
+        ceiling = self.max_worker_type or order[min(order.index(self.worker_type) + 1, len(order) - 1)]
+        step = order.index(base) + 1
+        if step >= len(order) or step > order.index(ceiling):
+            return None
+        return order[step]
+
 
 class Bucket(Strict):
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{2,62}$")]
@@ -97,13 +128,33 @@ class Bucket(Strict):
     zones: dict[Literal["landing", "staging", "curated"], Prefix]
     # Prefixes watched for freshness (newest object must be younger than the threshold).
     landing_prefixes: list[Prefix] = Field(min_length=1)
-    # Where the batch jobs leave data quality results (e.g. Glue Data Quality output) under staging/.
+    # Where the batch jobs leave data quality results under staging/: one JSON object per job and partition
+    # at <quality_flags_prefix><job>/<partition>.json, {"passed": bool, "failed_rules": ["rule", ...]}
+    # (see quality_flags_key); the data_quality playbook reads them.
     quality_flags_prefix: Prefix = "staging/_quality/"
+
+    # How landing data is laid out by time under each landing prefix (strftime, e.g. landing/orders/2026/11/25/10/):
+    # keys sort by time, so the freshness diagnosis lists only from the start of its window (one request).
+    landing_partition_format: Annotated[str, Field(pattern=r"^(%[YmdH]|[a-z_]+=|[/_-])+$")] = "%Y/%m/%d/%H"
+
+    def quality_flags_key(self, job: str, partition: str) -> str:
+        return f"{self.quality_flags_prefix}{job}/{partition}.json"
+
+
+class TableQuality(Strict):
+    """Expectations the data-corruption procedure checks over a time range (columns of the table)."""
+
+    unique: list[SqlIdentifier] = []  # no duplicate values
+    not_null: list[SqlIdentifier] = []
+    non_negative: list[SqlIdentifier] = []
 
 
 class Table(Strict):
     schema_name: SqlIdentifier = Field(alias="schema")
     name: SqlIdentifier
+    # The column that says when a row happened (ranges of the data-corruption procedure), and its checks.
+    time_column: SqlIdentifier | None = None
+    quality: TableQuality = TableQuality()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -122,6 +173,12 @@ class Redshift(Strict):
     schemas: list[SqlIdentifier] = Field(min_length=1)
     tables: list[Table] = Field(min_length=1)
     snapshot_retention_days: int = Field(default=7, ge=1)
+    # The cluster's parameter group (wlm_json_configuration): IAM scopes DescribeClusterParameters to it.
+    parameter_group: Name = "default.redshift-1.0"
+    # The cluster's security groups, and its admin secret in Secrets Manager (rotated by the security-incident
+    # procedure; a Redshift-managed admin password rotates without a rotation function of ours).
+    security_group_ids: list[SecurityGroupId] = []
+    admin_secret: Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")] | None = None
 
 
 class Thresholds(Strict):
@@ -133,6 +190,8 @@ class Thresholds(Strict):
     landing_freshness_minutes: int = Field(default=60, ge=1)
     stats_off_percent: float = Field(default=10.0, gt=0, le=100)
     long_query_seconds: int = Field(default=1800, ge=1)
+    # A query waiting longer than this in a WLM queue is queue pressure (redshift_performance).
+    wlm_queue_wait_seconds: int = Field(default=300, ge=1)
 
 
 class PlaybookGuardrails(Strict):
@@ -156,9 +215,83 @@ class Guardrails(Strict):
                     PlaybookGuardrails]
 
 
+class Network(Strict):
+    """Where functions that reach private endpoints run (the Redshift playbook reaches the cluster's VPC)."""
+
+    vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
+    availability_zones: list[Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")]] = Field(min_length=1)
+    private_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(min_length=1)
+    # The functions' own security group(s): allowed by the cluster's group on its port.
+    function_security_group_ids: list[SecurityGroupId] = Field(min_length=1)
+
+
 class Notifications(Strict):
     on_call_topic: Name
     emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
+
+
+ScheduleExpression = Annotated[str, Field(
+    pattern=r"^(cron\((\S+ ){5}\S+\)|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\))$")]
+BucketName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{2,62}$")]
+
+
+class Schedules(Strict):
+    """When the runbook's regular tasks run: EventBridge Scheduler expressions, evaluated in `timezone`.
+    cron(minutes hours day-of-month month day-of-week year); one of the two day fields must be '?'."""
+
+    timezone: Annotated[str, Field(pattern=r"^[A-Za-z]+(/[A-Za-z0-9_+-]+)*$")] = "UTC"
+    weekly_review: ScheduleExpression = "cron(0 7 ? * MON *)"  # Monday 07:00: the week that ended
+    redshift_analysis: ScheduleExpression = "cron(0 6 1 * ? *)"  # 1st of the month 06:00
+    lifecycle_review: ScheduleExpression = "cron(0 6 1 1,4,7,10 ? *)"  # first day of each quarter
+    posture: ScheduleExpression = "cron(0 5 * * ? *)"  # daily 05:00: backup and recovery promises
+
+    @field_validator("weekly_review", "redshift_analysis", "lifecycle_review", "posture")
+    @classmethod
+    def _one_day_field_unspecified(cls, value: str) -> str:
+        if value.startswith("cron("):
+            fields = value[5:-1].split()
+            if (fields[2] == "?") == (fields[4] == "?"):
+                raise ValueError("cron: exactly one of day-of-month and day-of-week must be '?'")
+        return value
+
+
+class Maintenance(Strict):
+    """The runbook's Maintenance section as scheduled jobs: where their reports go, which promises the daily
+    posture check holds the platform to, and the thresholds of the weekly and monthly reviews."""
+
+    # Reports (JSON + the text a person reads) land here; default <service>-<env>-reports-<account_id>.
+    reports_bucket: BucketName | None = None
+    reports_retention_days: int = Field(default=400, ge=30)
+    # Terraform's S3 backend (runbook: "Terraform State: Stored in S3 backend");
+    # default retail-terraform-state-<env>.
+    terraform_state_bucket: BucketName | None = None
+    # Weekly review: an alarm that went to ALARM this often, or sat in ALARM this share of the week, is a
+    # threshold candidate ("fires constantly"), as is one that never fired.
+    noisy_alarm_transitions: int = Field(default=10, ge=2)
+    noisy_alarm_percent: float = Field(default=50.0, gt=0, le=100)
+    # Monthly Redshift analysis: VACUUM candidates above this unsorted share; a WLM queue whose 90th
+    # percentile wait exceeds this needs more slots or concurrency scaling; disk use worth a warning.
+    unsorted_percent: float = Field(default=20.0, gt=0, le=100)
+    queue_wait_p90_seconds: float = Field(default=60.0, gt=0)
+    disk_used_percent: float = Field(default=75.0, gt=0, le=100)
+    top_queries: int = Field(default=10, ge=1, le=100)
+    # Quarterly lifecycle review: stop counting a zone's objects after this many versions (S3 Inventory is
+    # the tool beyond that); the report then says the counts are partial.
+    lifecycle_max_versions_per_zone: int = Field(default=200_000, ge=1000)
+
+
+class Procedures(Strict):
+    """The emergency and scaling procedures (Step Functions, functions/procedures)."""
+
+    # How long a procedure waits for a person's approval before it ends in its failure path.
+    approval_timeout_minutes: int = Field(default=60, ge=1, le=1439)
+    # How often a procedure checks on something slow (a resize, a restore, a re-processing run).
+    poll_seconds: int = Field(default=60, ge=1, le=3600)
+    # Service outage: how far back evidence (deployments, changes, our own actions) is gathered.
+    evidence_window_hours: int = Field(default=24, ge=1, le=168)
+    # Ingress the Redshift and MSK security groups may allow; anything else (and 0.0.0.0/0) is revoked by
+    # the security-incident procedure.
+    allowed_ingress_cidrs: list[Cidr] = []
 
 
 class Edge(Strict):
@@ -180,7 +313,11 @@ class Catalog(Strict):
     thresholds: Thresholds = Thresholds()
     guardrails: Guardrails
     notifications: Notifications
+    network: Network | None = None
     lineage: list[Edge] = []
+    schedules: Schedules = Schedules()
+    maintenance: Maintenance = Maintenance()
+    procedures: Procedures = Procedures()
 
     # -- derived views used by CDK, handlers and sandbox ------------------------------------------------
 

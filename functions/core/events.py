@@ -121,3 +121,75 @@ def _dimensions(configuration: AlarmConfiguration) -> dict[str, str]:
             if isinstance(raw, dict):
                 dimensions.update({str(k): str(v) for k, v in raw.items()})
     return dimensions
+
+
+# --- `Glue Job State Change` events (AWS Glue on EventBridge) ------------------------------------------
+
+GLUE_FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
+
+
+class GlueJobDetail(_Loose):
+    job_name: str = Field(alias="jobName", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
+    job_run_id: str = Field(alias="jobRunId", pattern=r"^jr_[A-Za-z0-9_-]{1,250}$")
+    state: str = Field(pattern=r"^[A-Z_]{1,32}$")
+    severity: str = ""
+    message: str = Field(default="", max_length=8192)
+
+
+class GlueJobStateChange(_Loose):
+    source: Literal["aws.glue"]
+    detail_type: Literal["Glue Job State Change"] = Field(alias="detail-type")
+    account: str = Field(pattern=r"^\d{12}$")
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    time: str = Field(min_length=10, max_length=40)
+    detail: GlueJobDetail
+
+
+def parse_glue_event(event: Any, catalog: Catalog, playbook: str | None = None) -> Incident:
+    """The incident a `Glue Job State Change` event describes, or BadEvent with the reason in one line.
+
+    The incident id is job + run + state: a redelivered event is the same incident (a duplicate), while the
+    failure of a retry (another run id) is a new one. The playbook sees state ALARM; the run's Glue state
+    is in `dimensions`."""
+    if not isinstance(event, dict):
+        raise BadEvent(f"event must be a JSON object, got {type(event).__name__}")
+    if len(json.dumps(event, default=str)) > MAX_EVENT_BYTES:
+        raise BadEvent("event is larger than EventBridge's 256 KB limit")
+    try:
+        change = GlueJobStateChange.model_validate(event)
+    except ValidationError as error:
+        first = error.errors()[0]
+        path = ".".join(str(p) for p in first["loc"]) or "(event)"
+        raise BadEvent(f"not a Glue Job State Change event: {path}: {first['msg']}") from None
+    if change.account != catalog.account_id or change.region != catalog.region:
+        raise BadEvent(f"Glue event from account {change.account} in {change.region}: this service watches "
+                       f"{catalog.account_id} in {catalog.region} only")
+    detail = change.detail
+    if f"glue:{detail.job_name}" not in catalog.components:
+        raise BadEvent(f"glue job {detail.job_name!r} is not in the catalog")
+    states = _glue_states(playbook)
+    if detail.state not in states:
+        raise BadEvent(f"glue job {detail.job_name} run {detail.job_run_id[:24]} is {detail.state}: "
+                       f"{playbook or 'this service'} answers {', '.join(states)} only")
+    changed_at = parse_timestamp(change.time)
+    message = detail.message.strip()
+    return Incident(
+        id=f"glue-job-state/{detail.job_name}/{detail.job_run_id}/{detail.state}",
+        alarm_name=f"Glue Job State Change: {detail.job_name} run {detail.job_run_id} {detail.state}",
+        state="ALARM",
+        reason=message[:1024],
+        changed_at=changed_at,
+        account=change.account,
+        region=change.region,
+        playbook=playbook or "glue_job_failure",
+        resource=f"glue:{detail.job_name}",
+        dimensions={"JobName": detail.job_name, "JobRunId": detail.job_run_id, "JobRunState": detail.state},
+    )
+
+
+def _glue_states(playbook: str | None) -> tuple[str, ...]:
+    """The states the playbook's Glue Job State Change route delivers (its declaration), failures by default."""
+    from functions.playbooks import PLAYBOOKS
+
+    declared = PLAYBOOKS.get(playbook or "")
+    return tuple(getattr(declared, "glue_job_states", ()) or GLUE_FAILURE_STATES)

@@ -28,6 +28,7 @@ SIGNALS: dict[str, str | None] = {
     "msk-under-replicated": None,
     "msk-controller": None,
     "msk-disk": None,
+    "posture": None,  # a backup/recovery promise broken (maintenance posture check): pages only
 }
 
 

@@ -58,7 +58,7 @@ class Context:
 def run(playbook: Playbook, incident: Incident, ctx: Context) -> Outcome:
     audit = ctx.audit
     audit.record(incident.id, "incident", incident.model_dump(mode="json"))
-    if incident.state != "ALARM":
+    if incident.state in ("OK", "INSUFFICIENT_DATA"):
         # Back to OK: recovered (the alarm's own OK action tells on call). No data: nothing to judge.
         recovered = incident.state == "OK"
         outcome = Outcome(incident=incident, plan=Plan(playbook=playbook.name),
@@ -91,6 +91,7 @@ def run(playbook: Playbook, incident: Incident, ctx: Context) -> Outcome:
         result = _act(action, ctx)
         results.append(result)
         audit.record(incident.id, "action", result.model_dump(mode="json"))
+        _keep_lease(result, incident, ctx)
         if result.status is ActionStatus.FAILED:
             break  # later steps assumed this one worked
 
@@ -106,6 +107,18 @@ def run(playbook: Playbook, incident: Incident, ctx: Context) -> Outcome:
     subject, message = render(outcome, ctx.catalog)
     ctx.notifier.publish(subject, message)
     return outcome
+
+
+def _keep_lease(result: ActionResult, incident: Incident, ctx: Context) -> None:
+    """A scale-up that asks for a lease is recorded with how to undo it (functions.core.leases)."""
+    from functions.core.leases import lease_from
+
+    if result.status is not ActionStatus.SUCCEEDED:
+        return
+    lease = lease_from(result, incident)
+    if lease is not None:
+        ctx.breaker.put_lease(lease.target, lease.model_dump(mode="json"))
+        ctx.audit.record(incident.id, "lease", lease.model_dump(mode="json"))
 
 
 def _escalate(incident: Incident, playbook: Playbook, ctx: Context, reason: str) -> Outcome:

@@ -8,6 +8,7 @@ and recorded as duplicates in the audit trail.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -75,14 +76,29 @@ def _idempotent_runner() -> Any:
     return process, config
 
 
-def _process(incident: Incident, playbook: Playbook) -> dict[str, Any]:
+class _IncidentClock:
+    """Decisions are judged at the later of the wall clock and the incident's own time: an event is never
+    from the future, except when a clock is skewed — or a rehearsal runs ahead of the wall clock."""
+
+    def __init__(self, clock: Any, incident_time: datetime):
+        self._clock = clock
+        self._incident_time = incident_time
+
+    def now(self) -> datetime:
+        return max(self._clock.now(), self._incident_time)
+
+
+def _context(incident: Incident) -> Context:
     wiring = _wiring()
     cat = catalog()
-    ctx = Context(catalog=cat, ports=wiring["ports"], kill_switch=wiring["kill_switch"],
-                  breaker=wiring["breaker"], audit=wiring["audit"], notifier=wiring["notifier"],
-                  clock=wiring["clock"], dry_run=settings().dry_run,
-                  unhealthy=_unhealthy_components(cat, wiring["ports"], incident.alarm_name))
-    outcome = run(playbook, incident, ctx)
+    return Context(catalog=cat, ports=wiring["ports"], kill_switch=wiring["kill_switch"],
+                   breaker=wiring["breaker"], audit=wiring["audit"], notifier=wiring["notifier"],
+                   clock=_IncidentClock(wiring["clock"], incident.changed_at), dry_run=settings().dry_run,
+                   unhealthy=_unhealthy_components(cat, wiring["ports"], incident.alarm_name, incident.resource))
+
+
+def _process(incident: Incident, playbook: Playbook) -> dict[str, Any]:
+    outcome = run(playbook, incident, _context(incident))
     logger.info("outcome", extra={"incident": incident.id, "status": outcome.status.value,
                                   "summary": outcome.summary})
     _publish_metrics(outcome)
@@ -108,12 +124,15 @@ def _publish_metrics(outcome: Outcome) -> None:
             pass
 
 
-def _unhealthy_components(cat: Catalog, ports: Any, own_alarm: str) -> set[str]:
-    """Components whose own alarms are in ALARM now: the lineage hold reads this."""
+def _unhealthy_components(cat: Catalog, ports: Any, own_alarm: str, own_component: str = "") -> set[str]:
+    """Components whose own alarms are in ALARM now: the lineage hold reads this. The incident's own component
+    is left out, whichever of its alarms (metric or composite) is on: its playbook diagnoses that component
+    itself (data_quality acts downstream of the stale landing prefix it was called for, once it found the data
+    arrived)."""
     components = set()
     for name in ports.alarms.in_alarm(f"{cat.prefix}/"):
         parsed = parse_alarm_name(name, cat.prefix)
-        if parsed and name != own_alarm:
+        if parsed and name != own_alarm and parsed.component != own_component:
             components.add(parsed.component)
     return components
 
@@ -144,6 +163,36 @@ def handle_alarm(event: Any, playbook: Playbook, context: Any = None,
     if not ran:
         return _duplicate(incident, "this state change was handled before", result)
     return result
+
+
+def check_leases(event: Any, playbook: str) -> dict[str, Any]:
+    """The scheduled lease check: give back each scale-up of `playbook` whose alarm stayed OK long enough."""
+    from functions.core.leases import Lease, LeaseRevert, due, lease_incident, scheduled_time
+    from functions.core.models import ActionStatus
+
+    try:
+        now = scheduled_time(event)
+    except BadEvent as error:
+        logger.warning("rejected event", extra={"reason": str(error)})
+        return {"status": "REJECTED", "reason": str(error)}
+    wiring, cat = _wiring(), catalog()
+    checked = []
+    for raw in wiring["breaker"].leases():
+        lease = Lease.model_validate(raw)
+        if lease.playbook != playbook:
+            continue
+        state, since = wiring["ports"].alarms.state_since(lease.alarm_name)
+        reason = due(lease, state, since, now, cat.guardrails.lease_minutes)
+        if reason is None:
+            checked.append({"target": lease.target, "status": "KEPT", "alarm": state})
+            continue
+        incident = lease_incident(lease, now, cat)
+        outcome = run(LeaseRevert(lease, reason), incident, _context(incident))
+        if outcome.results and all(r.status is ActionStatus.SUCCEEDED for r in outcome.results):
+            wiring["breaker"].clear_lease(lease.target)
+        _publish_metrics(outcome)
+        checked.append({"target": lease.target, "status": outcome.status.value, "summary": outcome.summary})
+    return {"status": "LEASES_CHECKED", "leases": checked}
 
 
 def _duplicate(incident: Incident, reason: str, first: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Runbook alarms: one CloudWatch alarm per AlarmSpec, alarm and OK actions to the on-call topic."""
+"""Runbook alarms: one CloudWatch alarm per AlarmSpec and one composite alarm per CompositeSpec
+(infra.signals); alarm and OK actions to the on-call topic wherever the spec pages."""
 
 from __future__ import annotations
 
@@ -10,42 +11,81 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.signals import AlarmSpec
+from infra.signals import AlarmSpec, CompositeSpec, MathSpec, MetricSpec
+
+
+def metric(spec: MetricSpec) -> cw.Metric:
+    return cw.Metric(
+        namespace=spec.namespace,
+        metric_name=spec.name,
+        dimensions_map=dict(spec.dimensions),
+        statistic=spec.statistic,
+        period=Duration.seconds(spec.period_seconds),
+    )
+
+
+def metric_or_math(spec: MetricSpec | MathSpec) -> cw.IMetric:
+    if isinstance(spec, MetricSpec):
+        return metric(spec)
+    return cw.MathExpression(
+        expression=spec.expression,
+        using_metrics={metric_id: metric(m) for metric_id, m in spec.metrics.items()},
+        label=spec.label,
+        period=Duration.seconds(spec.period_seconds),
+    )
+
+
+def _logical_id(signal: str, component: str) -> str:
+    # Stable id (signal + component): the alarm name is fixed, so a new logical id would fail the replacement.
+    return f"{signal}-{component}".replace(":", "-").replace("/", "-").rstrip("-")
 
 
 class RunbookAlarms(Construct):
-    """Renders alarm specs (infra.signals). EventBridge sees every state change of these alarms by name,
-    so the name is the contract with the playbooks; the topic tells people both ways (ALARM and OK)."""
+    """Renders alarm and composite specs. EventBridge sees every state change of these alarms by name, so
+    the name is the contract with the playbooks; the topic tells people both ways (ALARM and OK)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, specs: Sequence[AlarmSpec], topic: sns.ITopic):
+    def __init__(self, scope: Construct, construct_id: str, *, specs: Sequence[AlarmSpec],
+                 topic: sns.ITopic, composites: Sequence[CompositeSpec] = ()):
         super().__init__(scope, construct_id)
         self.alarms: dict[str, cw.Alarm] = {}
+        self.composites: dict[str, cw.CompositeAlarm] = {}
         self.specs = list(specs)
+        self.composite_specs = list(composites)
         action = cw_actions.SnsAction(topic)
         for spec in self.specs:
-            metric = cw.Metric(
-                namespace=spec.metric.namespace,
-                metric_name=spec.metric.name,
-                dimensions_map=dict(spec.metric.dimensions),
-                statistic=spec.metric.statistic,
-                period=Duration.seconds(spec.metric.period_seconds),
-            )
             alarm = cw.Alarm(
-                # Stable id (signal + component): the alarm name is fixed, so a new logical id would fail
-                # the replacement.
-                self, f"{spec.signal}-{spec.component}".replace(":", "-"),
+                self, _logical_id(spec.signal, spec.component),
                 alarm_name=spec.name,
                 alarm_description=spec.description,
-                metric=metric,
+                metric=metric_or_math(spec.metric),
                 threshold=spec.threshold,
                 comparison_operator=cw.ComparisonOperator(_COMPARISONS[spec.comparison]),
                 evaluation_periods=spec.evaluation_periods,
                 datapoints_to_alarm=spec.datapoints_to_alarm,
                 treat_missing_data=cw.TreatMissingData(_MISSING[spec.treat_missing_data]),
             )
-            alarm.add_alarm_action(action)
-            alarm.add_ok_action(action)
+            if spec.pages:
+                alarm.add_alarm_action(action)
+                alarm.add_ok_action(action)
             self.alarms[spec.name] = alarm
+        for composite in self.composite_specs:
+            rule = cw.AlarmRule.any_of(*[cw.AlarmRule.from_alarm(self.alarms[name], cw.AlarmState.ALARM)
+                                         for name in composite.alarms])
+            suppressor = self.composites[composite.suppressor] if composite.suppressor else None
+            alarm_c = cw.CompositeAlarm(
+                self, _logical_id(composite.signal, composite.component),
+                composite_alarm_name=composite.name,
+                alarm_description=composite.description,
+                alarm_rule=rule,
+                actions_suppressor=suppressor,
+                actions_suppressor_wait_period=Duration.seconds(composite.wait_seconds) if suppressor else None,
+                actions_suppressor_extension_period=(Duration.seconds(composite.extension_seconds)
+                                                     if suppressor else None),
+            )
+            if composite.pages:
+                alarm_c.add_alarm_action(action)
+                alarm_c.add_ok_action(action)
+            self.composites[composite.name] = alarm_c
 
 
 # CloudFormation spellings -> CDK enum members (jsii enums are keyed by member name).
@@ -56,17 +96,3 @@ _COMPARISONS = {
     "LessThanOrEqualToThreshold": "LESS_THAN_OR_EQUAL_TO_THRESHOLD",
 }
 _MISSING = {"breaching": "BREACHING", "notBreaching": "NOT_BREACHING", "ignore": "IGNORE", "missing": "MISSING"}
-
-
-class AlarmDashboard(Construct):
-    """A dashboard of alarm widgets (metric + threshold line), e.g. the runbook's 'MSK Metrics' board."""
-
-    def __init__(self, scope: Construct, construct_id: str, *, dashboard_name: str,
-                 alarms: Sequence[tuple[str, cw.Alarm]], columns: int = 2):
-        super().__init__(scope, construct_id)
-        self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=dashboard_name)
-        width = 24 // columns
-        widgets: list[cw.IWidget] = [cw.AlarmWidget(alarm=alarm, title=title, width=width, height=6)
-                                     for title, alarm in alarms]
-        for start in range(0, len(widgets), columns):
-            self.dashboard.add_widgets(*widgets[start:start + columns])

@@ -16,6 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from functions.core.catalog import Network
 from infra.nag import acknowledge
 from infra.permissions import Statement
 
@@ -43,7 +44,7 @@ class PlaybookFunction(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, function_name: str, log_group_name: str,
                  handler: str, description: str, code: lambda_.Code, layers: Sequence[lambda_.ILayerVersion],
                  environment: Mapping[str, str], statements: Sequence[Statement], failure_queue: sqs.IQueue,
-                 log_retention: logs.RetentionDays, retain_logs: bool):
+                 log_retention: logs.RetentionDays, retain_logs: bool, network: Network | None = None):
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
             self, "Logs",
@@ -85,9 +86,31 @@ class PlaybookFunction(Construct):
             retry_attempts=ASYNC_RETRIES,
             max_event_age=MAX_EVENT_AGE,
             on_failure=_QueueOnFailure(failure_queue),
+            **(_vpc_settings(self, network) if network else {}),
         )
         # Lambda checks the role can reach the destination when the invoke config is created.
         self.function.node.add_dependency(self.policy)
+
+
+def _vpc_settings(scope: Construct, network: Network) -> dict[str, Any]:
+    """The catalog's private subnets and the functions' security groups (imported, not created here)."""
+    from aws_cdk import aws_ec2 as ec2
+
+    vpc = ec2.Vpc.from_vpc_attributes(scope, "Vpc", vpc_id=network.vpc_id,
+                                      availability_zones=network.availability_zones)
+    subnets = [ec2.Subnet.from_subnet_attributes(scope, f"Subnet{i}", subnet_id=subnet,
+                                                 availability_zone=network.availability_zones[
+                                                     i % len(network.availability_zones)])
+               for i, subnet in enumerate(network.private_subnet_ids)]
+    from aws_cdk import Annotations
+
+    for subnet in subnets:
+        # Route tables matter to constructs that add routes; a function's placement needs only the subnet.
+        Annotations.of(subnet).acknowledge_warning("@aws-cdk/aws-ec2:noSubnetRouteTableId",
+                                                   "the function only runs in the subnet; no route is added")
+    groups = [ec2.SecurityGroup.from_security_group_id(scope, f"FunctionGroup{i}", group, mutable=False)
+              for i, group in enumerate(network.function_security_group_ids)]
+    return {"vpc": vpc, "vpc_subnets": ec2.SubnetSelection(subnets=subnets), "security_groups": groups}
 
 
 class AlarmRoute(Construct):
@@ -120,3 +143,26 @@ class AlarmRoute(Construct):
             max_event_age=MAX_EVENT_AGE,
             dead_letter_queue=failure_queue,
         ))
+
+
+class EventRoute(Construct):
+    """An EventBridge rule (event pattern or schedule) to `function`; undeliverable events to the queue.
+    Used for the routes that are not alarm state changes: Glue Job State Change events, lease checks."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, rule_name: str, description: str,
+                 function: lambda_.IFunction, failure_queue: sqs.IQueue, pattern: dict[str, Any] | None = None,
+                 schedule: str | None = None):
+        super().__init__(scope, construct_id)
+        if (pattern is None) == (schedule is None):
+            raise ValueError("an event route has either a pattern or a schedule")
+        self.pattern = pattern
+        self.rule = events.Rule(
+            self, "Rule",
+            rule_name=rule_name,
+            description=description,
+            event_pattern=events.EventPattern(source=pattern["source"], detail_type=pattern["detail-type"],
+                                              detail=pattern.get("detail")) if pattern else None,
+            schedule=events.Schedule.expression(schedule) if schedule else None,
+        )
+        self.rule.add_target(targets.LambdaFunction(function, retry_attempts=10, max_event_age=MAX_EVENT_AGE,
+                                                    dead_letter_queue=failure_queue))

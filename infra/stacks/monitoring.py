@@ -1,27 +1,116 @@
-"""MonitoringStack (<prefix>-monitoring): the runbook's alarms and the MSK dashboard."""
+"""MonitoringStack (<prefix>-monitoring): the runbook's Monitoring section as code.
+
+- the alarms of infra/signals.py, and the composite alarms that page a downstream symptom only when no
+  upstream cause is in ALARM (one root cause pages once);
+- the probes that publish what CloudWatch does not have (functions/probes): landing freshness every five
+  minutes, Glue run outcomes on every Glue Job State Change;
+- the S3 request-metrics configuration of the data lake bucket (so the S3 dashboard has requests);
+- one dashboard per concern: MSK, Glue, Redshift, S3, remediation.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from functions.core.catalog import Catalog
+from functions.probes import PROBES
+from functions.probes.glue_outcomes import END_STATES
 from infra import names
-from infra.constructs.alarms import AlarmDashboard, RunbookAlarms
-from infra.signals import alarm_specs, consumer_lag_alarms
+from infra.bundling import CATALOG_PATH_IN_LAMBDA, function_code
+from infra.constructs.alarms import RunbookAlarms
+from infra.constructs.bucket_metrics import BucketRequestMetrics
+from infra.constructs.dashboards import (
+    GroupedDashboard,
+    glue_sections,
+    msk_sections,
+    redshift_sections,
+    remediation_sections,
+    s3_sections,
+)
+from infra.constructs.probe_function import ProbeFunction
+from infra.permissions import probe_statements
+from infra.powertools import SERVICE, powertools_layer_arn
+from infra.signals import alarm_specs, composite_specs
+
+FRESHNESS_SCHEDULE_MINUTES = 5  # the freshness alarm's period is this schedule
 
 
 class MonitoringStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, catalog: Catalog, **kwargs: Any):
+    def __init__(self, scope: Construct, construct_id: str, *, catalog: Catalog, powertools_layer_version: int,
+                 log_retention: logs.RetentionDays, **kwargs: Any):
         super().__init__(scope, construct_id, **kwargs)
+        retain = catalog.env == "prod"
         # The topic lives in the remediation stack under a fixed name: referenced by ARN (the app adds the
         # stack dependency) instead of a cross-stack export that would pin it.
         topic = sns.Topic.from_topic_arn(self, "OnCallTopic", names.topic_arn(catalog))
-        self.alarms = RunbookAlarms(self, "RunbookAlarms", specs=alarm_specs(catalog), topic=topic)
-        lag = [(spec.title, self.alarms.alarms[spec.name]) for spec in consumer_lag_alarms(catalog)]
-        if lag:
-            # Runbook "CloudWatch Dashboards / MSK Metrics: consumer lag", one widget per pipeline.
-            AlarmDashboard(self, "MskDashboard", dashboard_name=f"{catalog.prefix}-msk", alarms=lag)
+        self.alarms = RunbookAlarms(self, "RunbookAlarms", specs=alarm_specs(catalog), topic=topic,
+                                    composites=composite_specs(catalog))
+        self.probes = self._probes(catalog, powertools_layer_version, log_retention, retain)
+        self.bucket_metrics = BucketRequestMetrics(self, "BucketRequestMetrics", catalog=catalog,
+                                                   log_retention=log_retention, retain_logs=retain)
+        alarms = self.alarms.alarms
+        self.dashboards = {
+            concern: GroupedDashboard(self, f"{concern.title()}Dashboard",
+                                      dashboard_name=names.dashboard_name(catalog, concern), sections=sections)
+            for concern, sections in (
+                ("msk", msk_sections(catalog, alarms)),
+                ("glue", glue_sections(catalog, alarms)),
+                ("redshift", redshift_sections(catalog, alarms)),
+                ("s3", s3_sections(catalog, alarms)),
+                ("remediation", remediation_sections(catalog)),
+            )
+        }
+
+    def _probes(self, catalog: Catalog, layer_version: int, log_retention: logs.RetentionDays,
+                retain: bool) -> dict[str, ProbeFunction]:
+        code = function_code(catalog)  # the same asset as the playbooks' (same sources, same hash)
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self, "PowertoolsLayer", powertools_layer_arn(catalog, layer_version))
+        # Exactly the fields of functions.probes.settings.ProbeSettings, plus Powertools' own.
+        environment = {"CATALOG_PATH": CATALOG_PATH_IN_LAMBDA, "POWERTOOLS_SERVICE_NAME": SERVICE,
+                       "POWERTOOLS_LOG_LEVEL": "INFO"}
+
+        def probe(name: str, **kwargs: Any) -> ProbeFunction:
+            declaration = PROBES[name]
+            return ProbeFunction(
+                self, "".join(p.title() for p in f"probe_{name}".split("_")),
+                function_name=names.probe_function_name(catalog, name),
+                log_group_name=names.probe_log_group_name(catalog, name),
+                handler=declaration.handler,
+                description=f"Runbook: {declaration.runbook_section} ({declaration.description})",
+                code=code, layers=[powertools], environment=environment,
+                statements=probe_statements(catalog, name), log_retention=log_retention, retain_logs=retain,
+                **kwargs)
+
+        freshness = probe(
+            "freshness",
+            timeout=Duration.seconds(120),  # pages through every landing prefix (1,000 keys per request)
+            # A failed or late measurement is replaced by the next run five minutes later: no retry, no queue.
+            retry_attempts=0, max_event_age=Duration.minutes(FRESHNESS_SCHEDULE_MINUTES - 1))
+        freshness.on_schedule(
+            rule_name=names.probe_rule_name(catalog, "freshness"),
+            description=f"Every {FRESHNESS_SCHEDULE_MINUTES} minutes: age of the newest object per landing prefix",
+            schedule=events.Schedule.rate(Duration.minutes(FRESHNESS_SCHEDULE_MINUTES)),
+            max_event_age=Duration.minutes(FRESHNESS_SCHEDULE_MINUTES - 1))
+
+        outcomes = probe(
+            "glue_outcomes",
+            timeout=Duration.seconds(30),
+            # A run end that is not counted is a hole in the success rate: retried, then parked in the
+            # unhandled-events queue (same 6 h horizon as the playbooks').
+            retry_attempts=2, max_event_age=Duration.hours(6), on_failure_arn=names.queue_arn(catalog))
+        outcomes.on_pattern(
+            rule_name=names.probe_rule_name(catalog, "glue_outcomes"),
+            description="Glue Job State Change events that end a run of a catalog job -> run outcome metrics",
+            pattern=events.EventPattern(
+                source=["aws.glue"], detail_type=["Glue Job State Change"],
+                detail={"jobName": [job.name for job in catalog.glue_jobs], "state": list(END_STATES)}),
+            max_event_age=Duration.hours(6))
+        return {"freshness": freshness, "glue_outcomes": outcomes}

@@ -18,17 +18,18 @@ from infra.bundling import CATALOG_PATH_IN_LAMBDA, function_code
 from infra.constructs.failure_queue import UnhandledEventsQueue
 from infra.constructs.kill_switch import KillSwitch
 from infra.constructs.notifications import OnCallTopic
-from infra.constructs.playbook_function import RUNTIME, AlarmRoute, PlaybookFunction
+from infra.constructs.playbook_function import AlarmRoute, EventRoute, PlaybookFunction
 from infra.constructs.state import SafetyCoreTables
 from infra.permissions import function_statements
+from infra.powertools import SERVICE, powertools_layer_arn
 
-POWERTOOLS_ACCOUNT = "017000801446"  # publisher of the public Powertools for AWS Lambda layers
 
-
-def powertools_layer_arn(catalog: Catalog, version: int) -> str:
-    runtime = RUNTIME.name.replace(".", "")  # python3.14 -> python314
-    return (f"arn:{names.partition_for(catalog.region)}:lambda:{catalog.region}:{POWERTOOLS_ACCOUNT}:layer:"
-            f"AWSLambdaPowertoolsPythonV3-{runtime}-x86_64:{version}")
+def _network(catalog: Catalog, declaration: Any) -> Any:
+    if not declaration.in_vpc:
+        return None
+    if catalog.network is None:
+        raise ValueError(f"playbook {declaration.name} runs in a VPC: the catalog needs a `network` section")
+    return catalog.network
 
 
 class RemediationStack(Stack):
@@ -58,9 +59,15 @@ class RemediationStack(Stack):
             "TOPIC_ARN": on_call.topic.topic_arn,
             "KILL_SWITCH_PARAMETER": kill_switch.parameter.parameter_name,
             "DRY_RUN": "false",  # the catalog's guardrails.dry_run applies as well (functions.core.guard)
-            "POWERTOOLS_SERVICE_NAME": "remedy",
+            "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
+        # Third-party packages only the functions that declare them get, as a layer (redshift-connector).
+        connector = None
+        if any(d.requirements for d in PLAYBOOKS.values()):
+            from infra.constructs.maintenance_jobs import RedshiftConnectorLayer
+
+            connector = RedshiftConnectorLayer(self, "RedshiftConnector")
         self.functions: dict[str, PlaybookFunction] = {}
         self.routes: dict[str, AlarmRoute] = {}
         for name, declaration in PLAYBOOKS.items():
@@ -72,12 +79,13 @@ class RemediationStack(Stack):
                 handler=declaration.handler,
                 description=f"Runbook: {declaration.runbook_section} (playbook {name})",
                 code=code,
-                layers=[powertools],
+                layers=[powertools, connector.layer] if declaration.requirements and connector else [powertools],
                 environment=environment,
                 statements=function_statements(catalog, declaration),
                 failure_queue=unhandled.queue,
                 log_retention=log_retention,
                 retain_logs=retain,
+                network=_network(catalog, declaration),
             )
             self.functions[name] = function
             self.routes[name] = AlarmRoute(
@@ -88,3 +96,17 @@ class RemediationStack(Stack):
                 function=function.function,
                 failure_queue=unhandled.queue,
             )
+            if declaration.glue_job_states:
+                # The run itself, as Glue reports it: the failed run's id is in the event (the alarm has none).
+                EventRoute(self, f"{logical}GlueRoute", rule_name=f"{names.rule_name(catalog, name)}-glue",
+                           description=f"Glue Job State Change {'/'.join(declaration.glue_job_states)} of the "
+                                       f"catalog's jobs -> playbook {name}",
+                           function=function.function, failure_queue=unhandled.queue,
+                           pattern={"source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
+                                    "detail": {"state": list(declaration.glue_job_states),
+                                               "jobName": [job.name for job in catalog.glue_jobs]}})
+            if declaration.lease_check:
+                EventRoute(self, f"{logical}LeaseCheck", rule_name=f"{names.rule_name(catalog, name)}-leases",
+                           description=f"Give back the scale-ups of playbook {name} once their alarm stayed OK",
+                           function=function.function, failure_queue=unhandled.queue,
+                           schedule=declaration.lease_check)

@@ -68,6 +68,19 @@ class Drill:
             deliveries.append(self.deliver(event))
         return deliveries
 
+    def tick(self, only: str | None = None) -> list[Delivery]:
+        """Every scheduled rule (or those whose name contains `only`) fires once at `now`."""
+        names = None if only is None else [r.name for r in self.sandbox.deployment.schedules if only in r.name]
+        deliveries = self.sandbox.run_schedules(self.now, names)
+        for delivery in deliveries:
+            for invocation in delivery.invocations:
+                result = invocation.result if isinstance(invocation.result, dict) else {}
+                if invocation.error:
+                    self.say("handler", f"{delivery.matched[0]} -> {invocation.function} failed: {invocation.error}")
+                elif result.get("status") != "LEASES_CHECKED" or result.get("leases"):
+                    self.say("handler", f"{delivery.matched[0]} -> {invocation.function}: {_brief(result)}")
+        return deliveries
+
     def deliver(self, event: dict[str, Any]) -> Delivery:
         delivery = self.sandbox.deliver(event)
         if not delivery.matched:
@@ -141,6 +154,82 @@ class Drill:
     def audit(self, kind: str | None = None) -> list[dict[str, Any]]:
         return [r for r in self.sandbox.audit() if kind is None or r["kind"] == kind]
 
+    # -- Glue job failures and data quality (playbooks glue_job_failure, data_quality) ----------------
+
+    def set_run_state(self, job: str, run_id: str, state: str, error: str = "") -> None:
+        """A run ends in `state` without an event being delivered (e.g. a batch run that SUCCEEDED)."""
+        run = next(r for r in self.sandbox.account.glue_backend().get_job(job).job_runs if r.job_run_id == run_id)
+        run.status, run.error_message = state, error or None
+        self.say("inject", f"run {run_id[:10]} of {job} is {state}" + (f": {error}" if error else ""))
+
+    def write_error_log(self, job: str, run_id: str, lines: list[str]) -> None:
+        """What Glue writes to the job's error log group (catalog: error_log_group), stream = run id."""
+        logs, group = self.sandbox.client("logs"), self.catalog.glue_job(job).error_log_group
+        if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+            logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName=run_id)
+        start = int(self.now.timestamp() * 1000)
+        logs.put_log_events(logGroupName=group, logStreamName=run_id, logEvents=[
+            {"timestamp": start + i, "message": line} for i, line in enumerate(lines)])
+        self.say("inject", f"{len(lines)} line(s) in {group}/{run_id[:10]}: {lines[-1][:80] if lines else ''}")
+
+    def set_job_role_policy(self, job: str, statements: list[dict[str, Any]]) -> str:
+        """The job's IAM role (as GetJob names it) with exactly this inline policy; returns the role name."""
+        iam = self.sandbox.client("iam")
+        role = self.sandbox.client("glue").get_job(JobName=job)["Job"]["Role"].rsplit("/", 1)[-1]
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Principal": {"Service": "glue.amazonaws.com"}}]}
+        try:
+            iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+        except iam.exceptions.EntityAlreadyExistsException:
+            for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+                iam.delete_role_policy(RoleName=role, PolicyName=name)
+        iam.put_role_policy(RoleName=role, PolicyName="data-lake", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": statements}))
+        granted = "; ".join(f"{st.get('Effect')} {st.get('Action')} on {st.get('Resource')}" for st in statements)
+        self.say("inject", f"role {role} of {job} now holds: {granted[:160]}")
+        return role
+
+    def write_quality_flags(self, job: str, partition: str, passed: bool, failed_rules: list[str] | None = None) -> str:
+        """The staging quality flags of one partition (catalog: s3.quality_flags_prefix convention)."""
+        key = self.catalog.s3.quality_flags_key(job, partition)
+        body = json.dumps({"passed": passed, "failed_rules": list(failed_rules or [])})
+        self.sandbox.client("s3").put_object(Bucket=self.catalog.s3.name, Key=key, Body=body.encode())
+        self.say("inject", f"quality flags of {job} {partition}: {'passed' if passed else 'FAILED'} "
+                           f"{failed_rules or ''} (s3://{self.catalog.s3.name}/{key})")
+        return key
+
+    def msk_connection(self, job: str, port_open: bool, port: int = 9094) -> str:
+        """Give `job` a Glue KAFKA connection in a VPC subnet and the brokers a security group that admits
+        `port` from the connection's group (or not); returns the connection name."""
+        ec2, glue = self.sandbox.client("ec2"), self.sandbox.client("glue")
+        vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.1.0/24")["Subnet"]["SubnetId"]
+        job_sg = ec2.create_security_group(GroupName=f"{job}-glue", Description="glue job", VpcId=vpc)["GroupId"]
+        msk_sg = ec2.create_security_group(GroupName=f"{job}-msk", Description="msk brokers", VpcId=vpc)["GroupId"]
+        ec2.authorize_security_group_ingress(GroupId=job_sg, IpPermissions=[  # Glue needs its group self-referenced
+            {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535, "UserIdGroupPairs": [{"GroupId": job_sg}]}])
+        if port_open:
+            ec2.authorize_security_group_ingress(GroupId=msk_sg, IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [{"GroupId": job_sg}]}])
+        name = f"{job}-msk"
+        servers = ",".join(f"b-{i}.{self.catalog.msk.cluster_name}.kafka.{self.catalog.region}.amazonaws.com:{port}"
+                           for i in range(1, self.catalog.msk.broker_count + 1))
+        glue.create_connection(ConnectionInput={
+            "Name": name, "ConnectionType": "KAFKA", "ConnectionProperties": {"KAFKA_BOOTSTRAP_SERVERS": servers},
+            "PhysicalConnectionRequirements": {"SubnetId": subnet, "SecurityGroupIdList": [job_sg],
+                                               "AvailabilityZone": f"{self.catalog.region}a"}})
+        self.sandbox.account.glue_backend().get_job(job).connections = {"Connections": [name]}
+        from moto.kafka.models import kafka_backends
+
+        for cluster in kafka_backends[self.catalog.account_id][self.catalog.region].clusters.values():
+            if cluster.cluster_name == self.catalog.msk.cluster_name:
+                info = cluster.broker_node_group_info  # moto keeps the request's (camelCase) keys
+                info["securityGroups" if "securityGroups" in info else "SecurityGroups"] = [msk_sg]
+        self.say("inject", f"{job} reaches the brokers through connection {name} ({job_sg}); brokers' {msk_sg} "
+                           f"{'admits' if port_open else 'does NOT admit'} port {port} from it")
+        return name
+
     # -- the on-call inbox: an SQS queue subscribed to the on-call topic ------------------------------
 
     def _open_inbox(self) -> None:
@@ -176,6 +265,13 @@ class Drill:
     def pages(self) -> list[dict[str, str]]:
         """Alarm notifications (CloudWatch alarm actions on the on-call topic) since the last call."""
         return self._unread(page=True)
+
+
+def _brief(result: dict[str, Any]) -> str:
+    if "leases" in result:
+        return "; ".join(f"lease on {x['target']}: {x['status']} {x.get('summary', '')}".strip()
+                         for x in result["leases"]) or "no lease"
+    return str(result.get("status", result))[:200]
 
 
 def _points(values: list[float | None]) -> str:

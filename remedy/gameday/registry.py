@@ -9,7 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-SCENARIO_MODULES = ("remedy.gameday.scenarios.consumer_lag",)
+SCENARIO_MODULES = ("remedy.gameday.scenarios.consumer_lag", "remedy.gameday.scenarios.redshift",
+                    "remedy.gameday.scenarios.glue_failures", "remedy.gameday.scenarios.data_quality",
+                    "remedy.gameday.scenarios.maintenance",
+                    "remedy.gameday.scenarios.procedures")
 
 
 @dataclass(frozen=True)

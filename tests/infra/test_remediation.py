@@ -89,8 +89,11 @@ def test_one_function_per_playbook(synth: Synth) -> None:
         assert (function["MemorySize"], function["Timeout"]) == (256, 60)
         assert function["TracingConfig"] == {"Mode": "Active"}
         assert function["Architectures"] == ["x86_64"]
-        [powertools] = function["Layers"]
+        [powertools, *bundled] = function["Layers"]
         assert powertools.startswith(layer) and powertools.rsplit(":", 1)[1].isdigit()
+        # Third-party packages (redshift-connector) only for the function that declares them, as a layer.
+        assert len(bundled) == (1 if declaration.requirements else 0), name
+        assert ("VpcConfig" in function) == declaration.in_vpc, name
     roles = [f["Role"]["Fn::GetAtt"][0] for f in functions(synth).values()]
     assert len(set(roles)) == len(roles) == len(PLAYBOOKS), "a role per function, none shared"
 
@@ -135,7 +138,8 @@ def test_one_rule_per_playbook_routes_its_signals(synth: Synth) -> None:
     prefix, template = synth.catalog.prefix, synth.remediation
     rules = by_name(template, "AWS::Events::Rule", "Name")
     queue = logical_id(template, "AWS::SQS::Queue", "QueueName", f"{prefix}-unhandled-events")
-    assert len(rules) == len(PLAYBOOKS)
+    extra = sum(bool(d.glue_job_states) + bool(d.lease_check) for d in PLAYBOOKS.values())
+    assert len(rules) == len(PLAYBOOKS) + extra
     for name, declaration in PLAYBOOKS.items():
         rule = rules[f"{prefix}-{name}"]
         assert rule["EventPattern"] == {
@@ -150,16 +154,41 @@ def test_one_rule_per_playbook_routes_its_signals(synth: Synth) -> None:
         assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
         permissions = [p for p in props(template, "AWS::Lambda::Permission")
                        if p["FunctionName"] == {"Fn::GetAtt": [fn, "Arn"]}]
-        assert [p["Principal"] for p in permissions] == ["events.amazonaws.com"]
+        routes = 1 + bool(declaration.glue_job_states) + bool(declaration.lease_check)
+        assert [p["Principal"] for p in permissions] == ["events.amazonaws.com"] * routes
 
 
-def test_every_alarm_reaches_exactly_one_playbook(synth: Synth) -> None:
-    """Monitoring and remediation agree: each alarm name matches one rule's prefix, the right playbook's."""
-    rules = props(synth.remediation, "AWS::Events::Rule")
-    for alarm in props(synth.monitoring, "AWS::CloudWatch::Alarm"):
+def test_glue_state_changes_and_lease_checks_have_their_own_routes(synth: Synth) -> None:
+    prefix, template = synth.catalog.prefix, synth.remediation
+    rules = by_name(template, "AWS::Events::Rule", "Name")
+    for name, declaration in PLAYBOOKS.items():
+        fn = logical_id(template, "AWS::Lambda::Function", "FunctionName", f"{prefix}-{name.replace('_', '-')}")
+        if declaration.glue_job_states:
+            rule = rules[f"{prefix}-{name}-glue"]
+            assert rule["EventPattern"] == {
+                "source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
+                "detail": {"state": list(declaration.glue_job_states),
+                           "jobName": [j.name for j in synth.catalog.glue_jobs]}}
+            assert [t["Arn"] for t in rule["Targets"]] == [{"Fn::GetAtt": [fn, "Arn"]}]
+        if declaration.lease_check:
+            rule = rules[f"{prefix}-{name}-leases"]
+            assert rule["ScheduleExpression"] == declaration.lease_check
+            assert [t["Arn"] for t in rule["Targets"]] == [{"Fn::GetAtt": [fn, "Arn"]}]
+
+
+def test_every_alarm_reaches_the_playbook_of_its_signal_and_no_other(synth: Synth) -> None:
+    """Monitoring and remediation agree: an alarm name matches the rule of the playbook that declares its
+    signal, and nothing else; an alarm whose signal no playbook answers (it pages a person, feeds the
+    lineage hold) and every composite alarm match no rule."""
+    rules = [r for r in props(synth.remediation, "AWS::Events::Rule")
+             if "alarmName" in r.get("EventPattern", {}).get("detail", {})]
+    alarms = [*props(synth.monitoring, "AWS::CloudWatch::Alarm"),
+              *props(synth.monitoring, "AWS::CloudWatch::CompositeAlarm")]
+    for alarm in alarms:
         name = alarm["AlarmName"]
         matched = [r["Name"] for r in rules
                    if any(name.startswith(p["prefix"]) for p in r["EventPattern"]["detail"]["alarmName"])]
         signal = name.split("/")[1]
-        [playbook] = [n for n, d in PLAYBOOKS.items() if signal in d.signals]
-        assert matched == [f"{synth.catalog.prefix}-{playbook}"], name
+        playbooks = [n for n, d in PLAYBOOKS.items() if signal in d.signals]
+        assert len(playbooks) <= 1, f"signal {signal} is declared by {playbooks}"
+        assert matched == [f"{synth.catalog.prefix}-{p}" for p in playbooks], name

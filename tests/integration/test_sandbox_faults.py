@@ -54,4 +54,4 @@ def test_calls_are_counted_and_faults_end_with_the_context(account: EmulatedAcco
     with inject_error("glue", "ListJobs", "ThrottlingException"), pytest.raises(botocore.exceptions.ClientError):
         glue.list_jobs()
     assert glue.list_jobs()["JobNames"] == []
-    assert CALLS[before:] == [("glue", "ListJobs"), ("glue", "ListJobs")]
+    assert [c for c in CALLS[before:] if c[0] == "glue"] == [("glue", "ListJobs"), ("glue", "ListJobs")]

@@ -103,6 +103,7 @@ class FakeBreaker:
 
     def __init__(self) -> None:
         self.items: dict[str, BreakerState] = {}
+        self.lease_items: dict[str, dict[str, Any]] = {}
         # Runs at the start of claim(): lets a test slip in a concurrent writer between load and claim.
         self.before_claim: Callable[[], None] | None = None
 
@@ -123,6 +124,15 @@ class FakeBreaker:
     def acted(self, target: str, *times: datetime) -> None:
         """History: we acted on `target` at these times (the last one is last_action_at)."""
         self.items[target] = BreakerState(target=target, last_action_at=max(times), attempts=sorted(times))
+
+    def put_lease(self, target: str, lease: dict[str, Any]) -> None:
+        self.lease_items[target] = lease
+
+    def clear_lease(self, target: str) -> None:
+        self.lease_items.pop(target, None)
+
+    def leases(self) -> list[dict[str, Any]]:
+        return list(self.lease_items.values())
 
 
 @dataclass

@@ -264,12 +264,12 @@ def test_an_existing_breaker_item_is_read_back(stubbed: Stubbed) -> None:
 
 def test_the_first_claim_only_succeeds_if_no_one_created_the_item(stubbed: Stubbed) -> None:
     clients, stub = stubbed("dynamodb")
-    stub.add_response("put_item", {}, {
-        "TableName": "breaker",
-        "Item": {"target": {"S": "glue:orders-stream"}, "last_action_at": {"S": "2026-11-25T10:05:00+00:00"},
-                 "attempts": {"L": [{"S": "2026-11-25T10:05:00+00:00"}]}},
-        "ConditionExpression": "attribute_not_exists(#t)",
-        "ExpressionAttributeNames": {"#t": "target"}})
+    stub.add_response("update_item", {}, {
+        "TableName": "breaker", "Key": BREAKER_KEY["Key"],
+        "UpdateExpression": "SET last_action_at = :at, attempts = :attempts",
+        "ConditionExpression": "attribute_not_exists(last_action_at)",
+        "ExpressionAttributeValues": {":at": {"S": "2026-11-25T10:05:00+00:00"},
+                                      ":attempts": {"L": [{"S": "2026-11-25T10:05:00+00:00"}]}}})
     empty = BreakerState(target="glue:orders-stream", last_action_at=None, attempts=[])
 
     assert DynamoBreaker(clients, "breaker").claim(empty, NOW, NOW - timedelta(hours=24)) is True
@@ -279,12 +279,14 @@ def test_the_first_claim_only_succeeds_if_no_one_created_the_item(stubbed: Stubb
 def test_a_later_claim_is_conditional_on_the_state_seen_and_prunes_the_window(stubbed: Stubbed) -> None:
     clients, stub = stubbed("dynamodb")
     seen_at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-    stub.add_response("put_item", {}, {
-        "TableName": "breaker",
-        "Item": {"target": {"S": "glue:orders-stream"}, "last_action_at": {"S": "2026-11-25T10:05:00+00:00"},
-                 "attempts": {"L": [{"S": "2026-11-25T09:00:00+00:00"}, {"S": "2026-11-25T10:05:00+00:00"}]}},
+    stub.add_response("update_item", {}, {
+        "TableName": "breaker", "Key": BREAKER_KEY["Key"],
+        "UpdateExpression": "SET last_action_at = :at, attempts = :attempts",
         "ConditionExpression": "last_action_at = :seen",
-        "ExpressionAttributeValues": {":seen": {"S": "2026-11-25T09:00:00+00:00"}}})
+        "ExpressionAttributeValues": {
+            ":at": {"S": "2026-11-25T10:05:00+00:00"},
+            ":attempts": {"L": [{"S": "2026-11-25T09:00:00+00:00"}, {"S": "2026-11-25T10:05:00+00:00"}]},
+            ":seen": {"S": "2026-11-25T09:00:00+00:00"}}})
     seen = BreakerState(target="glue:orders-stream", last_action_at=seen_at,
                         attempts=[datetime(2026, 11, 23, 9, tzinfo=UTC), seen_at])
 
@@ -294,7 +296,7 @@ def test_a_later_claim_is_conditional_on_the_state_seen_and_prunes_the_window(st
 
 def test_a_claim_someone_else_made_first_is_lost(stubbed: Stubbed) -> None:
     clients, stub = stubbed("dynamodb")
-    stub.add_client_error("put_item", service_error_code="ConditionalCheckFailedException",
+    stub.add_client_error("update_item", service_error_code="ConditionalCheckFailedException",
                           service_message="The conditional request failed", http_status_code=400)
     seen = BreakerState(target="glue:orders-stream", last_action_at=None, attempts=[])
 
@@ -304,7 +306,7 @@ def test_a_claim_someone_else_made_first_is_lost(stubbed: Stubbed) -> None:
 
 def test_other_breaker_errors_are_raised(stubbed: Stubbed) -> None:
     clients, stub = stubbed("dynamodb")
-    stub.add_client_error("put_item", service_error_code="ProvisionedThroughputExceededException",
+    stub.add_client_error("update_item", service_error_code="ProvisionedThroughputExceededException",
                           http_status_code=400)
     seen = BreakerState(target="glue:orders-stream", last_action_at=None, attempts=[])
 
@@ -319,15 +321,36 @@ def test_a_loaded_state_claims_with_exactly_the_stored_timestamp(stubbed: Stubbe
     stub.add_response("get_item", {"Item": {"target": {"S": "glue:orders-stream"},
                                             "last_action_at": {"S": stored}, "attempts": {"L": [{"S": stored}]}}},
                       BREAKER_KEY)
-    stub.add_response("put_item", {}, {
-        "TableName": "breaker",
-        "Item": {"target": {"S": "glue:orders-stream"}, "last_action_at": {"S": "2026-11-25T10:05:00+00:00"},
-                 "attempts": {"L": [{"S": stored}, {"S": "2026-11-25T10:05:00+00:00"}]}},
+    stub.add_response("update_item", {}, {
+        "TableName": "breaker", "Key": BREAKER_KEY["Key"],
+        "UpdateExpression": "SET last_action_at = :at, attempts = :attempts",
         "ConditionExpression": "last_action_at = :seen",
-        "ExpressionAttributeValues": {":seen": {"S": stored}}})
+        "ExpressionAttributeValues": {":at": {"S": "2026-11-25T10:05:00+00:00"},
+                                      ":attempts": {"L": [{"S": stored}, {"S": "2026-11-25T10:05:00+00:00"}]},
+                                      ":seen": {"S": stored}}})
     breaker = DynamoBreaker(clients, "breaker")
 
     assert breaker.claim(breaker.load("glue:orders-stream"), NOW, NOW - timedelta(hours=24)) is True
+    stub.assert_no_pending_responses()
+
+
+def test_leases_are_kept_beside_the_breaker_state_and_listed(stubbed: Stubbed) -> None:
+    clients, stub = stubbed("dynamodb")
+    lease = {"target": "glue:orders-stream", "playbook": "msk_consumer_lag"}
+    stub.add_response("update_item", {}, {"TableName": "breaker", "Key": BREAKER_KEY["Key"],
+                                          "UpdateExpression": "SET lease = :lease",
+                                          "ExpressionAttributeValues": {":lease": {"S": json.dumps(lease,
+                                                                                                sort_keys=True)}}})
+    stub.add_response("scan", {"Items": [{"lease": {"S": json.dumps(lease)}}]},
+                      {"TableName": "breaker", "FilterExpression": "attribute_exists(lease)",
+                       "ProjectionExpression": "lease"})
+    stub.add_response("update_item", {}, {"TableName": "breaker", "Key": BREAKER_KEY["Key"],
+                                          "UpdateExpression": "REMOVE lease"})
+    breaker = DynamoBreaker(clients, "breaker")
+
+    breaker.put_lease("glue:orders-stream", lease)
+    assert breaker.leases() == [lease]
+    breaker.clear_lease("glue:orders-stream")
     stub.assert_no_pending_responses()
 
 

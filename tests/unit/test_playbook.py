@@ -77,7 +77,7 @@ def test_a_job_never_run_is_started(ctx: Context, ports: FakePorts, notifier: Fa
 
 
 def test_a_running_job_short_of_task_slots_is_scaled_by_the_catalog_step(ctx: Context, ports: FakePorts,
-                                                                         audit: FakeAudit,
+                                                                         audit: FakeAudit, breaker: FakeBreaker,
                                                                          notifier: FakeNotifier) -> None:
     old = ports.glue.add_run("orders-stream", "RUNNING", workers=2, worker_type="G.1X")
 
@@ -87,9 +87,15 @@ def test_a_running_job_short_of_task_slots_is_scaled_by_the_catalog_step(ctx: Co
     (new_run,) = ports.glue.active_runs("orders-stream")
     assert (new_run.workers, new_run.worker_type) == (4, "G.1X")
     assert outcome.status is OutcomeStatus.ACTED
-    assert outcome.results[0].changed == {"run_id": new_run.id, "stopped": [old],
-                                          "workers": {"from": 2, "to": 4}}
-    assert audit.kinds() == ["incident", "plan", "decision", "action", "outcome"]
+    changed = outcome.results[0].changed
+    assert {k: changed[k] for k in ("run_id", "stopped", "workers")} == {
+        "run_id": new_run.id, "stopped": [old], "workers": {"from": 2, "to": 4}}
+    assert audit.kinds() == ["incident", "plan", "decision", "action", "lease", "outcome"]
+    # The scale-up is a lease: it records how to give the capacity back.
+    (lease,) = breaker.leases()
+    assert lease["target"] == "glue:orders-stream"
+    assert lease["revert"]["params"] == {"job_name": "orders-stream", "from_workers": 4, "to_workers": 2,
+                                         "worker_type": "G.1X"}
     _, message = only_message(notifier)
     assert "topic orders has 12 partitions; the job has 4 task slots" in message
     assert f"stopped {old}; started run {new_run.id} with 4 workers" in message

@@ -11,7 +11,16 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from functions.core.ports import BreakerState, JobDefinition, JobRun
+from functions.core.ports import (
+    BreakerState,
+    GlueConnection,
+    JobDefinition,
+    JobRun,
+    PolicyDecision,
+    S3Object,
+    SecurityGroup,
+    SgRule,
+)
 
 _CONFIG: Any = None
 
@@ -56,9 +65,7 @@ class GlueAdapter:
 
     def recent_runs(self, name: str, limit: int = 10) -> list[JobRun]:
         runs = self._glue.get_job_runs(JobName=name, MaxResults=limit)["JobRuns"]
-        return [JobRun(id=r["Id"], state=r["JobRunState"], started_on=r.get("StartedOn"),
-                       workers=r.get("NumberOfWorkers"), worker_type=r.get("WorkerType"),
-                       error=r.get("ErrorMessage", ""), arguments=r.get("Arguments", {})) for r in runs]
+        return [_job_run(r) for r in runs]
 
     def start_run(self, name: str, workers: int | None = None, worker_type: str | None = None,
                   arguments: dict[str, str] | None = None) -> str:
@@ -78,6 +85,126 @@ class GlueAdapter:
             detail = errors[0].get("ErrorDetail", {})
             raise RuntimeError(f"could not stop {errors[0].get('JobRunId')}: {detail.get('ErrorMessage', detail)}")
 
+    def get_run(self, name: str, run_id: str) -> JobRun:
+        return _job_run(self._glue.get_job_run(JobName=name, RunId=run_id)["JobRun"])
+
+    def get_connection(self, name: str) -> GlueConnection:
+        connection = self._glue.get_connection(Name=name, HidePassword=True)["Connection"]
+        physical = connection.get("PhysicalConnectionRequirements") or {}
+        servers = (connection.get("ConnectionProperties") or {}).get("KAFKA_BOOTSTRAP_SERVERS", "")
+        return GlueConnection(name=name, kind=str(connection.get("ConnectionType", "")),
+                              subnet_id=physical.get("SubnetId"),
+                              security_groups=tuple(physical.get("SecurityGroupIdList") or ()),
+                              bootstrap_servers=tuple(s.strip() for s in servers.split(",") if s.strip()))
+
+
+def _job_run(r: dict[str, Any]) -> JobRun:
+    return JobRun(id=r["Id"], state=r["JobRunState"], started_on=r.get("StartedOn"),
+                  workers=r.get("NumberOfWorkers"), worker_type=r.get("WorkerType"),
+                  error=r.get("ErrorMessage", ""), arguments=r.get("Arguments", {}),
+                  attempt=int(r.get("Attempt") or 0))
+
+
+# --- Glue job failures and data quality: logs, IAM simulation, S3, network ------------------------------
+
+class LogsAdapter:
+    def __init__(self, clients: Clients):
+        self._clients = clients
+
+    def matching_lines(self, group: str, stream_prefix: str, pattern: str, limit: int,
+                       start: datetime | None = None) -> list[str]:
+        """One FilterLogEvents page: the log read stays small whatever the run wrote."""
+        request: dict[str, Any] = {"logGroupName": group, "logStreamNamePrefix": stream_prefix,
+                                   "filterPattern": pattern, "limit": limit}
+        if start is not None:
+            request["startTime"] = int(start.timestamp() * 1000)
+        from botocore.exceptions import ClientError
+
+        try:
+            events = self._clients("logs").filter_log_events(**request).get("events", [])
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ResourceNotFoundException":
+                return []
+            raise
+        return [str(e.get("message", "")).rstrip() for e in events]
+
+
+class IamPolicyAdapter:
+    def __init__(self, clients: Clients):
+        self._clients = clients
+
+    def simulate(self, principal_arn: str, actions: list[str], resources: list[str]) -> list[PolicyDecision]:
+        pages = self._clients("iam").get_paginator("simulate_principal_policy").paginate(
+            PolicySourceArn=principal_arn, ActionNames=actions, ResourceArns=resources)
+        return [PolicyDecision(action=r["EvalActionName"], resource=r.get("EvalResourceName", "*"),
+                               decision=r["EvalDecision"])
+                for page in pages for r in page.get("EvaluationResults", [])]
+
+
+class S3Adapter:
+    def __init__(self, clients: Clients):
+        self._clients = clients
+
+    def newest_object(self, bucket: str, prefix: str, start_after: str | None = None) -> S3Object | None:
+        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": 1000}
+        if start_after:
+            request["StartAfter"] = start_after
+        contents = self._clients("s3").list_objects_v2(**request).get("Contents", [])
+        if not contents:
+            return None
+        newest = max(contents, key=lambda o: o["LastModified"])
+        return S3Object(key=newest["Key"], last_modified=newest["LastModified"], size=int(newest.get("Size", 0)))
+
+    def read_json(self, bucket: str, key: str) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            body = self._clients("s3").get_object(Bucket=bucket, Key=key)["Body"].read(64 * 1024)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                return None
+            raise
+        data = json.loads(body)
+        if not isinstance(data, dict):
+            raise ValueError(f"s3://{bucket}/{key} is not a JSON object")
+        return data
+
+
+def _rules(permissions: list[dict[str, Any]]) -> tuple[SgRule, ...]:
+    return tuple(SgRule(protocol=str(p.get("IpProtocol", "-1")), from_port=p.get("FromPort"), to_port=p.get("ToPort"),
+                        groups=tuple(g["GroupId"] for g in p.get("UserIdGroupPairs", []) if g.get("GroupId")),
+                        cidrs=tuple(r["CidrIp"] for r in p.get("IpRanges", []) if r.get("CidrIp")))
+                 for p in permissions)
+
+
+class Ec2NetworkAdapter:
+    def __init__(self, clients: Clients):
+        self._clients = clients
+
+    def security_groups(self, ids: list[str]) -> dict[str, SecurityGroup]:
+        groups = self._clients("ec2").describe_security_groups(GroupIds=ids)["SecurityGroups"]
+        return {g["GroupId"]: SecurityGroup(id=g["GroupId"], ingress=_rules(g.get("IpPermissions", [])),
+                                            egress=_rules(g.get("IpPermissionsEgress", [])))
+                for g in groups}
+
+    def subnet_cidr(self, subnet_id: str) -> str | None:
+        subnets = self._clients("ec2").describe_subnets(SubnetIds=[subnet_id])["Subnets"]
+        return str(subnets[0]["CidrBlock"]) if subnets else None
+
+
+class KafkaAdapter:
+    def __init__(self, clients: Clients):
+        self._clients = clients
+
+    def broker_security_groups(self, cluster_name: str) -> tuple[str, ...]:
+        # ListClustersV2 filtered by name returns the cluster's description: one call, no ARN needed.
+        clusters = self._clients("kafka").list_clusters_v2(ClusterNameFilter=cluster_name)["ClusterInfoList"]
+        cluster = next((c for c in clusters if c.get("ClusterName") == cluster_name), None)
+        if cluster is None:
+            return ()
+        broker_group = (cluster.get("Provisioned") or {}).get("BrokerNodeGroupInfo") or {}
+        return tuple(broker_group.get("SecurityGroups") or ())
+
 
 # --- CloudWatch ----------------------------------------------------------------------------------------
 
@@ -88,6 +215,12 @@ class AlarmAdapter:
     def state_of(self, alarm_name: str) -> str:
         alarms = self._clients("cloudwatch").describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
         return str(alarms[0]["StateValue"]) if alarms else "UNKNOWN"
+
+    def state_since(self, alarm_name: str) -> tuple[str, datetime | None]:
+        alarms = self._clients("cloudwatch").describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
+        if not alarms:
+            return "UNKNOWN", None
+        return str(alarms[0]["StateValue"]), alarms[0].get("StateUpdatedTimestamp")
 
     def in_alarm(self, name_prefix: str) -> list[str]:
         """Names of our alarms (metric and composite) in ALARM now."""
@@ -139,24 +272,40 @@ class DynamoBreaker:
         from botocore.exceptions import ClientError
 
         attempts = [a for a in seen.attempts if a >= window_start] + [at]
+        values: dict[str, Any] = {":at": {"S": _iso(at)}, ":attempts": {"L": [{"S": _iso(a)} for a in attempts]}}
+        # An update, not a put: the item also holds the target's lease, which a claim must not erase.
         request: dict[str, Any] = {
             "TableName": self._table,
-            "Item": {"target": {"S": seen.target}, "last_action_at": {"S": _iso(at)},
-                     "attempts": {"L": [{"S": _iso(a)} for a in attempts]}},
+            "Key": {"target": {"S": seen.target}},
+            "UpdateExpression": "SET last_action_at = :at, attempts = :attempts",
         }
         if seen.last_action_at is None:
-            request["ConditionExpression"] = "attribute_not_exists(#t)"
-            request["ExpressionAttributeNames"] = {"#t": "target"}
+            request["ConditionExpression"] = "attribute_not_exists(last_action_at)"
         else:
             request["ConditionExpression"] = "last_action_at = :seen"
-            request["ExpressionAttributeValues"] = {":seen": {"S": _iso(seen.last_action_at)}}
+            values[":seen"] = {"S": _iso(seen.last_action_at)}
+        request["ExpressionAttributeValues"] = values
         try:
-            self._clients("dynamodb").put_item(**request)
+            self._clients("dynamodb").update_item(**request)
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
         return True
+
+    def put_lease(self, target: str, lease: dict[str, Any]) -> None:
+        self._clients("dynamodb").update_item(
+            TableName=self._table, Key={"target": {"S": target}}, UpdateExpression="SET lease = :lease",
+            ExpressionAttributeValues={":lease": {"S": json.dumps(lease, sort_keys=True)}})
+
+    def clear_lease(self, target: str) -> None:
+        self._clients("dynamodb").update_item(TableName=self._table, Key={"target": {"S": target}},
+                                              UpdateExpression="REMOVE lease")
+
+    def leases(self) -> list[dict[str, Any]]:
+        pages = self._clients("dynamodb").get_paginator("scan").paginate(
+            TableName=self._table, FilterExpression="attribute_exists(lease)", ProjectionExpression="lease")
+        return [json.loads(item["lease"]["S"]) for page in pages for item in page.get("Items", [])]
 
 
 class DynamoAudit:
@@ -207,3 +356,32 @@ class AwsPorts:
     @cached_property
     def alarms(self) -> AlarmAdapter:
         return AlarmAdapter(self.clients)
+
+    @cached_property
+    def logs(self) -> LogsAdapter:
+        return LogsAdapter(self.clients)
+
+    @cached_property
+    def iam(self) -> IamPolicyAdapter:
+        return IamPolicyAdapter(self.clients)
+
+    @cached_property
+    def s3(self) -> S3Adapter:
+        return S3Adapter(self.clients)
+
+    @cached_property
+    def network(self) -> Ec2NetworkAdapter:
+        return Ec2NetworkAdapter(self.clients)
+
+    @cached_property
+    def kafka(self) -> KafkaAdapter:
+        return KafkaAdapter(self.clients)
+
+    @cached_property
+    def redshift(self) -> Any:
+        """RedshiftPort (functions.core.adapters.redshift): imported here, on first use, so that only the
+        redshift_performance function loads it (and redshift_connector behind it)."""
+        from functions.core.adapters.redshift import RedshiftAdapter, RedshiftSettings
+        from functions.core.runtime import catalog
+
+        return RedshiftAdapter(self.clients, catalog().redshift, RedshiftSettings.from_environ())

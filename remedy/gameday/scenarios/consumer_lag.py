@@ -48,7 +48,8 @@ def streaming_job_down(d: Drill) -> None:
              d.outcomes[-1].get("status") == "RECOVERED")
 
 
-@scenario("lag-under-capacity", "Job running but short of task slots: scaled up by the catalog's step", SECTION)
+@scenario("lag-under-capacity", "Job short of task slots: scaled up by the catalog's step, scaled back later",
+          SECTION)
 def lag_under_capacity(d: Drill) -> None:
     job = d.catalog.glue_job(JOB)
     d.consumer_lag(JOB, RISING)
@@ -72,6 +73,20 @@ def lag_under_capacity(d: Drill) -> None:
              last.get("summary", ""))
     d.expect("still one run, still the scaled worker count",
              [r.get("NumberOfWorkers") for r in d.active_runs(JOB)] == [target])
+
+    # The scale-up was a lease: once the lag alarm has stayed OK for the lease period, it is given back.
+    d.advance(5)
+    d.consumer_lag(JOB, DRAINING)
+    d.fire()
+    d.advance(d.catalog.guardrails.lease_minutes - 10)
+    d.tick("leases")
+    d.expect("within the lease period the extra workers stay",
+             [r.get("NumberOfWorkers") for r in d.active_runs(JOB)] == [target])
+    d.advance(15)
+    d.tick("leases")
+    d.expect(f"after {d.catalog.guardrails.lease_minutes} min of OK the lease is over: back to {job.min_workers} "
+             f"workers", [r.get("NumberOfWorkers") for r in d.active_runs(JOB)] == [job.min_workers],
+             f"active: {[(r['Id'][:10], r.get('NumberOfWorkers')) for r in d.active_runs(JOB)]}")
 
 
 @scenario("restart-loop", "Job dies again right after its restart: the cooldown refuses a restart loop", SECTION)

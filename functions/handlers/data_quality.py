@@ -1,0 +1,14 @@
+"""Lambda: runbook "Data Quality Issues" (landing-zone freshness alarms). Thin: parse, run the playbook,
+report."""
+
+from typing import Any
+
+from functions.core.runtime import handle_alarm, logger
+from functions.playbooks.data_quality import DataQuality
+
+PLAYBOOK = DataQuality()
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle_alarm(event, PLAYBOOK, context)

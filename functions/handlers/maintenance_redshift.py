@@ -1,0 +1,10 @@
+"""Lambda (scheduled): runbook "Maintenance / Monthly: Analyze Redshift query performance"."""
+
+from typing import Any
+
+from functions.maintenance.runtime import handle, logger
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle(event, "redshift_analysis")

@@ -1,0 +1,162 @@
+"""Runbook: "Data Quality Issues" (triggered by the landing-zone freshness alarm of a landing prefix).
+
+1. Check source data                  -> did data arrive under the landing prefix within the freshness
+                                         window (the newest object, listed from the window's start only)?
+                                         Is the upstream streaming job (catalog lineage) running? When it is
+                                         down, the MSK consumer lag playbook owns the fix: nothing here.
+2. Check staging data quality flags   -> for the newest partitions the batch job reading this prefix ran:
+   Review validation rules               <quality_flags_prefix><job>/<partition>.json, {"passed": bool,
+                                         "failed_rules": [...]} (the rules that failed are named)
+3. Re-run batch jobs if needed        -> data arrived but the batch run of a partition failed (transiently) or
+                                         its quality flags failed: re-run that partition only, under the safe
+                                         re-run rule. Overwriting a partition replaces data, so the action is
+                                         destructive and waits for a person unless the catalog says otherwise.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from functions.actions.glue import arguments_option  # importing it registers the actions planned here
+from functions.core.catalog import Catalog, GlueJob
+from functions.core.models import Action, ActionResult, Finding, Incident, Plan, Verification
+from functions.core.ports import JobRun
+from functions.playbooks.glue_job_failure import FAILED_STATES, classify, verify_new_run
+from functions.playbooks.rerun import BOOKMARK_DISABLED, BOOKMARK_OPTION, RerunFacts, refusal, why_safe
+
+RECENT_RUNS = 5
+PARTITIONS_CHECKED = 3  # the newest partitions of the batch job whose runs and flags are examined
+
+
+class DataQuality:
+    name = "data_quality"
+
+    def diagnose_and_plan(self, incident: Incident, catalog: Catalog, ports: Any) -> Plan:
+        prefix = incident.resource.removeprefix("s3:")
+        if not incident.resource.startswith("s3:") or prefix not in catalog.s3.landing_prefixes:
+            return Plan(playbook=self.name, recommendations=[
+                f"{incident.resource} is not a landing prefix of the catalog: check {incident.alarm_name}; "
+                f"nothing was changed."])
+        bucket = catalog.s3.name
+        window = catalog.thresholds.landing_freshness_minutes
+        since = incident.changed_at - timedelta(minutes=window)
+        start_after = prefix + since.strftime(catalog.s3.landing_partition_format)
+        newest = ports.s3.newest_object(bucket, prefix, start_after)
+        arrived = newest is not None and newest.last_modified >= since
+        findings = [Finding(check="source data in landing", ok=arrived, detail=(
+            f"newest object s3://{bucket}/{newest.key} at {newest.last_modified:%H:%M}Z "
+            f"({_relative(newest.last_modified - incident.changed_at)} the alarm)" if newest and arrived
+            else f"nothing new under s3://{bucket}/{prefix} within the last {window} min "
+                 f"(listed from {start_after})"))]
+
+        for job in self._upstream_streaming_jobs(catalog, incident.resource):
+            runs = ports.glue.recent_runs(job.name, limit=1)
+            if runs and runs[0].active:
+                findings.append(Finding(check="upstream streaming job", ok=True,
+                                        detail=f"{job.name} is {runs[0].state} ({runs[0].id})"))
+                continue
+            last = f"last run {runs[0].id} {runs[0].state}" + (f": {runs[0].error}" if runs[0].error else "") \
+                if runs else "no run on record"
+            findings.append(Finding(check="upstream streaming job", ok=False, component=f"glue:{job.name}",
+                                    detail=f"{job.name} is not running ({last})"))
+            return Plan(playbook=self.name, findings=findings, recommendations=[
+                f"upstream streaming job {job.name} is down: the msk_consumer_lag playbook restarts it (alarm "
+                f"{catalog.prefix}/consumer-lag/glue:{job.name}) and the lineage hold keeps everything downstream "
+                f"waiting; nothing was done here."])
+        if not arrived:
+            topics = ", ".join(j.topic for j in self._upstream_streaming_jobs(catalog, incident.resource) if j.topic)
+            return Plan(playbook=self.name, findings=findings, recommendations=[
+                f"source data did not arrive: nothing landed under {prefix} for {window} min although the "
+                f"streaming job runs. Check the source (the producers of topic {topics or '?'}): a re-run has "
+                f"nothing to process; nothing was changed."])
+
+        actions: list[Action] = []
+        recommendations: list[str] = []
+        for job in [j for j in catalog.glue_jobs if not j.streaming and j.reads_prefix == prefix]:
+            affected = self._affected_partitions(job, catalog, ports, findings, recommendations)
+            if affected:
+                partition, why = affected[0]
+                actions.append(self._rerun(job, partition, why, findings))
+                recommendations += [f"partition {p} of {job.name} ({w}) needs a re-run too, after this one: "
+                                    f"aws glue start-job-run --job-name {job.name}"
+                                    f"{arguments_option(_rerun_arguments(job, p))}" for p, w in affected[1:]]
+        if not actions and not recommendations:
+            recommendations.append(f"data arrived under {prefix} and the recent batch partitions loaded with "
+                                   f"passing quality flags: nothing to re-run; freshness is restored when "
+                                   f"{incident.alarm_name} returns to OK.")
+        return Plan(playbook=self.name, findings=findings, actions=actions, recommendations=recommendations)
+
+    @staticmethod
+    def _upstream_streaming_jobs(catalog: Catalog, component: str) -> list[GlueJob]:
+        names = [c.removeprefix("glue:") for c in catalog.upstream_of(component) if c.startswith("glue:")]
+        return [j for j in catalog.glue_jobs if j.name in names and j.streaming]
+
+    def _affected_partitions(self, job: GlueJob, catalog: Catalog, ports: Any, findings: list[Finding],
+                             recommendations: list[str]) -> list[tuple[str, str]]:
+        """Newest first: (partition, why it needs a re-run) for the newest partitions the job ran."""
+        latest: dict[str, JobRun] = {}
+        for run in ports.glue.recent_runs(job.name, limit=RECENT_RUNS):
+            partition = run.arguments.get(job.partition_argument)
+            if partition and partition not in latest and len(latest) < PARTITIONS_CHECKED:
+                latest[partition] = run
+        if not latest:
+            findings.append(Finding(check="batch partitions", ok=True,
+                                    detail=f"{job.name} has no recent run with a {job.partition_argument} argument"))
+        affected = []
+        for partition, run in latest.items():
+            if run.state in FAILED_STATES:
+                cause = classify([run.error], run.state)
+                findings.append(Finding(check="batch run", ok=False, detail=(
+                    f"{job.name} partition {partition}: run {run.id} {run.state} ({cause.label}: {cause.evidence})")))
+                if cause.transient:
+                    affected.append((partition, f"its run {run.id} {run.state} ({cause.label})"))
+                else:
+                    recommendations.append(f"partition {partition} of {job.name} failed ({cause.label}): fix "
+                                           f"it first (the glue_job_failure playbook reported it); not re-run.")
+                continue
+            if run.state != "SUCCEEDED":
+                findings.append(Finding(check="batch run", ok=True,
+                                        detail=f"{job.name} partition {partition}: run {run.id} {run.state}"))
+                continue
+            key = catalog.s3.quality_flags_key(job.name, partition)
+            flags = ports.s3.read_json(catalog.s3.name, key)
+            if flags is None:
+                findings.append(Finding(check="quality flags", ok=True,
+                                        detail=f"{job.name} partition {partition}: loaded; no flags at {key}"))
+                continue
+            rules = [str(r)[:120] for r in flags.get("failed_rules", []) if r][:10]
+            passed = flags.get("passed") is True
+            findings.append(Finding(check="quality flags", ok=passed, detail=(
+                f"{job.name} partition {partition}: quality flags "
+                + ("passed" if passed else f"FAILED ({', '.join(rules) or 'no rule named'})") + f" ({key})")))
+            if not passed:
+                affected.append((partition, f"its quality flags failed: {', '.join(rules) or 'no rule named'}"))
+        return affected
+
+    def _rerun(self, job: GlueJob, partition: str, why: str, findings: list[Finding]) -> Action:
+        # The re-run's bookmark is off (see glue.rerun_partition), so only the write mode makes it safe.
+        facts = RerunFacts(job=job.name, loads=job.loads_table or job.writes_prefix or job.name,
+                           write_mode=job.write_mode, partition_argument=job.partition_argument,
+                           partition=partition, bookmark=False, plain_retry=False)
+        unsafe = refusal(facts)
+        findings.append(Finding(check="safe re-run", ok=unsafe is None, detail=unsafe or why_safe(facts)))
+        return Action(name="glue.rerun_partition", target=f"glue:{job.name}",
+                      params={"job_name": job.name, "partition_argument": job.partition_argument,
+                              "partition": partition, "rerun": facts.model_dump()},
+                      reason=f"data arrived, but partition {partition} of {job.name}: {why}; re-run that "
+                             f"partition only")
+
+    def verify(self, incident: Incident, results: list[ActionResult], catalog: Catalog,
+               ports: Any) -> Verification:
+        job = str(results[-1].action.params.get("job_name", ""))
+        return verify_new_run(job, results, ports)
+
+
+def _rerun_arguments(job: GlueJob, partition: str) -> dict[str, str]:
+    return {job.partition_argument: partition, BOOKMARK_OPTION: BOOKMARK_DISABLED}
+
+
+def _relative(delta: timedelta) -> str:
+    minutes = int(abs(delta.total_seconds()) // 60)
+    return f"{minutes} min {'after' if delta.total_seconds() > 0 else 'before'}"

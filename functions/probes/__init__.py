@@ -1,0 +1,43 @@
+"""Probes: the scheduled or event-driven functions that turn what AWS does not publish as a metric into one.
+
+The runbook's Monitoring section needs two numbers CloudWatch does not have:
+
+- the age of the newest object under each landing-zone prefix ("data within the last hour"): the freshness
+  probe lists the prefixes every five minutes and publishes `LandingAgeMinutes`;
+- the outcome of every Glue job run ("success rate > 99 %", "Glue job failures"): the Glue outcomes probe
+  receives Glue's `Glue Job State Change` events and publishes `GlueJobRunSucceeded` / `GlueJobRunFailed`.
+
+Both publish with CloudWatch's embedded metric format (EMF, one JSON log line per record), in the namespace
+`Remedy/DataLake`, with exactly the dimensions the alarms of infra/signals.py name.
+
+Declarations here are data only (like functions.playbooks): CDK reads them to build each probe's function,
+role, log group and rule without importing the probe code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ProbeDeclaration:
+    name: str  # function name suffix: <prefix>-probe-<slug>
+    handler: str  # module.function inside the Lambda asset
+    description: str
+    runbook_section: str
+
+
+PROBES: dict[str, ProbeDeclaration] = {
+    "freshness": ProbeDeclaration(
+        name="freshness",
+        handler="functions.handlers.probe_freshness.handler",
+        description="Age of the newest object under each landing prefix (LandingAgeMinutes)",
+        runbook_section="Monitoring / Key Metrics to Monitor 4: Data Freshness",
+    ),
+    "glue_outcomes": ProbeDeclaration(
+        name="glue_outcomes",
+        handler="functions.handlers.probe_glue_outcomes.handler",
+        description="Outcome of every Glue job run (GlueJobRunSucceeded / GlueJobRunFailed)",
+        runbook_section="Monitoring / Key Metrics to Monitor 2: Glue Job Success Rate; Alarms: Glue job failures",
+    ),
+}

@@ -1,0 +1,78 @@
+"""The probes' outside world: S3 listing and Glue runs through boto3 (injectable clients, endpoints from
+configuration), metrics as EMF log lines through Powertools."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from functions.core.adapters.aws import Clients
+from functions.probes.freshness import NewestObject
+from functions.probes.metrics import NAMESPACE, Measurement
+
+
+class S3Listing:
+    """The newest object under a prefix: every page of ListObjectsV2 (S3 lists by key, not by time)."""
+
+    def __init__(self, clients: Clients, page_size: int = 1000):
+        self._clients = clients
+        self._page_size = page_size
+
+    def newest_object(self, bucket: str, prefix: str) -> NewestObject | None:
+        pages = self._clients("s3").get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": self._page_size})
+        newest: dict[str, Any] | None = None
+        scanned = 0
+        for page in pages:
+            for item in page.get("Contents", []):
+                scanned += 1
+                if newest is None or item["LastModified"] > newest["LastModified"]:
+                    newest = item
+        if newest is None:
+            return None
+        return NewestObject(key=newest["Key"], last_modified=newest["LastModified"], scanned=scanned)
+
+
+class GlueRuns:
+    """Which runs of a job are active (STARTING, RUNNING, WAITING), newest first as Glue lists them."""
+
+    ACTIVE = frozenset({"STARTING", "RUNNING", "WAITING"})
+
+    def __init__(self, clients: Clients, limit: int = 10):
+        self._clients = clients
+        self._limit = limit
+
+    def other_active_runs(self, job: str, run_id: str) -> list[str]:
+        runs = self._clients("glue").get_job_runs(JobName=job, MaxResults=self._limit)["JobRuns"]
+        return [r["Id"] for r in runs if r.get("JobRunState") in self.ACTIVE and r["Id"] != run_id]
+
+
+class EmfPublisher:
+    """Measurements as CloudWatch embedded-metric-format records, one per (dimensions, time), printed to
+    stdout (Lambda sends it to CloudWatch Logs, which extracts the metrics).
+
+    Dimensions are exactly those of each measurement. Powertools adds a `service` dimension from
+    POWERTOOLS_SERVICE_NAME unless the provider is given an explicit empty service: done here, because an
+    alarm only matches a metric whose dimension set is identical to its own (Bucket+Prefix, JobName).
+    """
+
+    def __init__(self, namespace: str = NAMESPACE):
+        self._namespace = namespace
+
+    def publish(self, measurements: Iterable[Measurement]) -> int:
+        from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+        groups: dict[tuple[tuple[tuple[str, str], ...], datetime], list[Measurement]] = defaultdict(list)
+        for measurement in measurements:
+            groups[(measurement.dimensions, measurement.at)].append(measurement)
+        for (dimensions, at), group in groups.items():
+            provider = AmazonCloudWatchEMFProvider(namespace=self._namespace, service="")  # no service dimension
+            for name, value in dimensions:
+                provider.add_dimension(name=name, value=value)
+            for measurement in group:
+                provider.add_metric(name=measurement.name, unit=measurement.unit, value=measurement.value)
+            provider.set_timestamp(at)
+            provider.flush_metrics()  # prints the record (one line) to stdout
+        return len(groups)

@@ -1,0 +1,28 @@
+"""Environment of a probe function, in one model. Parsed once per environment (a Lambda cold start)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProbeSettings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    catalog_path: str = Field(alias="CATALOG_PATH")
+
+
+_VARIABLES = tuple(str(field.alias) for field in ProbeSettings.model_fields.values())
+
+
+def probe_settings() -> ProbeSettings:
+    # Keyed on the variables' values: a new environment (the sandbox switching functions in one process)
+    # is a new cold start; in Lambda the key never changes and this parses once.
+    return _parse(tuple((name, os.environ.get(name)) for name in _VARIABLES))
+
+
+@lru_cache(maxsize=4)
+def _parse(items: tuple[tuple[str, str | None], ...]) -> ProbeSettings:
+    return ProbeSettings.model_validate({k: v for k, v in items if v is not None})

@@ -1,0 +1,95 @@
+"""Wiring for the procedure step handlers: settings from the environment, the catalog, the adapters,
+built once per cold start (and again when the environment changes, as a new container would).
+
+A handler calls one function here with its event and returns what it returns: the state machine puts
+that into the run's data (ResultPath). A step that cannot go on raises: the state's Catch sends the run
+into its failure path with the error's type and message.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.core.catalog import Catalog, load_catalog
+
+logger = Logger(service="remedy")
+
+
+class ProcedureSettings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    catalog_path: str = Field(alias="CATALOG_PATH")
+    audit_table: str = Field(alias="AUDIT_TABLE")
+    approvals_table: str = Field(alias="APPROVALS_TABLE")
+    topic_arn: str = Field(alias="TOPIC_ARN")
+
+
+@dataclass(frozen=True)
+class Wiring:
+    settings: ProcedureSettings
+    catalog: Catalog
+    ports: Any  # AwsProcedurePorts
+    approvals: Any
+    audit: Any
+    notifier: Any
+    clock: Any
+
+
+def _environment_key() -> tuple[str, ...]:
+    names = ("CATALOG_PATH", "AUDIT_TABLE", "APPROVALS_TABLE", "TOPIC_ARN", "AWS_ENDPOINT_URL", "AWS_REGION")
+    return tuple(os.environ.get(name, "") for name in names)
+
+
+@lru_cache(maxsize=2)
+def _wiring(_key: tuple[str, ...]) -> Wiring:
+    from functions.core.adapters.aws import Clients, DynamoAudit, SnsNotifier, SystemClock
+    from functions.procedures.adapters import ApprovalTable, AwsProcedurePorts
+
+    settings = ProcedureSettings.model_validate(dict(os.environ))
+    catalog = load_catalog(settings.catalog_path)
+    clients = Clients()
+    clock = SystemClock()
+    ports = AwsProcedurePorts(clients, audit_table=settings.audit_table, database=catalog.redshift.database,
+                              db_user=catalog.redshift.db_user, cluster_id=catalog.redshift.cluster_id)
+    return Wiring(settings=settings, catalog=catalog, ports=ports,
+                  approvals=ApprovalTable(clients, settings.approvals_table),
+                  audit=DynamoAudit(clients, settings.audit_table, clock),
+                  notifier=SnsNotifier(clients, settings.topic_arn), clock=clock)
+
+
+def wiring() -> Wiring:
+    return _wiring(_environment_key())
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def step(event: dict[str, Any]) -> str:
+    return str(event.get("step", ""))
+
+
+def state_of(event: dict[str, Any]) -> dict[str, Any]:
+    """The run's data, with the procedure the state machine names (the input's own claim does not count)."""
+    state = dict(event["state"])
+    state["procedure"] = event.get("procedure") or state.get("procedure", "")
+    return state
+
+
+STATE_KEYS = {"plan", "results", "approval", "failed", "outcome"}  # what the state machine adds to the input
+
+
+def validated_input(event: dict[str, Any]) -> Any:
+    """The run's input, validated again (a run started from the console skipped the CLI's check)."""
+    from functions.procedures.inputs import validate
+
+    state = state_of(event)
+    fields = {k: v for k, v in state.items() if k not in STATE_KEYS}
+    return validate(state["procedure"], fields, wiring().catalog, now())

@@ -1,0 +1,212 @@
+"""The constructs of the maintenance stack: a scheduled job (its function, role and log group; its
+EventBridge Scheduler schedule with its own role), the reports bucket, the posture alarms, and the layer that
+carries redshift-connector to the one function that talks to Redshift."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from functions.core.catalog import Catalog
+from functions.maintenance.posture import METRIC, NAMESPACE, PromiseSpec
+from infra.constructs.playbook_function import ASYNC_RETRIES, MAX_EVENT_AGE, RUNTIME, _QueueOnFailure
+from infra.nag import acknowledge
+from infra.permissions import Statement
+
+# Only the Redshift analysis needs the driver. Its import needs scramp (-> asn1crypto) and packaging; boto3 is
+# the runtime's; requests, lxml and beautifulsoup4 serve identity-provider plugins this service never uses.
+REDSHIFT_CONNECTOR_LAYER = ("redshift-connector==2.2.0", "scramp==1.4.18", "asn1crypto==1.5.1",
+                            "packaging==26.4", "pytz==2026.6")
+
+
+def _policy(scope: Construct, role: iam.IRole, statements: Sequence[Statement]) -> iam.Policy:
+    policy = iam.Policy(scope, "Policy", statements=[s.to_iam() for s in statements], roles=[role])
+    for statement in statements:
+        for resource in statement.resources:
+            if "*" in resource:
+                acknowledge(policy, f"AwsSolutions-IAM5[Resource::{resource}]", statement.wildcard_reason)
+    return policy
+
+
+class MaintenanceFunction(Construct):
+    """One job's function: its own role holding exactly the job's statements, its log group, tracing, async
+    retries and on-failure destination (Scheduler invokes Lambda asynchronously)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, function_name: str, log_group_name: str,
+                 handler: str, description: str, code: lambda_.Code, layers: Sequence[lambda_.ILayerVersion],
+                 environment: Mapping[str, str], statements: Sequence[Statement], failure_queue: sqs.IQueue,
+                 log_retention: logs.RetentionDays, retain_logs: bool, timeout_seconds: int, memory_mb: int):
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(self, "Logs", log_group_name=log_group_name, retention=log_retention,
+                                       removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY)
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                             description=f"{function_name}: read-only job, writes its own reports "
+                                         f"(infra/constructs/maintenance_permissions.py)")
+        self.statements = list(statements)
+        self.policy = _policy(self, self.role, self.statements)
+        self.function = lambda_.Function(
+            self, "Function",
+            function_name=function_name,
+            description=description,
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.X86_64,  # the Powertools layer is the x86_64 build
+            handler=handler,
+            code=code,
+            layers=list(layers),
+            memory_size=memory_mb,
+            timeout=Duration.seconds(timeout_seconds),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            environment=dict(environment),
+            role=self.role.without_policy_updates(),  # complete as declared
+            retry_attempts=ASYNC_RETRIES,
+            max_event_age=MAX_EVENT_AGE,
+            on_failure=_QueueOnFailure(failure_queue),
+        )
+        self.function.node.add_dependency(self.policy)
+
+
+class MaintenanceSchedule(Construct):
+    """An EventBridge Scheduler schedule invoking one function with a fixed Input; its own role may invoke
+    that function and nothing else. Retries and a dead-letter queue keep a missed run visible."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, schedule_name: str, expression: str, timezone: str,
+                 description: str, function: lambda_.IFunction, payload: str, dead_letter_queue: sqs.IQueue,
+                 statements: Sequence[Statement], account: str):
+        super().__init__(scope, construct_id)
+        # Only schedules of this account may assume it (confused deputy).
+        principal = iam.ServicePrincipal("scheduler.amazonaws.com",
+                                         conditions={"StringEquals": {"aws:SourceAccount": account}})
+        self.role = iam.Role(self, "Role", description=f"{schedule_name}: invokes its job only", assumed_by=principal)
+        self.statements = list(statements)
+        self.policy = _policy(self, self.role, self.statements)
+        self.schedule = scheduler.CfnSchedule(
+            self, "Schedule",
+            name=schedule_name,
+            description=description,
+            schedule_expression=expression,
+            schedule_expression_timezone=timezone,
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            state="ENABLED",
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=function.function_arn,
+                role_arn=self.role.role_arn,
+                input=payload,
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_event_age_in_seconds=6 * 3600,
+                                                                       maximum_retry_attempts=3),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=dead_letter_queue.queue_arn),
+            ),
+        )
+        self.schedule.node.add_dependency(self.policy)
+
+
+class ReportsBucket(Construct):
+    """Where the reports are kept: private, encrypted, TLS only, versioned (a report is a record), expired
+    after the catalog's retention. Access logs go to a prefix of the same bucket: a handful of writes a day,
+    and no second bucket that would need its own logging."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, bucket_name: str, retention_days: int, retain: bool):
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self, "Bucket",
+            bucket_name=bucket_name,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            server_access_logs_prefix="access-logs/",
+            lifecycle_rules=[
+                s3.LifecycleRule(id="access-logs", prefix="access-logs/", expiration=Duration.days(90)),
+                s3.LifecycleRule(id="reports", expiration=Duration.days(retention_days),
+                                 noncurrent_version_expiration=Duration.days(30),
+                                 abort_incomplete_multipart_upload_after=Duration.days(7)),
+            ],
+            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+        )
+
+
+class PostureAlarms(Construct):
+    """One alarm per backup promise: ALARM while the daily check publishes BrokenPromise 1. Hourly periods
+    over 26 hours: a daily datapoint keeps the alarm in its state until the next day's check (with two hours
+    of slack for a late run), and no datapoint at all is no evidence (the weekly review reports a posture job
+    that stopped running)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, catalog: Catalog, promises: Sequence[PromiseSpec],
+                 topic: sns.ITopic):
+        super().__init__(scope, construct_id)
+        action = cw_actions.SnsAction(topic)
+        self.alarms: dict[str, cw.Alarm] = {}
+        for spec in promises:
+            name = spec.alarm_name(catalog)
+            alarm = cw.Alarm(
+                self, spec.component.replace(":", "-"),
+                alarm_name=name,
+                alarm_description=f"Backup promise broken: {spec.description}. Runbook: Maintenance / Backup and "
+                                  f"Recovery; checked daily by {catalog.prefix}-posture (report in the reports "
+                                  f"bucket under posture/)",
+                metric=cw.Metric(namespace=NAMESPACE, metric_name=METRIC, statistic="Maximum",
+                                 dimensions_map={"Promise": spec.promise, "Resource": spec.resource},
+                                 period=Duration.hours(1)),
+                threshold=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=26,
+                datapoints_to_alarm=1,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+            self.alarms[name] = alarm
+
+
+@jsii.implements(ILocalBundling)
+class PipLayerBundler:
+    """pip install of pinned pure-Python wheels into <layer>/python for the Lambda platform: no Docker."""
+
+    def __init__(self, requirements: Sequence[str]):
+        self._requirements = list(requirements)
+
+    def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
+        command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+                   "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--implementation", "cp",
+                   "--python-version", RUNTIME.name.removeprefix("python"), "--target",
+                   str(Path(output_dir) / "python"), *self._requirements]
+        # Fixed argv (no shell), pinned requirements from this module: nothing untrusted reaches the command.
+        subprocess.run(command, check=True)  # noqa: S603
+        return True
+
+
+class RedshiftConnectorLayer(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, requirements: Sequence[str] = REDSHIFT_CONNECTOR_LAYER):
+        super().__init__(scope, construct_id)
+        pins = "\n".join(requirements)
+        self.layer = lambda_.LayerVersion(
+            self, "Layer",
+            description="redshift-connector and what its import needs (" + ", ".join(requirements) + ")",
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[lambda_.Architecture.X86_64],
+            code=lambda_.Code.from_asset(
+                str(Path(__file__).parent),
+                asset_hash_type=AssetHashType.CUSTOM,
+                asset_hash=hashlib.sha256(pins.encode()).hexdigest(),
+                bundling=BundlingOptions(image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),
+                                         local=PipLayerBundler(requirements)),
+            ),
+        )

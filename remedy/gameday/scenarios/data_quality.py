@@ -1,0 +1,69 @@
+"""Runbook: Data Quality Issues — landing data went stale, then resumed; the batch partition loaded during the
+gap failed its quality flags: a re-run of that partition only, waiting for a person (approve mode)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from remedy.gameday.drill import Drill
+from remedy.gameday.registry import scenario
+from sandbox.core import Invocation
+
+SECTION = "Common Issues / Data Quality Issues"
+BATCH = "sales-batch"
+PREFIX = "landing/orders/"
+
+
+def freshness_alarm(d: Drill, prefix: str, age_minutes: float) -> Invocation | None:
+    """The landing-freshness alarm of `prefix` trips on the age the freshness probe measured, and its state
+    change goes through EventBridge; the data_quality function's invocation."""
+    from sandbox.alarms import Evaluation, record_transition, state_change_event
+
+    alarm = f"{d.catalog.prefix}/landing-freshness/s3:{prefix}"
+    if alarm in d.sandbox.deployment.alarms:  # the synthesized alarm decides, from the probe's metric
+        d.sandbox.put_metric("Remedy/DataLake", "LandingAgeMinutes", {"Bucket": d.catalog.s3.name, "Prefix": prefix},
+                             [age_minutes], period=300, end=d.now)
+        d.say("inject", f"the freshness probe measured {prefix} {age_minutes:.0f} min old")
+        deliveries = [dl for dl in d.fire() if dl.event["detail"]["alarmName"] == alarm]
+    else:  # the detection issue's alarm is not in the templates: the event CloudWatch would send
+        d.say("note", f"{alarm} is not in the templates yet: its state change event is built here")
+        threshold = float(d.catalog.thresholds.landing_freshness_minutes)
+        evaluation = Evaluation(alarm, "OK", "ALARM", f"Threshold Crossed: 1 out of the last 1 datapoints "
+                                f"[{age_minutes}] was greater than the threshold ({threshold})",
+                                {"version": "1.0"}, [age_minutes])
+        props = {"Namespace": "Remedy/DataLake", "MetricName": "LandingAgeMinutes", "Period": 300,
+                 "Statistic": "Maximum", "Dimensions": [{"Name": "Bucket", "Value": d.catalog.s3.name},
+                                                        {"Name": "Prefix", "Value": prefix}]}
+        event = state_change_event(evaluation, props, d.catalog.account_id, d.catalog.region, at=d.now)
+        d.say("alarm", f"{alarm}: OK -> ALARM (age {age_minutes:.0f} min)")
+        if alarm in {a["AlarmName"] for a in d.sandbox.client("cloudwatch").describe_alarms(
+                AlarmNamePrefix=alarm)["MetricAlarms"]}:
+            record_transition(d.sandbox.client("cloudwatch"), evaluation)
+        deliveries = [d.deliver(event)]
+    ours = [i for dl in deliveries for i in dl.invocations if i.function == f"{d.catalog.prefix}-data-quality"]
+    return ours[0] if ours else None
+
+
+@scenario("data-quality-rerun-approval", "Quality flags of a partition failed: its re-run waits for approval",
+          SECTION)
+def data_quality_rerun_approval(d: Drill) -> None:
+    partition = (d.now - timedelta(hours=1)).strftime(d.catalog.s3.landing_partition_format)
+    loaded = d.start_run(BATCH, {"--partition": partition})
+    d.set_run_state(BATCH, loaded, "SUCCEEDED")
+    d.write_quality_flags(BATCH, partition, passed=False, failed_rules=["row_count >= 1000 (got 212)"])
+    invocation = freshness_alarm(d, PREFIX, 75)
+    result = invocation.result if invocation and isinstance(invocation.result, dict) else {}
+
+    command = (f"aws glue start-job-run --job-name {BATCH} --arguments "
+               f"'{{\"--job-bookmark-option\":\"job-bookmark-disable\",\"--partition\":\"{partition}\"}}'")
+    d.expect("data_quality waits for approval (the dev catalog's mode is approve)",
+             result.get("status") == "AWAITING_APPROVAL", result.get("summary", "no data_quality outcome"))
+    decisions = [r["payload"] for r in d.audit("decision")]
+    d.expect("the decision is the re-run of that partition only, with the exact command",
+             [(x["verdict"], x["action"]["name"], x["command"]) for x in decisions] ==
+             [("AWAITING_APPROVAL", "glue.rerun_partition", command)], decisions[0]["command"] if decisions else "")
+    d.expect("nothing ran: still the one loaded run", [r["Id"] for r in d.runs(BATCH)] == [loaded])
+    inbox = d.notifications()
+    d.expect("on call has the command and how to approve it",
+             len(inbox) == 1 and command in inbox[0]["message"] and "remedy incident approve" in inbox[0]["message"]
+             and "row_count >= 1000" in inbox[0]["message"], inbox[0]["subject"] if inbox else "no notification")

@@ -1,0 +1,140 @@
+"""The Redshift stand-in (sandbox.redshift) wired into a Sandbox, for the redshift_performance function.
+
+    standin = attach_redshift(sandbox)   # started once in <workdir>/redshift, seeded from the catalog
+    reset_redshift(sandbox)              # healthy again: no injected query, fresh statistics
+    detach_redshift(sandbox)             # stopped, configuration removed
+
+The function reaches the stand-in the way it would reach a cluster behind a VPC endpoint: through its
+configuration (REDSHIFT_HOST / REDSHIFT_PORT / REDSHIFT_SSL, see functions.core.adapters.redshift), never
+by knowing it runs in a sandbox. Its temporary credentials still come from the emulated account's
+GetClusterCredentials (moto answers "IAM:<db_user>" and a random password; the stand-in accepts any).
+
+Until Sandbox applies `sandbox.extra_env` to the function's environment itself, attach_redshift puts
+the variables into os.environ (the in-process function runner keeps them) and forces a cold start.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sandbox.redshift import RedshiftStandIn
+
+ENV_KEYS = ("REDSHIFT_HOST", "REDSHIFT_PORT", "REDSHIFT_SSL")
+
+
+def db_user(catalog: Any) -> str:
+    """The database user GetClusterCredentials hands out for the catalog's db_user (AutoCreate false)."""
+    return f"IAM:{catalog.redshift.db_user}"
+
+
+def catalog_tables(catalog: Any) -> list[tuple[str, str]]:
+    return [(t.schema_name, t.name) for t in catalog.redshift.tables]
+
+
+def redshift_env(standin: RedshiftStandIn) -> dict[str, str]:
+    """What the function needs to reach the stand-in: a host and port, and no TLS (the shim has none)."""
+    return {"REDSHIFT_HOST": standin.host, "REDSHIFT_PORT": str(standin.port), "REDSHIFT_SSL": "false"}
+
+
+def attach_redshift(sandbox: Any) -> RedshiftStandIn:
+    """The sandbox's stand-in, started and seeded on first use (idempotent: later calls return it as is,
+    injected faults included)."""
+    standin: RedshiftStandIn | None = getattr(sandbox, "redshift", None)
+    if standin is not None and standin.port:
+        return standin
+    standin = RedshiftStandIn(Path(sandbox.workdir) / "redshift", database=sandbox.catalog.redshift.database)
+    standin.start()
+    standin.seed(catalog_tables(sandbox.catalog), users=[db_user(sandbox.catalog)])
+    sandbox.redshift = standin
+    _apply_env(sandbox, redshift_env(standin))
+    return standin
+
+
+def reset_redshift(sandbox: Any) -> RedshiftStandIn:
+    """Back to the freshly seeded cluster: injected sessions ended and forgotten, every table of the
+    catalog's schemas dropped (faults add rows: tables would grow run after run) and the catalog's tables
+    seeded again, with fresh statistics."""
+    standin = attach_redshift(sandbox)
+    standin.reset_faults()
+    for schema in sandbox.catalog.redshift.schemas:
+        for (table,) in standin.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)):
+            standin.execute(f"DROP TABLE {_ident(schema)}.{_ident(str(table))}")
+    standin.seed(catalog_tables(sandbox.catalog), users=[db_user(sandbox.catalog)])
+    return standin
+
+
+def detach_redshift(sandbox: Any) -> None:
+    standin: RedshiftStandIn | None = getattr(sandbox, "redshift", None)
+    if standin is not None:
+        standin.stop()
+        sandbox.redshift = None
+    extra = getattr(sandbox, "extra_env", None)
+    for key in ENV_KEYS:
+        if isinstance(extra, dict):
+            extra.pop(key, None)
+        os.environ.pop(key, None)
+    _cold_start(sandbox)
+
+
+def stats_off(standin: RedshiftStandIn, schema: str, table: str) -> float | None:
+    """svv_table_info.stats_off of one table as the database reports it now (None: no row)."""
+    rows = standin.execute('SELECT stats_off FROM svv_table_info WHERE "schema" = %s AND "table" = %s',
+                           (schema, table))
+    return float(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
+def running_pids(standin: RedshiftStandIn) -> list[int]:
+    return [int(pid) for (pid,) in standin.execute("SELECT pid FROM stv_recents WHERE status = 'Running'")]
+
+
+@contextmanager
+def catalog_variant(sandbox: Any, playbook: str, **guardrails: Any) -> Iterator[Path]:
+    """The sandbox's catalog with one playbook's guardrails bent (e.g. mode="auto"), for the functions
+    invoked inside the block: the variant is validated, written under workdir and used as CATALOG_PATH."""
+    import yaml
+
+    from functions.core.catalog import parse_catalog
+
+    data = yaml.safe_load(Path(sandbox.catalog_path).read_text(encoding="utf-8"))
+    data = copy.deepcopy(data)
+    data["guardrails"]["playbooks"][playbook].update(guardrails)
+    parse_catalog(data, "catalog variant")
+    # One file per content: the function's cold-start cache is keyed on CATALOG_PATH.
+    digest = hashlib.sha256(json.dumps(guardrails, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    path = Path(sandbox.workdir) / f"catalog-{playbook}-{digest}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    original = sandbox.catalog_path
+    sandbox.catalog_path = path
+    try:
+        yield path
+    finally:
+        sandbox.catalog_path = original
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _apply_env(sandbox: Any, env: dict[str, str]) -> None:
+    extra = getattr(sandbox, "extra_env", None)
+    if isinstance(extra, dict):
+        extra.update(env)
+    else:
+        os.environ.update(env)
+    _cold_start(sandbox)
+
+
+def _cold_start(sandbox: Any) -> None:
+    """The function's configuration changed: the next invocation starts cold, as a new Lambda container."""
+    from functions.core import runtime
+
+    runtime.reset()
+    if hasattr(sandbox, "_function_env"):
+        sandbox._function_env = None
