@@ -70,6 +70,10 @@ def resource_arns(catalog: Catalog, kind: ResourceKind) -> tuple[str, ...]:
         return tuple(names.arn(catalog, "glue", f"job/{job.name}") for job in catalog.glue_jobs)
     if kind == "redshift_cluster":
         return (names.arn(catalog, "redshift", f"cluster:{catalog.redshift.cluster_id}"),)
+    if kind == "redshift_db_user":  # GetClusterCredentials: the database user and database it signs in to
+        cluster, rs = catalog.redshift.cluster_id, catalog.redshift
+        return (names.arn(catalog, "redshift", f"dbuser:{cluster}/{rs.db_user}"),
+                names.arn(catalog, "redshift", f"dbname:{cluster}/{rs.database}"))
     if kind == "msk_cluster":
         return (names.arn(catalog, "kafka", f"cluster/{catalog.msk.cluster_name}/*"),)
     if kind == "s3_bucket":
@@ -92,6 +96,10 @@ _NO_RESOURCE = "supports no resource-level permissions (IAM evaluates it on Reso
 
 
 def _read_scope(catalog: Catalog, read: str) -> tuple[tuple[str, ...], str] | None:
+    if read == "redshift:GetClusterCredentials":
+        return resource_arns(catalog, "redshift_db_user"), ""
+    if read == "redshift:DescribeClusterParameters":  # the cluster's parameter group (wlm_json_configuration)
+        return (names.arn(catalog, "redshift", f"parametergroup:{catalog.redshift.parameter_group}"),), ""
     if read == "logs:FilterLogEvents":  # the Glue jobs' error log groups (and their streams)
         groups = sorted({job.error_log_group for job in catalog.glue_jobs})
         return (tuple(names.arn(catalog, "logs", f"log-group:{g}:*") for g in groups),
@@ -179,7 +187,7 @@ def core_statements(catalog: Catalog, declaration: PlaybookDeclaration) -> list[
 
 def vpc_statements(catalog: Catalog, declaration: PlaybookDeclaration) -> list[Statement]:
     """A function in a VPC: Lambda creates, describes and removes its network interfaces with its role."""
-    if not declaration.in_vpc:
+    if not getattr(declaration, "in_vpc", False):  # maintenance jobs share these statements and run outside
         return []
     return [Statement("VpcNetworkInterfaces",
                       ("ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",

@@ -83,6 +83,9 @@ class Sandbox:
         self._function_env: dict[str, str] | None = None
         self.suppressed: list[tuple[str, str]] = []  # (alarm, suppressor) whose actions were held back
         self.last_api_calls: list[str] = []  # AWS calls of the last invocation (benchmark: calls per branch)
+        # Configuration the sandbox adds to every function (the Redshift stand-in's host and port).
+        self.extra_env: dict[str, str] = {}
+        self.redshift: Any = None  # the Redshift stand-in, started on first use (sandbox.redshift_wiring)
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -127,8 +130,15 @@ class Sandbox:
         self._settle()
         self._function_env = None
         self.suppressed = []
+        if self.redshift is not None:
+            from sandbox.redshift_wiring import reset_redshift
+
+            reset_redshift(self)  # the cluster's tables as seeded, no injected sessions
 
     def stop(self) -> None:
+        from sandbox.redshift_wiring import detach_redshift
+
+        detach_redshift(self)
         self.account.stop()
 
     def __enter__(self) -> Sandbox:
@@ -319,6 +329,13 @@ class Sandbox:
         # The asset carries catalog.json (see infra bundling); here the same catalog, from its source.
         env["CATALOG_PATH"] = str(self.catalog_path)
         env.update(self.account.environ())
+        if "redshift" in spec.handler:
+            # A function that talks SQL to the cluster reaches the stand-in through REDSHIFT_HOST/PORT,
+            # the configuration that points it at a VPC endpoint in AWS.
+            from sandbox.redshift_wiring import attach_redshift
+
+            attach_redshift(self)
+        env.update(self.extra_env)
         if env != self._function_env:
             os.environ.update(env)
             runtime.reset()  # a different function or account: a fresh cold start

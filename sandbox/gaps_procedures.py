@@ -125,8 +125,9 @@ def restore_touched_tables(catalog: Any) -> None:
     """Between scenarios: the catalog's tables the procedures swapped or that scenarios corrupted get their
     seeded content back; the restored and kept-corrupt copies go."""
     sandbox_rs = _attached()
-    if sandbox_rs is None:
-        return
+    if sandbox_rs is None or not sandbox_rs.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (SEED_SCHEMA,)):
+        return  # no stand-in, or one the procedures never used: nothing of theirs to undo
     schemas = {t.schema_name for t in catalog.redshift.tables}
     for schema in sorted(schemas):
         for (name,) in sandbox_rs.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s",

@@ -16,6 +16,7 @@ as a Lambda function error would. Functions the templates do not declare fall th
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -51,14 +52,20 @@ def enable(sandbox: Any) -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
     default_user_config["stepfunctions"]["execute_state_machine"] = True
+    # A failed state is an outcome the run records in its history; moto would also log it at ERROR.
+    logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
     # moto's ASL interpreter calls AWS (aws-sdk integrations) on localhost:$MOTO_PORT: this server.
     os.environ["MOTO_PORT"] = sandbox.account.endpoint.rsplit(":", 1)[1]
+    from sandbox import gaps_procedures
+
     with _LOCK:
         if _ORIGINAL is None:
             _ORIGINAL = lambda_eval_utils._invoke_lambda_function
             lambda_eval_utils._invoke_lambda_function = _invoke
+        if _ACTIVE is not sandbox:  # another sandbox (another test module): nothing of the last one carries over
+            gaps_procedures.reset()
+            INVOCATIONS.clear()
         _ACTIVE = sandbox
-    from sandbox import gaps_procedures
 
     gaps_procedures.seed(sandbox.catalog, sandbox.account)
 

@@ -57,7 +57,7 @@ def analyze_sql(params: AnalyzeTablesParams) -> str:
     params=AnalyzeTablesParams,
     iam_actions=CONNECT,
     # Granted on the dbuser and dbname ARNs of the catalog's cluster (see the module docstring).
-    resource_kind="redshift_cluster",
+    resource_kind="redshift_db_user",
     destructive=False,  # refreshes planner statistics; reads the table, changes no row
     command=analyze_sql,
 )
@@ -75,7 +75,7 @@ def analyze_tables(ports: Any, params: AnalyzeTablesParams) -> Done:
     summary="Cancel a query running beyond the catalog's limit (pg_cancel_backend, Redshift's CANCEL)",
     params=CancelQueryParams,
     iam_actions=CONNECT,
-    resource_kind="redshift_cluster",
+    resource_kind="redshift_db_user",
     destructive=True,  # the query's work is lost; its owner has to run it again
     command=lambda p: (f"SELECT pg_cancel_backend({p.pid});  -- query of {p.user} running since "
                        f"{p.started_at:%Y-%m-%d %H:%M:%S}Z"),

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from functions.core.models import Action, ActionResult, ActionStatus
 
-ResourceKind = Literal["glue_job", "redshift_cluster", "msk_cluster", "s3_bucket"]
+ResourceKind = Literal["glue_job", "redshift_cluster", "redshift_db_user", "msk_cluster", "s3_bucket"]
 
 
 class Params(BaseModel):

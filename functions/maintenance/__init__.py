@@ -42,6 +42,7 @@ class MaintenanceJob:
     grants: tuple[tuple[str, Scope], ...]  # (IAM action, resource) pairs: everything it calls, nothing more
     notifies: bool  # one notification to on call per period (the daily posture check pages through alarms)
     needs_redshift_connector: bool = False
+    in_vpc: bool = False  # runs in the catalog's `network` (private subnets) to reach the cluster
     timeout_seconds: int = 120
     memory_mb: int = 256
 
@@ -83,6 +84,7 @@ JOBS: dict[str, MaintenanceJob] = {
         ),
         notifies=True,
         needs_redshift_connector=True,
+        in_vpc=True,
         timeout_seconds=300,
     ),
     "lifecycle_review": MaintenanceJob(

@@ -151,7 +151,9 @@ def _containment(jobs: list[str], glue: GluePort, catalog: Catalog) -> dict[str,
 
 def _table_plans(inp: DataCorruptionInput, warehouse: WarehousePort, catalog: Catalog) -> dict[str, Any]:
     """Per table: the newest snapshot from before the range, the new and kept names, the checks."""
-    tables, checks, findings = [], {}, []
+    tables: list[dict[str, Any]] = []
+    checks: dict[str, Any] = {}
+    findings: list[str] = []
     if not inp.tables:
         return {"tables": tables, "checks": checks, "findings": findings}
     snapshots = [s for s in warehouse.snapshots(catalog.redshift.cluster_id)

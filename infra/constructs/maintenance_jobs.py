@@ -26,7 +26,7 @@ from constructs import Construct
 
 from functions.core.catalog import Catalog
 from functions.maintenance.posture import METRIC, NAMESPACE, PromiseSpec
-from infra.constructs.playbook_function import ASYNC_RETRIES, MAX_EVENT_AGE, RUNTIME, _QueueOnFailure
+from infra.constructs.playbook_function import ASYNC_RETRIES, MAX_EVENT_AGE, RUNTIME, _QueueOnFailure, _vpc_settings
 from infra.nag import acknowledge
 from infra.permissions import Statement
 
@@ -52,7 +52,8 @@ class MaintenanceFunction(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, function_name: str, log_group_name: str,
                  handler: str, description: str, code: lambda_.Code, layers: Sequence[lambda_.ILayerVersion],
                  environment: Mapping[str, str], statements: Sequence[Statement], failure_queue: sqs.IQueue,
-                 log_retention: logs.RetentionDays, retain_logs: bool, timeout_seconds: int, memory_mb: int):
+                 log_retention: logs.RetentionDays, retain_logs: bool, timeout_seconds: int, memory_mb: int,
+                 network: Any = None):
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(self, "Logs", log_group_name=log_group_name, retention=log_retention,
                                        removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY)
@@ -79,6 +80,7 @@ class MaintenanceFunction(Construct):
             retry_attempts=ASYNC_RETRIES,
             max_event_age=MAX_EVENT_AGE,
             on_failure=_QueueOnFailure(failure_queue),
+            **(_vpc_settings(self, network) if network is not None else {}),
         )
         self.function.node.add_dependency(self.policy)
 

@@ -69,6 +69,13 @@ def job_statements(catalog: Catalog, job: MaintenanceJob) -> list[Statement]:
         # Lambda's on-failure destination sends with the function's role.
         Statement("OnFailureDestination", ("sqs:SendMessage",), (names.queue_arn(catalog),)),
     ]
+    if job.in_vpc:
+        statements.append(Statement(
+            "VpcNetworkInterfaces", ("ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface",
+                                     "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces",
+                                     "ec2:UnassignPrivateIpAddresses"), ("*",),
+            wildcard_reason="Lambda manages the function's network interfaces in the catalog's subnets; their ids "
+                            "exist only once created, and DescribeNetworkInterfaces takes no resource"))
     by_scope: dict[Scope, list[str]] = {}
     for action, scope in job.grants:
         by_scope.setdefault(scope, []).append(action)

@@ -72,6 +72,8 @@ class MaintenanceStack(Stack):
                 environment["AUDIT_TABLE"] = names.audit_table(catalog)
             if job.notifies:
                 environment["TOPIC_ARN"] = names.topic_arn(catalog)
+            if job.in_vpc and catalog.network is None:
+                raise ValueError(f"maintenance job {name} runs in a VPC: the catalog needs a `network` section")
             function = MaintenanceFunction(
                 self, logical,
                 function_name=function_name(catalog, name),
@@ -87,6 +89,7 @@ class MaintenanceStack(Stack):
                 retain_logs=retain,
                 timeout_seconds=job.timeout_seconds,
                 memory_mb=job.memory_mb,
+                network=catalog.network if job.in_vpc else None,
             )
             self.functions[name] = function
             self.schedules[name] = MaintenanceSchedule(

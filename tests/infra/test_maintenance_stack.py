@@ -30,6 +30,8 @@ CALLS = {
 }
 RUNTIME_NEEDS = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
                  "sqs:SendMessage"}
+VPC_NEEDS = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+             "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}  # the Redshift analysis: in the VPC
 
 
 def maintenance(synth: Synth) -> dict[str, Any]:
@@ -89,7 +91,14 @@ def test_each_job_role_holds_exactly_its_declared_grants(synth: Synth, job: str)
     role_id = fn["Role"]["Fn::GetAtt"][0]
     assert "ManagedPolicyArns" not in template["Resources"][role_id]["Properties"]
     statements = granted(template, role_id)
-    assert {a for s in statements for a in as_list(s["Action"])} == CALLS[job] | RUNTIME_NEEDS
+    vpc = VPC_NEEDS if JOBS[job].in_vpc else set()
+    assert {a for s in statements for a in as_list(s["Action"])} == CALLS[job] | RUNTIME_NEEDS | vpc
+    if JOBS[job].in_vpc:  # the cluster is private: the function runs in the catalog's subnets
+        assert catalog.network is not None
+        assert fn["VpcConfig"]["SubnetIds"] == catalog.network.private_subnet_ids
+        assert fn["VpcConfig"]["SecurityGroupIds"] == catalog.network.function_security_group_ids
+    else:
+        assert "VpcConfig" not in fn
     planned = {(s.sid, frozenset(s.actions), frozenset(s.resources)) for s in job_statements(catalog, JOBS[job])}
     assert {(s["Sid"], frozenset(as_list(s["Action"])), frozenset(as_list(s["Resource"]))) for s in statements} == \
         planned

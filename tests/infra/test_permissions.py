@@ -106,6 +106,10 @@ def expected_arns(catalog: Any, kind: str) -> set[str]:
         return {f"arn:aws:glue:{region}:{account}:job/{j.name}" for j in catalog.glue_jobs}
     if kind == "redshift_cluster":
         return {f"arn:aws:redshift:{region}:{account}:cluster:{catalog.redshift.cluster_id}"}
+    if kind == "redshift_db_user":
+        rs = catalog.redshift
+        return {f"arn:aws:redshift:{region}:{account}:dbuser:{rs.cluster_id}/{rs.db_user}",
+                f"arn:aws:redshift:{region}:{account}:dbname:{rs.cluster_id}/{rs.database}"}
     if kind == "msk_cluster":
         return {f"arn:aws:kafka:{region}:{account}:cluster/{catalog.msk.cluster_name}/*"}
     if kind == "s3_bucket":
@@ -126,6 +130,9 @@ def special_read_arns(catalog: Any, read: str) -> set[str] | None:
         "glue:GetConnection": {f"arn:aws:glue:{region}:{account}:catalog",
                                f"arn:aws:glue:{region}:{account}:connection/*"},
         "ec2:DescribeSecurityGroups": {"*"}, "ec2:DescribeSubnets": {"*"}, "kafka:ListClustersV2": {"*"},
+        "redshift:GetClusterCredentials": expected_arns(catalog, "redshift_db_user"),
+        "redshift:DescribeClusterParameters": {
+            f"arn:aws:redshift:{region}:{account}:parametergroup:{catalog.redshift.parameter_group}"},
     }.get(read)
 
 
@@ -190,7 +197,8 @@ def test_wildcards_only_where_an_acknowledgment_explains_them(synth: Synth) -> N
 
 def test_every_resource_kind_has_an_arn_mapping(synth: Synth) -> None:
     catalog = synth.catalog
-    kinds = {spec.resource_kind for spec in REGISTRY.values()} | {"glue_job", "redshift_cluster", "msk_cluster",
+    kinds = {spec.resource_kind for spec in REGISTRY.values()} | {"glue_job", "redshift_cluster", "redshift_db_user",
+                                                                    "msk_cluster",
                                                                     "s3_bucket"}
     for kind in kinds:
         arns = resource_arns(catalog, kind)  # type: ignore[arg-type]

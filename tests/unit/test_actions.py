@@ -27,7 +27,7 @@ def test_every_action_declares_iam_actions_resource_and_params(name: str) -> Non
     assert spec.iam_actions, f"{name} declares no IAM actions"
     assert all(IAM_ACTION.match(a) for a in spec.iam_actions), spec.iam_actions
     assert "*" not in "".join(spec.iam_actions)
-    assert spec.resource_kind in {"glue_job", "redshift_cluster", "msk_cluster", "s3_bucket"}
+    assert spec.resource_kind in {"glue_job", "redshift_cluster", "redshift_db_user", "msk_cluster", "s3_bucket"}
     assert issubclass(spec.params, Params) and spec.params is not Params
     assert spec.params.model_config.get("extra") == "forbid"
     assert spec.summary
