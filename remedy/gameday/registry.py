@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-SCENARIO_MODULES = ("remedy.gameday.scenarios.consumer_lag", "remedy.gameday.scenarios.redshift",
+SCENARIO_MODULES = ("remedy.gameday.scenarios.consumer_lag", "remedy.gameday.scenarios.detection",
+                    "remedy.gameday.scenarios.redshift",
                     "remedy.gameday.scenarios.glue_failures", "remedy.gameday.scenarios.data_quality",
                     "remedy.gameday.scenarios.maintenance",
                     "remedy.gameday.scenarios.procedures")

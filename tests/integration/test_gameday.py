@@ -26,7 +26,9 @@ def test_every_scenario_meets_its_expected_outcome_and_is_reported(tmp_path: Pat
     console.file.close()
     by_name = {r.name: r for r in results}
     assert not by_name.pop("broken-on-purpose").passed
-    assert all(r.passed for r in by_name.values()), [(r.name, r.error) for r in by_name.values() if not r.passed]
+    missed = [(r.name, r.error, [s.text for s in r.steps if s.kind == "expect" and not s.ok])
+              for r in by_name.values() if not r.passed]
+    assert not missed, missed
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert report["passed"] is False
     assert {s["name"] for s in report["scenarios"]} == {s.name for s in scenarios}
