@@ -94,6 +94,9 @@ class Sandbox:
 
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.account.start()
+        # moto keeps its state per process, not per server: a sandbox started after another one in the same
+        # process (tests, `make bench`) must begin from an empty account, not from what the last one left.
+        self.account.reset()
         if templates is None:
             from sandbox.templates import templates_for
 
