@@ -135,3 +135,19 @@ def healthy_pipeline(d: Drill) -> None:
     d.expect("no alarm changed to ALARM", not any(dl.event["detail"]["state"]["value"] == "ALARM"
                                                   for dl in deliveries))
     d.expect("no action recorded", d.audit("action") == [])
+
+
+@scenario("lag-observe-mode", "Playbook in observe mode: the stopped job is diagnosed and recorded, nothing "
+                              "is changed", SECTION)
+def lag_observe_mode(d: Drill) -> None:
+    from sandbox.redshift_wiring import catalog_variant
+
+    with catalog_variant(d.sandbox, "msk_consumer_lag", mode="observe"):
+        d.say("inject", "guardrails.playbooks.msk_consumer_lag.mode set to observe")
+        d.stop_streaming_job(JOB)
+        d.consumer_lag(JOB, RISING)
+        d.fire()
+    d.expect("the job was not restarted", d.active_runs(JOB) == [])
+    decisions = [r["payload"] for r in d.audit("decision")]
+    d.expect("the restart it would have made is recorded as OBSERVED",
+             [(x["verdict"], x["action"]["name"]) for x in decisions] == [("OBSERVED", "glue.restart_streaming_job")])
