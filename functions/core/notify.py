@@ -29,7 +29,9 @@ def render(outcome: Outcome, catalog: Catalog) -> tuple[str, str]:
     if waiting:
         lines.append("WAITING FOR YOU")
         lines += [f"  {d.action.name}: {d.command}  ({d.reason})" for d in waiting]
-        lines.append(f"  approve: remedy incident approve {incident.id}   reject: remedy incident reject {incident.id}")
+        # Carrying out an approved playbook action is not automated yet: the person runs the command.
+        lines.append("  to approve, run the command above yourself; to reject, do nothing "
+                     f"(incident {incident.id} stays AWAITING_APPROVAL in the audit trail)")
     recommended = [d for d in outcome.decisions if d.verdict is Verdict.RECOMMENDED]
     if recommended:
         lines.append("RECOMMENDED (run it yourself if you agree)")
@@ -42,5 +44,5 @@ def render(outcome: Outcome, catalog: Catalog) -> tuple[str, str]:
     if undo:
         lines.append("HOW TO UNDO")
         lines += [f"  {text}" for text in undo]
-    lines.append(f"INCIDENT    {incident.id}  (remedy incident show {incident.id})")
+    lines.append(f"INCIDENT    {incident.id}  (every decision in the audit table {catalog.prefix}-audit)")
     return subject[:SUBJECT_LIMIT], "\n".join(line for line in lines if line)

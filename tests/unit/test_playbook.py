@@ -297,7 +297,7 @@ def test_approve_mode_leaves_the_job_and_asks(ctx: Context, raw_catalog: dict[st
 
     assert ports.glue.active_runs("orders-stream") == []
     assert outcome.status is OutcomeStatus.AWAITING_APPROVAL
-    assert f"remedy incident approve {incident.id}" in only_message(notifier)[1]
+    assert "to approve, run the command above yourself" in only_message(notifier)[1]
 
 
 def test_dry_run_leaves_the_job_alone(ctx: Context, ports: FakePorts, breaker: FakeBreaker) -> None:

@@ -65,5 +65,6 @@ def data_quality_rerun_approval(d: Drill) -> None:
     d.expect("nothing ran: still the one loaded run", [r["Id"] for r in d.runs(BATCH)] == [loaded])
     inbox = d.notifications()
     d.expect("on call has the command and how to approve it",
-             len(inbox) == 1 and command in inbox[0]["message"] and "remedy incident approve" in inbox[0]["message"]
+             len(inbox) == 1 and command in inbox[0]["message"]
+             and "to approve, run the command above yourself" in inbox[0]["message"]
              and "row_count >= 1000" in inbox[0]["message"], inbox[0]["subject"] if inbox else "no notification")

@@ -161,7 +161,7 @@ def runaway_query(d: Drill) -> None:
     inbox = d.notifications()
     d.expect("on call is asked to approve, with the command and how to approve",
              len(inbox) == 1 and "WAITING FOR YOU" in inbox[0]["message"]
-             and "remedy incident approve" in inbox[0]["message"],
+             and "to approve, run the command above yourself" in inbox[0]["message"],
              inbox[0]["subject"] if inbox else "no notification")
 
 
