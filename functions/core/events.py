@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -73,21 +73,31 @@ def parse_timestamp(text: str) -> datetime:
     raise BadEvent(f"state timestamp {text[:40]!r} is not a CloudWatch timestamp")
 
 
-def parse_alarm_event(event: Any, catalog: Catalog, playbook: str | None = None) -> Incident:
-    """The incident an event describes, or BadEvent with the reason in one line."""
+M = TypeVar("M", bound=BaseModel)
+
+
+def _ours(event: Any, model: type[M], kind: str, noun: str, catalog: Catalog) -> M:
+    """`event` validated as `model`, from this service's account and region, or BadEvent in one line."""
     if not isinstance(event, dict):
         raise BadEvent(f"event must be a JSON object, got {type(event).__name__}")
     if len(json.dumps(event, default=str)) > MAX_EVENT_BYTES:
         raise BadEvent("event is larger than EventBridge's 256 KB limit")
     try:
-        change = AlarmStateChange.model_validate(event)
+        change = model.model_validate(event)
     except ValidationError as error:
         first = error.errors()[0]
         path = ".".join(str(p) for p in first["loc"]) or "(event)"
-        raise BadEvent(f"not a CloudWatch Alarm State Change event: {path}: {first['msg']}") from None
-    if change.account != catalog.account_id or change.region != catalog.region:
-        raise BadEvent(f"alarm from account {change.account} in {change.region}: this service watches "
+        raise BadEvent(f"not a {kind} event: {path}: {first['msg']}") from None
+    account, region = getattr(change, "account", ""), getattr(change, "region", "")
+    if account != catalog.account_id or region != catalog.region:
+        raise BadEvent(f"{noun} from account {account} in {region}: this service watches "
                        f"{catalog.account_id} in {catalog.region} only")
+    return change
+
+
+def parse_alarm_event(event: Any, catalog: Catalog, playbook: str | None = None) -> Incident:
+    """The incident an event describes, or BadEvent with the reason in one line."""
+    change = _ours(event, AlarmStateChange, "CloudWatch Alarm State Change", "alarm", catalog)
     detail = change.detail
     name = parse_alarm_name(detail.alarm_name, catalog.prefix)
     if name is None or name.playbook is None:
@@ -151,19 +161,7 @@ def parse_glue_event(event: Any, catalog: Catalog, playbook: str | None = None) 
     The incident id is job + run + state: a redelivered event is the same incident (a duplicate), while the
     failure of a retry (another run id) is a new one. The playbook sees state ALARM; the run's Glue state
     is in `dimensions`."""
-    if not isinstance(event, dict):
-        raise BadEvent(f"event must be a JSON object, got {type(event).__name__}")
-    if len(json.dumps(event, default=str)) > MAX_EVENT_BYTES:
-        raise BadEvent("event is larger than EventBridge's 256 KB limit")
-    try:
-        change = GlueJobStateChange.model_validate(event)
-    except ValidationError as error:
-        first = error.errors()[0]
-        path = ".".join(str(p) for p in first["loc"]) or "(event)"
-        raise BadEvent(f"not a Glue Job State Change event: {path}: {first['msg']}") from None
-    if change.account != catalog.account_id or change.region != catalog.region:
-        raise BadEvent(f"Glue event from account {change.account} in {change.region}: this service watches "
-                       f"{catalog.account_id} in {catalog.region} only")
+    change = _ours(event, GlueJobStateChange, "Glue Job State Change", "Glue event", catalog)
     detail = change.detail
     if f"glue:{detail.job_name}" not in catalog.components:
         raise BadEvent(f"glue job {detail.job_name!r} is not in the catalog")
