@@ -165,6 +165,15 @@ def handle_alarm(event: Any, playbook: Playbook, context: Any = None,
     return result
 
 
+def handle(event: Any, playbook: Playbook, context: Any = None,
+           parse: Parser = parse_alarm_event) -> dict[str, Any]:
+    """Every event a playbook's function receives: its schedule (the scheduled checks of what it did
+    earlier), or an incident (an alarm state change, or what `parse` accepts)."""
+    if isinstance(event, dict) and event.get("detail-type") == "Scheduled Event":
+        return check_leases(event, playbook.name)  # scale-ups given back once their alarm stayed OK
+    return handle_alarm(event, playbook, context, parse=parse)
+
+
 def check_leases(event: Any, playbook: str) -> dict[str, Any]:
     """The scheduled lease check: give back each scale-up of `playbook` whose alarm stayed OK long enough."""
     from functions.core.leases import Lease, LeaseRevert, due, lease_incident, scheduled_time

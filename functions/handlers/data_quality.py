@@ -3,7 +3,7 @@ report."""
 
 from typing import Any
 
-from functions.core.runtime import handle_alarm, logger
+from functions.core.runtime import handle, logger
 from functions.playbooks.data_quality import DataQuality
 
 PLAYBOOK = DataQuality()
@@ -11,4 +11,4 @@ PLAYBOOK = DataQuality()
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle_alarm(event, PLAYBOOK, context)
+    return handle(event, PLAYBOOK, context)

@@ -6,7 +6,7 @@ from typing import Any
 from functions.core.catalog import Catalog
 from functions.core.events import parse_alarm_event, parse_glue_event
 from functions.core.models import Incident
-from functions.core.runtime import handle_alarm, logger
+from functions.core.runtime import handle, logger
 from functions.playbooks.glue_job_failure import GlueJobFailure
 
 PLAYBOOK = GlueJobFailure()
@@ -21,4 +21,4 @@ def parse(event: Any, catalog: Catalog, playbook: str) -> Incident:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle_alarm(event, PLAYBOOK, context, parse=parse)
+    return handle(event, PLAYBOOK, context, parse=parse)

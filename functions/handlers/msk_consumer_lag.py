@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from functions.core.runtime import check_leases, handle_alarm, logger
+from functions.core.runtime import handle, logger
 from functions.playbooks.msk_consumer_lag import MskConsumerLag
 
 PLAYBOOK = MskConsumerLag()
@@ -10,6 +10,4 @@ PLAYBOOK = MskConsumerLag()
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    if isinstance(event, dict) and event.get("detail-type") == "Scheduled Event":
-        return check_leases(event, PLAYBOOK.name)  # scale-ups given back once their alarm stayed OK
-    return handle_alarm(event, PLAYBOOK, context)
+    return handle(event, PLAYBOOK, context)

@@ -3,7 +3,7 @@
 from typing import Any
 
 from functions.core.adapters.redshift import close_connections
-from functions.core.runtime import handle_alarm, logger
+from functions.core.runtime import handle, logger
 from functions.playbooks.redshift_performance import RedshiftPerformance
 
 PLAYBOOK = RedshiftPerformance()
@@ -12,6 +12,6 @@ PLAYBOOK = RedshiftPerformance()
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
-        return handle_alarm(event, PLAYBOOK, context)
+        return handle(event, PLAYBOOK, context)
     finally:
         close_connections()  # a frozen container must not hold a database session between invocations
