@@ -19,6 +19,7 @@ help:
 	@echo "make synth        synthesize every stack with cdk-nag (ENV=dev|prod)"
 	@echo "make deploy       cdk deploy to the account in your AWS credentials (ENV=prod)"
 	@echo "make bench        benchmarks, written to bench-results/"
+	@echo "make faults       the fault matrix: every AWS call x 4 faults (bench-results/fault-matrix.md)"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +28,17 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
-venv: $(STAMP)
+# checkov in its own venv: every checkov 3.x pins boto3==1.35.49 (and packaging<24, networkx<2.7), below our pins.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	@touch $@
+
+venv: $(STAMP) $(CHECKOV_STAMP)
 
 $(NODE_STAMP): package.json
 	npm install --no-audit --no-fund --silent
@@ -40,7 +51,7 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-test: $(STAMP)
+test: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check functions infra sandbox remedy tests app.py
 	$(BIN)/pytest -q -n 2 tests
 
@@ -56,6 +67,10 @@ deploy: $(STAMP) $(NODE_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m remedy.bench
+
+.PHONY: faults
+faults: $(STAMP)
+	$(BIN)/remedy faults --env $(ENV)
 
 clean:
 	rm -rf cdk.out gameday-report bench-results .sandbox

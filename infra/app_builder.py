@@ -14,11 +14,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Environment, Tags
+from aws_cdk import App, Aspects, Environment, Tags
 from aws_cdk import aws_logs as logs
 
 from functions.core.catalog import Catalog, catalog_path_for, load_catalog
 from infra import names
+from infra.checkov import CheckovSkips
 from infra.nag import add_checks
 from infra.stacks.monitoring import MonitoringStack
 from infra.stacks.remediation import RemediationStack
@@ -59,6 +60,7 @@ def build_app(env: str = "dev", *, outdir: str | None = None, bundling: bool = T
     final: dict[str, Any] = {} if bundling else {"aws:cdk:bundling-stacks": []}
     app = App(outdir=outdir, context=cdk_json_context(), post_cli_context=final)
     add_checks(app)
+    Aspects.of(app).add(CheckovSkips())  # checkov's skips, each with its reason, in the templates
 
     layer_version = app.node.try_get_context("powertools_layer_version")
     if layer_version is None:

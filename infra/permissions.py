@@ -157,6 +157,13 @@ def _core_reads(catalog: Catalog) -> list[Statement]:
     return statements
 
 
+def send_traces() -> Statement:
+    """Active tracing (X-Ray): what CDK would add to the role for `tracing=ACTIVE`, declared here instead."""
+    return Statement("SendTraces", ("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("*",),
+                     wildcard_reason="X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level "
+                                     "permissions (Resource must be *)")
+
+
 def core_statements(catalog: Catalog, declaration: PlaybookDeclaration) -> list[Statement]:
     """What every playbook function needs to run at all (functions.core.runtime and its adapters)."""
     return [
@@ -164,13 +171,13 @@ def core_statements(catalog: Catalog, declaration: PlaybookDeclaration) -> list[
                   (names.log_streams_arn(catalog, declaration.name),),
                   wildcard_reason="Lambda names the log streams at run time; the log group is the function's "
                                   "own"),
-        Statement("SendTraces", ("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("*",),
-                  wildcard_reason="X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level "
-                                  "permissions (Resource must be *)"),
+        send_traces(),
         *_core_reads(catalog),
         Statement("AuditTrail", ("dynamodb:PutItem",),
                   (names.table_arn(catalog, names.audit_table(catalog)),)),
-        # GetItem + conditional UpdateItem: cooldown and budget; UpdateItem + Scan: leases (scale-ups to give back).
+        # GetItem + conditional UpdateItem: cooldown and budget; UpdateItem + Scan: leases (scale-ups to give back);
+        # GetItem + conditional UpdateItem: pending approvals (answered once); Scan + conditional UpdateItem:
+        # verification windows (final verdict once). No DeleteItem, no PutItem: items are only ever updated.
         Statement("CircuitBreaker", ("dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"),
                   (names.table_arn(catalog, names.breaker_table(catalog)),)),
         # What the Powertools idempotency DynamoDB persistence layer calls.
@@ -216,12 +223,15 @@ def probe_statements(catalog: Catalog, probe: str) -> list[Statement]:
     if probe == "freshness":
         return [
             _probe_logs(catalog, probe),
+            send_traces(),
             # ListObjectsV2 of each landing prefix, and of nothing else in the bucket.
             Statement("ListLandingPrefixes", ("s3:ListBucket",), (names.bucket_arn(catalog),),
                       conditions={"StringEquals": {"s3:prefix": tuple(catalog.s3.landing_prefixes)}}),
+            # A run that could not measure is parked with its error: a blind probe leaves a trace.
+            Statement("OnFailureDestination", ("sqs:SendMessage",), (names.queue_arn(catalog),)),
         ]
     if probe == "glue_outcomes":
-        statements = [_probe_logs(catalog, probe)]
+        statements = [_probe_logs(catalog, probe), send_traces()]
         streaming = tuple(names.arn(catalog, "glue", f"job/{j.name}") for j in catalog.glue_jobs if j.streaming)
         if streaming:
             # Is a stopped streaming job's run replaced by a newer one (a restart) or not (a failure)?

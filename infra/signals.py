@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from itertools import combinations
 from typing import Any
 
 from functions.core.catalog import Catalog
-from functions.core.naming import alarm_name
+from functions.core.naming import OUTAGE_COMPONENT, OUTAGE_SIGNAL, PIPELINE_SIGNAL, alarm_name
+from functions.maintenance.weekly import PLATFORM, pipelines
 from functions.probes.metrics import LANDING_AGE, NAMESPACE, RUN_FAILED, RUN_SUCCEEDED
 
 # Thresholds the catalog does not carry (yet): fixed here, with the reason.
@@ -97,17 +99,19 @@ class AlarmSpec:
 
 @dataclass(frozen=True)
 class CompositeSpec:
-    """ALARM(any of `alarms`). With `suppressor`, its actions wait while that (composite) alarm is in ALARM."""
+    """ALARM when at least `at_least` of `alarms` are (1: any of them). With `suppressor`, its actions wait
+    while that (composite) alarm is in ALARM."""
 
     name: str
     signal: str  # composite-<signal>
     component: str
     description: str
-    alarms: tuple[str, ...]  # alarm names (metric alarms) the rule reads
+    alarms: tuple[str, ...]  # alarm names the rule reads (metric alarms, or composites created before it)
     pages: bool
     suppressor: str | None = None  # name of another CompositeSpec (created before this one)
     wait_seconds: int = 0
     extension_seconds: int = 0
+    at_least: int = 1  # > 1: an OR over every combination of that many alarms (the rule language has no count)
 
 
 def _metric(namespace: str, name: str, dimensions: Mapping[str, str], statistic: str, period: int) -> MetricSpec:
@@ -478,3 +482,86 @@ def alarm_specs(catalog: Catalog) -> list[AlarmSpec]:
     specs = metric_alarm_specs(catalog)
     paged_by_composite = {a for c in composite_specs(catalog, specs) if c.pages for a in c.alarms}
     return [replace(s, pages=False) if s.name in paged_by_composite else s for s in specs]
+
+
+# --- the whole service: faulty pipelines, and the outage ---------------------------------------------------
+
+# What says "this pipeline is not delivering now": a sustained backlog, a failed run (a stopped stream
+# included), nothing landed for an hour. Not the success rate (a trend hours behind: it stays in ALARM long
+# after the fault is fixed), and not broker health or Redshift: they are shared by every pipeline (a broker
+# fault reaches the pipelines' own alarms within minutes, and pages on its own meanwhile).
+PIPELINE_SIGNALS = ("consumer-lag", "glue-failures", "landing-freshness")
+# CloudWatch's limit on an AlarmRule. "k of N pipelines at once" has no count in the rule language (AND, OR,
+# NOT): it is an OR over every k-subset of the pipelines, C(N, k) terms of k references (full ARNs, ~110
+# characters each). At the default k = 2 that is N(N-1)/2 pairs: 8 pipelines make 28 pairs (~6,500
+# characters), 10 are about the limit. Beyond, synthesis refuses: group pipelines, or publish the number of
+# faulty pipelines as a metric and alarm on it.
+MAX_RULE_CHARACTERS = 10_240
+
+
+def pipeline_composites(catalog: Catalog, specs: list[AlarmSpec] | None = None) -> list[CompositeSpec]:
+    """`composite-pipeline/<topic>` per pipeline (a topic and everything downstream of it in the lineage, as
+    the weekly review groups them): ALARM while any of its key alarms is. No actions: those alarms page."""
+    specs = metric_alarm_specs(catalog) if specs is None else specs
+    composites = []
+    for pipeline, members in pipelines(catalog).items():
+        if pipeline == PLATFORM:
+            continue
+        keys = [s for s in specs if s.signal in PIPELINE_SIGNALS and s.component in members]
+        if not keys:
+            continue
+        composites.append(CompositeSpec(
+            # The component is the pipeline's name, not "topic:<name>": a catalog component in ALARM holds the
+            # actions downstream of it (lineage hold), and this composite is in ALARM *because* of them.
+            name=alarm_name(catalog.prefix, PIPELINE_SIGNAL, pipeline),
+            signal=PIPELINE_SIGNAL,
+            component=pipeline,
+            description=(f"Pipeline {pipeline} is faulty: in ALARM while any of its key alarms is "
+                         f"({', '.join(sorted({k.component for k in keys}))}: {', '.join(PIPELINE_SIGNALS)}). "
+                         f"No actions (those alarms page); read by {OUTAGE_SIGNAL}. Runbook: Emergency "
+                         f"Procedures / Service Outage"),
+            alarms=tuple(k.name for k in keys),
+            pages=False,
+        ))
+    return composites
+
+
+def _rule_characters(catalog: Catalog, alarms: tuple[str, ...], k: int) -> int:
+    def arn(name: str) -> str:
+        return f"arn:aws:cloudwatch:{catalog.region}:{catalog.account_id}:alarm:{name}"
+
+    return len(" OR ".join("(" + " AND ".join(f'ALARM("{arn(a)}")' for a in combo) + ")"
+                           for combo in combinations(alarms, k)))
+
+
+def outage_composites(catalog: Catalog, faulty: list[CompositeSpec]) -> list[CompositeSpec]:
+    """`composite-service-outage/pipelines`: ALARM while `thresholds.outage_pipelines` (2 by default) of the
+    pipeline composites are. It pages, and its change to ALARM starts the service-outage procedure
+    (ProceduresStack's rule -> functions/procedures/start.py). None with fewer pipelines than that: an
+    outage is then the pipelines' own pages."""
+    k = catalog.thresholds.outage_pipelines
+    names = tuple(c.name for c in faulty)
+    if len(names) < k:
+        return []
+    characters = _rule_characters(catalog, names, k)
+    if characters > MAX_RULE_CHARACTERS:
+        raise ValueError(f"thresholds.outage_pipelines {k} of {len(names)} pipelines: the composite rule would "
+                         f"take {characters:,} characters (CloudWatch allows {MAX_RULE_CHARACTERS:,})")
+    return [CompositeSpec(
+        name=alarm_name(catalog.prefix, OUTAGE_SIGNAL, OUTAGE_COMPONENT),
+        signal=OUTAGE_SIGNAL,
+        component=OUTAGE_COMPONENT,
+        description=(f"The service is out: {k} or more of its {len(names)} pipelines are faulty at once "
+                     f"({', '.join(c.component for c in faulty)}). Starts the service-outage procedure "
+                     f"(evidence, rollback of our own recorded changes after approval, escalation). Runbook: "
+                     f"Emergency Procedures / Service Outage"),
+        alarms=names,
+        pages=True,  # a person hears it at once, whether the procedure starts or not
+        at_least=k,
+    )]
+
+
+def service_composite_specs(catalog: Catalog, specs: list[AlarmSpec] | None = None) -> list[CompositeSpec]:
+    """The pipeline composites, then the outage composite that reads them (creation order)."""
+    faulty = pipeline_composites(catalog, specs)
+    return [*faulty, *outage_composites(catalog, faulty)]

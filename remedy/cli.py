@@ -7,6 +7,7 @@ argument) — always one clear line, never a traceback, nothing half-applied.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +23,7 @@ catalog_app = typer.Typer(no_args_is_help=True, help="The pipeline catalog (conf
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(__import__("remedy.commands.report", fromlist=["report_app"]).report_app, name="report")
 app.add_typer(__import__("remedy.commands.incident", fromlist=["incident_app"]).incident_app, name="incident")
+app.command("faults")(__import__("remedy.commands.faults", fromlist=["faults"]).faults)  # the fault matrix
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -35,9 +37,12 @@ class Refused(Exception):
 
 
 def _catalog_for_env(env: str) -> Path:
+    config = catalog_path_for("dev").parent
+    known = ", ".join(sorted(p.stem for p in config.glob("*.yaml")))
+    if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", env):  # a name in config/, not a path to somewhere else
+        raise Refused(f"unknown environment {env[:60]!r}: environments are named like dev (known: {known})")
     path = catalog_path_for(env)
     if not path.exists():
-        known = ", ".join(sorted(p.stem for p in path.parent.glob("*.yaml")))
         raise Refused(f"unknown environment {env!r}: no {path.relative_to(path.parents[1])} (known: {known})")
     return path
 
@@ -114,20 +119,50 @@ def _read_event(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise Refused(f"{path}: cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise Refused(f"{path}: not UTF-8 text (byte {error.start}: {error.reason})") from None
     try:
-        return json.loads(text)
+        event = json.loads(text)
     except json.JSONDecodeError as error:
         raise Refused(f"{path}: not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    except RecursionError:
+        raise Refused(f"{path}: JSON nested too deeply to be an event") from None
+    if not isinstance(event, dict):  # refused before the sandbox starts
+        from functions.core.events import json_type
+
+        raise Refused(f"{path}: an event is a JSON object, not {json_type(event)}")
+    return event
 
 
 def main() -> None:
     """Console entry point: bad input and unreachable endpoints end in one line, not a traceback."""
     from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # typer 0.29 carries click
 
     from remedy.gameday.registry import UnknownScenario
 
     try:
-        app()
+        # standalone_mode=False: click's usage errors come here instead of its multi-line usage panel.
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as error:  # `remedy`, `remedy incident`: the help, as asked
+        error.show()
+        sys.exit(2)
+    except UsageError as error:  # an unknown option, a value of the wrong type, a missing argument
+        names: list[str] = []
+        ctx = error.ctx
+        while ctx is not None and ctx.parent is not None:  # the subcommand, without how Python was started
+            names.insert(0, ctx.info_name or "")
+            ctx = ctx.parent
+        command = " ".join(["remedy", *names])
+        err.print(f"{command}: {' '.join(error.format_message().split())} (see {command} --help)", markup=False,
+                  highlight=False)
+        sys.exit(2)
+    except ClickException as error:
+        err.print(f"remedy: {' '.join(error.format_message().split())}", markup=False, highlight=False)
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        err.print("remedy: aborted", markup=False)
+        sys.exit(130)
     except (Refused, UnknownScenario) as error:
         err.print(f"remedy: {error}", markup=False, highlight=False)
         sys.exit(2)
@@ -140,6 +175,7 @@ def main() -> None:
     except NoCredentialsError:
         err.print("remedy: no AWS credentials found", markup=False)
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

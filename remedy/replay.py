@@ -5,7 +5,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from functions.core.events import parse_timestamp
 from sandbox.core import Sandbox
+
+
+def _stage_alarm(sandbox: Sandbox, event: dict[str, Any]) -> None:
+    """Put the emulated alarm in the state the event says it entered, at the event's time: the handler then
+    reads the world the event describes (the alarm still in ALARM right after it fired), not a fresh one.
+    Events for alarms the sandbox does not have, or that do not parse, are delivered as they are."""
+    from sandbox.alarms import Evaluation, record_transition
+
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    state = detail.get("state") if isinstance(detail.get("state"), dict) else {}
+    name, value = detail.get("alarmName"), state.get("value")
+    if event.get("detail-type") != "CloudWatch Alarm State Change" or not isinstance(name, str) or \
+            value not in ("OK", "ALARM", "INSUFFICIENT_DATA"):
+        return
+    cloudwatch = sandbox.client("cloudwatch")
+    if not cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]:
+        return
+    try:
+        at = parse_timestamp(str(state.get("timestamp", "")))
+    except ValueError:
+        return
+    record_transition(cloudwatch, Evaluation(name, "", value, f"replayed: {str(state.get('reason', ''))[:200]}",
+                                             {}, []), at)
 
 
 def replay_event(event: Any, env: str, catalog_path: Path, sandbox: Sandbox | None = None) -> dict[str, Any]:
@@ -17,6 +41,7 @@ def replay_event(event: Any, env: str, catalog_path: Path, sandbox: Sandbox | No
         if not isinstance(event, dict):
             return {"status": "REJECTED", "reason": f"an event is a JSON object, not {type(event).__name__}",
                     "matched_rules": [], "invocations": []}
+        _stage_alarm(sandbox, event)
         delivery = sandbox.deliver(event)
         report: dict[str, Any] = {
             "matched_rules": delivery.matched,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -23,8 +23,14 @@ _LOCK = threading.Lock()
 # from it (a benchmark figure: as few calls as the diagnosis needs).
 CALLS: list[tuple[str, str]] = []
 
-# Fault injection: (service, operation) -> error code the sandbox answers with (see `inject_error`).
-_INJECTED: dict[tuple[str, str], tuple[str, str]] = {}
+# The same calls with who made them and how they were answered: (service, operation, access key id, HTTP
+# status), S3 and the Health/Support fills included. The fault matrix (remedy.faults) tells the functions'
+# calls from the sandbox's own by the access key.
+CALLS_BY: list[tuple[str, str, str, int]] = []
+
+# Fault injection: (service, operation) -> (error code, message, HTTP status or None, callers or None): the
+# sandbox answers with that error, to every caller or only to requests signed with one of `callers`' access keys.
+_INJECTED: dict[tuple[str, str], tuple[str, str, int | None, frozenset[str] | None]] = {}
 
 
 def _glue_backend(response: Any) -> Any:
@@ -181,6 +187,9 @@ def _cbor_text(text: str) -> bytes:
 def error_body(content_type: str, service: str, code: str, message: str) -> tuple[dict[str, str], Any]:
     """An AWS error in the protocol the request used: JSON, CBOR (smithy rpc v2), query XML or EC2 XML."""
     request_id = "sandbox-injected-fault"
+    if service == "s3":  # REST-XML
+        return {"Content-Type": "application/xml"}, (f"<Error><Code>{code}</Code><Message>{message}</Message>"
+                                                     f"<RequestId>{request_id}</RequestId></Error>")
     if "cbor" in content_type:
         body = bytes([0xA2]) + _cbor_text("__type") + _cbor_text(code) + _cbor_text("message") + _cbor_text(message)
         return {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor",
@@ -206,15 +215,115 @@ def _fill_fault_injection() -> None:
     def call_action(self: Any) -> Any:
         key = (self.service_name or "", self._get_action() if hasattr(self, "_get_action") else "")
         CALLS.append(key)
-        if key in _INJECTED:
-            code, message = _INJECTED[key]
-            status = (503 if code == "ServiceUnavailable" else 500) if code in SERVER_ERRORS else 400
-            headers, body = error_body(self.headers.get("Content-Type", ""), self.service_name, code, message)
-            headers["status"] = str(status)
-            return status, headers, body
-        return original(self)
+        caller = _access_key(self.headers.get("Authorization", ""))
+        fault = _fault_for(key, caller, self.headers.get("Content-Type", ""))
+        answer = fault or original(self)
+        CALLS_BY.append((*key, caller, _status_of(answer)))
+        return answer
 
     BaseResponse.call_action = call_action
+    _fill_s3_fault_injection()
+
+
+def _access_key(authorization: str) -> str:
+    """The access key id of a SigV4 `Authorization` header ('' when unsigned)."""
+    _, found, rest = authorization.partition("Credential=")
+    return rest.split("/", 1)[0] if found else ""
+
+
+def _status_of(answer: Any) -> int:
+    try:
+        return int(answer[0]) if isinstance(answer, tuple) else 200
+    except (TypeError, ValueError):
+        return 200
+
+
+def _fault_for(key: tuple[str, str], caller: str, content_type: str) -> tuple[int, dict[str, str], Any] | None:
+    """The injected error answer for this call, if one is armed for it (and for this caller)."""
+    armed = _INJECTED.get(key)
+    if armed is None:
+        return None
+    code, message, status, callers = armed
+    if callers is not None and caller not in callers:
+        return None
+    if status is None:
+        status = (503 if code == "ServiceUnavailable" else 500) if code in SERVER_ERRORS else 400
+    headers, body = error_body(content_type, key[0], code, message)
+    headers["status"] = str(status)
+    return status, headers, body
+
+
+def _fill_s3_fault_injection() -> None:
+    """moto's S3 answers outside BaseResponse.call_action: its calls are recorded (in CALLS_BY only: CALLS, the
+    benchmark's count, leaves S3 out) and faults injected here, the operation named by S3's REST routes."""
+    from moto.core.routing import get_service_router
+    from moto.s3.responses import S3Response
+
+    def operation_of(request: Any) -> str:
+        try:
+            return str(get_service_router("s3").match(request)[0].name)
+        except Exception:
+            return ""
+
+    def wrap(original: Any) -> Any:
+        def respond(self: Any, request: Any, full_url: str, headers: Any) -> Any:
+            key = ("s3", operation_of(request))
+            caller = _access_key(request.headers.get("Authorization", ""))
+            fault = _fault_for(key, caller, "")
+            answer = fault or original(self, request, full_url, headers)
+            CALLS_BY.append((*key, caller, _status_of(answer)))
+            return answer
+
+        return respond
+
+    S3Response.bucket_response = wrap(S3Response.bucket_response)
+    S3Response.key_response = wrap(S3Response.key_response)
+
+
+def _fill_global_fault_injection() -> None:
+    """AWS Health and Support are answered before moto's routing (sandbox.gaps_procedures): their calls are
+    recorded and faults injected in front of that fill (JSON protocol, the operation in X-Amz-Target)."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.__call__
+
+    def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        authorization = str(environ.get("HTTP_AUTHORIZATION", ""))
+        service = next((s for s in ("health", "support") if f"/{s}/aws4_request" in authorization), None)
+        if service is None:
+            return original(self, environ, start_response)
+        key = (service, str(environ.get("HTTP_X_AMZ_TARGET", "")).rsplit(".", 1)[-1])
+        caller = _access_key(authorization)
+        fault = _fault_for(key, caller, "application/x-amz-json-1.1")
+        if fault is None:
+            statuses: list[int] = []
+
+            def recording(status: str, headers: Any, *args: Any) -> Any:
+                statuses.append(int(status.split(maxsplit=1)[0]))
+                return start_response(status, headers, *args)
+
+            answer = original(self, environ, recording)
+            CALLS_BY.append((*key, caller, statuses[0] if statuses else 200))
+            return answer
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length:
+            environ["wsgi.input"].read(length)  # the request is answered, not left half read
+        status, headers, body = fault
+        headers.pop("status", None)
+        CALLS_BY.append((*key, caller, status))
+        start_response(f"{status} Injected", list(headers.items()))
+        return [body.encode() if isinstance(body, str) else body]
+
+    DomainDispatcherApplication.__call__ = call
+
+
+def _fill_module_list() -> None:
+    """moto's server lists its own package directory (listdir + isdir of ~150 entries) on every request to
+    route it: listed once, the same answer."""
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
 
 
 def install_gap_fills() -> None:
@@ -222,6 +331,7 @@ def install_gap_fills() -> None:
     with _LOCK:
         if _PATCHED:
             return
+        _fill_module_list()
         _fill_glue()
         _fill_events()
         _fill_cloudwatch()
@@ -229,13 +339,18 @@ def install_gap_fills() -> None:
         __import__("sandbox.gaps_glue_failure").gaps_glue_failure.install()  # glue_job_failure, data_quality
         __import__("sandbox.gaps_procedures").gaps_procedures.install()  # emergency and scaling procedures
         __import__("sandbox.gaps_maintenance").gaps_maintenance.install()  # DescribeAlarmHistory (weekly review)
+        __import__("sandbox.gaps_lambda").gaps_lambda.install()  # Invoke of deployed functions (approvals)
+        _fill_global_fault_injection()  # in front of the Health/Support fill
         _PATCHED = True
 
 
 @contextmanager
-def inject_error(service: str, operation: str, code: str, message: str = "injected by the sandbox") -> Iterator[None]:
-    """While active, `service`'s `operation` (e.g. ("glue", "StartJobRun")) answers with AWS error `code`."""
-    _INJECTED[(service, operation)] = (code, message)
+def inject_error(service: str, operation: str, code: str, message: str = "injected by the sandbox",
+                 status: int | None = None, callers: Collection[str] | None = None) -> Iterator[None]:
+    """While active, `service`'s `operation` (e.g. ("glue", "StartJobRun")) answers with AWS error `code`
+    (HTTP `status`: by default 503 for ServiceUnavailable, 500 for the other server errors, else 400), to every
+    request or only to those signed with one of `callers`' access key ids."""
+    _INJECTED[(service, operation)] = (code, message, status, frozenset(callers) if callers is not None else None)
     try:
         yield
     finally:
@@ -256,6 +371,9 @@ class EmulatedAccount:
         if self._server is not None:
             return self
         os.environ["MOTO_ACCOUNT_ID"] = self.account_id  # moto's default account becomes the catalog's
+        # Nothing here launches instances: without moto's ~4,000 default AMIs a reset (and a checkpoint of the
+        # account, sandbox.checkpoint) is cheaper.
+        os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         install_gap_fills()
         import logging
 

@@ -275,7 +275,13 @@ class Sandbox:
 
     def invoke(self, spec: FunctionSpec, event: dict[str, Any], logs: list[str] | None = None) -> Any:
         """One synchronous invocation of the real handler with the function's environment. What it logs
-        goes to `logs` (its CloudWatch Logs stream), not to the terminal running the sandbox."""
+        goes to `logs` (its CloudWatch Logs stream), not to the terminal running the sandbox. One function at
+        a time: a function that starts a state machine (the procedure starter) must not have its environment
+        switched under it by the run's first Lambda task (moto runs executions in threads)."""
+        with stepfunctions.FUNCTION_LOCK:
+            return self._invoke(spec, event, logs)
+
+    def _invoke(self, spec: FunctionSpec, event: dict[str, Any], logs: list[str] | None) -> Any:
         self._enter_function_env(spec)
         module_name, _, attr = spec.handler.rpartition(".")
         handler = getattr(importlib.import_module(module_name), attr)
@@ -331,6 +337,7 @@ class Sandbox:
         env = dict(spec.environment)
         # The asset carries catalog.json (see infra bundling); here the same catalog, from its source.
         env["CATALOG_PATH"] = str(self.catalog_path)
+        env["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon here (the template's tracing is ACTIVE)
         env.update(self.account.environ())
         if "redshift" in spec.handler:
             # A function that talks SQL to the cluster reaches the stand-in through REDSHIFT_HOST/PORT,

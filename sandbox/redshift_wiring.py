@@ -15,12 +15,7 @@ the variables into os.environ (the in-process function runner keeps them) and fo
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -92,30 +87,6 @@ def stats_off(standin: RedshiftStandIn, schema: str, table: str) -> float | None
 
 def running_pids(standin: RedshiftStandIn) -> list[int]:
     return [int(pid) for (pid,) in standin.execute("SELECT pid FROM stv_recents WHERE status = 'Running'")]
-
-
-@contextmanager
-def catalog_variant(sandbox: Any, playbook: str, **guardrails: Any) -> Iterator[Path]:
-    """The sandbox's catalog with one playbook's guardrails bent (e.g. mode="auto"), for the functions
-    invoked inside the block: the variant is validated, written under workdir and used as CATALOG_PATH."""
-    import yaml
-
-    from functions.core.catalog import parse_catalog
-
-    data = yaml.safe_load(Path(sandbox.catalog_path).read_text(encoding="utf-8"))
-    data = copy.deepcopy(data)
-    data["guardrails"]["playbooks"][playbook].update(guardrails)
-    parse_catalog(data, "catalog variant")
-    # One file per content: the function's cold-start cache is keyed on CATALOG_PATH.
-    digest = hashlib.sha256(json.dumps(guardrails, sort_keys=True, default=str).encode()).hexdigest()[:10]
-    path = Path(sandbox.workdir) / f"catalog-{playbook}-{digest}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    original = sandbox.catalog_path
-    sandbox.catalog_path = path
-    try:
-        yield path
-    finally:
-        sandbox.catalog_path = original
 
 
 def _ident(name: str) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 
 _ACTIVE: Any = None
 _LOCK = threading.RLock()  # one function at a time: Sandbox.invoke switches the process's environment
+FUNCTION_LOCK = _LOCK  # held by Sandbox.invoke too: a Lambda task waits for the function that started its run
 _ORIGINAL: Any = None
 
 

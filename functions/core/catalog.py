@@ -192,6 +192,9 @@ class Thresholds(Strict):
     long_query_seconds: int = Field(default=1800, ge=1)
     # A query waiting longer than this in a WLM queue is queue pressure (redshift_performance).
     wlm_queue_wait_seconds: int = Field(default=300, ge=1)
+    # The service is out (composite-service-outage, which starts the service-outage procedure) when this many
+    # pipelines are faulty at once; one faulty pipeline is that pipeline's own pages and playbooks.
+    outage_pipelines: int = Field(default=2, ge=2)
 
 
 class PlaybookGuardrails(Strict):
@@ -201,6 +204,12 @@ class PlaybookGuardrails(Strict):
     budget_window_hours: int = Field(default=24, ge=1)
     # Destructive actions wait for a person even in auto mode, unless named here on purpose.
     auto_approve_destructive: list[Name] = []
+    # How long an action awaiting approval may be approved (`remedy incident approve`); later it has expired
+    # and the next alarm asks again, with a fresh diagnosis.
+    approval_minutes: int = Field(default=60, ge=1, le=1440)
+    # The verification window: how long the playbook's scheduled check looks again for the service level
+    # (alarm OK, run succeeded) after acting, before it escalates to a person with what was tried.
+    verification_minutes: int = Field(default=30, ge=5, le=1440)
 
 
 class Guardrails(Strict):
@@ -522,11 +531,15 @@ def load_catalog(path: str | Path) -> Catalog:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CatalogError(str(path), [f"(file): cannot read: {error.strerror or error}"]) from None
+    except UnicodeDecodeError as error:
+        raise CatalogError(str(path), [f"(file): not UTF-8 text (byte {error.start}: {error.reason})"]) from None
     if path.suffix == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise CatalogError(str(path), [f"(file): not valid JSON: {error}"]) from None
+        except RecursionError:
+            raise CatalogError(str(path), ["(file): nested too deeply to be a catalog"]) from None
     else:
         import yaml  # only the CLI, CDK and sandbox read YAML; Lambda assets carry JSON
 
@@ -534,6 +547,8 @@ def load_catalog(path: str | Path) -> Catalog:
             data = yaml.safe_load(text)
         except yaml.YAMLError as error:
             raise CatalogError(str(path), [f"(file): not valid YAML: {_one_line(str(error))}"]) from None
+        except RecursionError:
+            raise CatalogError(str(path), ["(file): nested too deeply to be a catalog"]) from None
     return parse_catalog(data, str(path))
 
 

@@ -75,11 +75,19 @@ def parse_timestamp(text: str) -> datetime:
 
 M = TypeVar("M", bound=BaseModel)
 
+_JSON_TYPES = {bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object"}
 
-def _ours(event: Any, model: type[M], kind: str, noun: str, catalog: Catalog) -> M:
+
+def json_type(value: Any) -> str:
+    """What JSON calls the value's type (what a person wrote), e.g. 'array' rather than Python's 'list'."""
+    return "null" if value is None else _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+
+def validated_event(event: Any, model: type[M], kind: str, noun: str, catalog: Catalog) -> M:
     """`event` validated as `model`, from this service's account and region, or BadEvent in one line."""
     if not isinstance(event, dict):
-        raise BadEvent(f"event must be a JSON object, got {type(event).__name__}")
+        raise BadEvent(f"event must be a JSON object, got {json_type(event)}")
     if len(json.dumps(event, default=str)) > MAX_EVENT_BYTES:
         raise BadEvent("event is larger than EventBridge's 256 KB limit")
     try:
@@ -95,9 +103,24 @@ def _ours(event: Any, model: type[M], kind: str, noun: str, catalog: Catalog) ->
     return change
 
 
+class ScheduledEvent(_Loose):
+    source: Literal["aws.events"]
+    detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")
+    account: str = Field(pattern=r"^\d{12}$")
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    time: str = Field(max_length=40)
+
+
+def parse_scheduled_event(event: Any, catalog: Catalog) -> datetime:
+    """The time an EventBridge schedule fired for, from this service's own rules (account and region), or
+    BadEvent: a schedule from elsewhere must not make the playbooks give back leases or close windows."""
+    change = validated_event(event, ScheduledEvent, "Scheduled Event", "scheduled event", catalog)
+    return parse_timestamp(change.time)
+
+
 def parse_alarm_event(event: Any, catalog: Catalog, playbook: str | None = None) -> Incident:
     """The incident an event describes, or BadEvent with the reason in one line."""
-    change = _ours(event, AlarmStateChange, "CloudWatch Alarm State Change", "alarm", catalog)
+    change = validated_event(event, AlarmStateChange, "CloudWatch Alarm State Change", "alarm", catalog)
     detail = change.detail
     name = parse_alarm_name(detail.alarm_name, catalog.prefix)
     if name is None or name.playbook is None:
@@ -161,7 +184,7 @@ def parse_glue_event(event: Any, catalog: Catalog, playbook: str | None = None) 
     The incident id is job + run + state: a redelivered event is the same incident (a duplicate), while the
     failure of a retry (another run id) is a new one. The playbook sees state ALARM; the run's Glue state
     is in `dimensions`."""
-    change = _ours(event, GlueJobStateChange, "Glue Job State Change", "Glue event", catalog)
+    change = validated_event(event, GlueJobStateChange, "Glue Job State Change", "Glue event", catalog)
     detail = change.detail
     if f"glue:{detail.job_name}" not in catalog.components:
         raise BadEvent(f"glue job {detail.job_name!r} is not in the catalog")

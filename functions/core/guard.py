@@ -28,7 +28,9 @@ class Guard:
     dry_run: bool = False
     seen: dict[str, BreakerState] = field(default_factory=dict)  # breaker state each decision was based on
 
-    def check(self, action: Action, unhealthy: set[str], now: datetime) -> Decision:
+    def check(self, action: Action, unhealthy: set[str], now: datetime, approved: bool = False) -> Decision:
+        """`approved`: a person approved this exact action (functions.core.approvals). That meets the mode
+        approve and the destructive-action rule, nothing else: every rule that says no still applies."""
         command = describe(action)
 
         def decide(verdict: Verdict, rule: str, reason: str) -> Decision:
@@ -45,10 +47,13 @@ class Guard:
         if refusal:
             return decide(*refusal)
         if rails.mode is Mode.RECOMMEND:
+            if approved:  # switched to recommend since it asked: the approval no longer carries it out
+                return decide(Verdict.REFUSED, "mode", f"playbook {self.playbook} is in recommend mode now: "
+                                                       f"an approval does not carry out its actions; run it yourself")
             return decide(Verdict.RECOMMENDED, "mode", f"playbook {self.playbook} recommends; a person runs it")
-        if rails.mode is Mode.APPROVE:
+        if rails.mode is Mode.APPROVE and not approved:
             return decide(Verdict.AWAITING_APPROVAL, "mode", f"playbook {self.playbook} acts after approval")
-        if spec.destructive and action.name not in rails.auto_approve_destructive:
+        if spec.destructive and action.name not in rails.auto_approve_destructive and not approved:
             return decide(Verdict.AWAITING_APPROVAL, "destructive",
                           f"{action.name} is destructive: it waits for a person")
         if self.dry_run or self.catalog.guardrails.dry_run:
@@ -62,9 +67,10 @@ class Guard:
         if named is not None and action.target != f"glue:{named}":
             # Cooldowns and lineage are judged on the target: it must be what the action changes.
             return Verdict.REFUSED, "parameters", f"target {action.target} is not glue:{named}"
-        if self._kill_switch_engaged():
-            return (Verdict.REFUSED, "kill_switch",
-                    f"kill switch {self.catalog.guardrails.kill_switch_parameter} is on (or unreadable)")
+        switch = self._kill_switch()
+        if switch:
+            parameter = self.catalog.guardrails.kill_switch_parameter
+            return Verdict.REFUSED, "kill_switch", f"kill switch {parameter} {switch}"
         if rails.mode is Mode.OBSERVE:
             return Verdict.OBSERVED, "mode", f"playbook {self.playbook} is in observe mode"
         held_by = [c for c in self.catalog.upstream_of(action.target) if c in unhealthy]
@@ -79,11 +85,12 @@ class Guard:
             return Verdict.REFUSED, breaker[0], breaker[1]
         return None
 
-    def _kill_switch_engaged(self) -> bool:
+    def _kill_switch(self) -> str | None:
+        """Why the kill switch stops everything, or None. Unreadable counts as on: failing closed."""
         try:
-            return self.kill_switch.engaged()
-        except Exception:
-            return True
+            return "is on" if self.kill_switch.engaged() else None
+        except Exception as error:
+            return f"could not be read, so it counts as on ({_error_line(error)})"
 
 
 def breaker_refusal(state: BreakerState, cooldown_minutes: int, budget: int, window_hours: int,
@@ -119,3 +126,9 @@ def blast_radius(catalog: Catalog, action_name: str, params: object) -> str | No
     if nodes is not None and nodes > catalog.guardrails.max_redshift_nodes:
         return f"{nodes} nodes exceeds max_redshift_nodes {catalog.guardrails.max_redshift_nodes}"
     return None
+
+
+def _error_line(error: Exception) -> str:
+    code = getattr(error, "response", {}).get("Error", {}).get("Code") if hasattr(error, "response") else None
+    text = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+    return f"{code}: {text}" if code else f"{type(error).__name__}: {text}"

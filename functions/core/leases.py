@@ -13,7 +13,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from functions.core.catalog import Catalog
-from functions.core.events import BadEvent, parse_timestamp
 from functions.core.models import Action, ActionResult, Incident, Plan, Verification, VerificationStatus
 
 
@@ -45,15 +44,12 @@ def due(lease: Lease, alarm_state: str, ok_since: datetime | None, now: datetime
     return f"{lease.alarm_name} has been OK since {ok_since:%H:%M}Z (lease of {minutes} min is over)"
 
 
-def scheduled_time(event: Any) -> datetime:
-    """The time a scheduled event stands for (EventBridge 'Scheduled Event', field `time`)."""
-    if not isinstance(event, dict) or event.get("detail-type") != "Scheduled Event":
-        raise BadEvent("not an EventBridge Scheduled Event")
-    return parse_timestamp(str(event.get("time", "")))
-
-
 class LeaseRevert:
     """A one-action playbook: give back what the lease borrowed, through the same guard as everything."""
+
+    # No verification window of its own: the lease ended because the alarm stayed OK, and the alarm keeps
+    # watching (a lag that comes back is a new incident for the playbook).
+    verification_window = False
 
     def __init__(self, lease: Lease, reason: str):
         self.name = lease.playbook

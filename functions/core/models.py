@@ -76,7 +76,9 @@ class Verdict(StrEnum):
 class Decision(Record):
     action: Action
     verdict: Verdict
-    rule: str  # which guard rule decided: kill_switch, mode, dry_run, lineage_hold, blast_radius, cooldown, budget, ok
+    # which guard rule decided: kill_switch, mode, dry_run, lineage_hold, blast_radius, cooldown, budget, breaker
+    # (the attempt could not be recorded), ok
+    rule: str
     reason: str
     command: str = ""  # the equivalent command a person could run
 
@@ -117,6 +119,51 @@ class OutcomeStatus(StrEnum):
     ESCALATED = "ESCALATED"
     DUPLICATE = "DUPLICATE"  # same state change seen before: nothing done again
     RECOVERED = "RECOVERED"  # the alarm went back to OK
+    REJECTED = "REJECTED"  # a person said no to an action awaiting approval: nothing done
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"  # nobody answered within the catalog's approval window
+
+
+class PendingApproval(Record):
+    """An action the guard held for a person (AWAITING_APPROVAL): exactly what would run, why, and until when
+    a person may say yes (functions.core.approvals; kept in the breaker table, answered once)."""
+
+    approval_id: str  # short, deterministic per incident and action: what `remedy incident approve` takes
+    incident: Incident
+    playbook: str
+    action: Action  # the exact action with its parameters: an approval carries out this and nothing else
+    reason: str  # why the guard held it (mode approve, or destructive)
+    command: str = ""
+    findings: list[Finding] = []  # what the diagnosis had found when it asked
+    requested_at: datetime
+    expires_at: datetime
+    status: ApprovalStatus = ApprovalStatus.PENDING
+    answered_by: str = ""
+    answer_reason: str = ""
+    answered_at: datetime | None = None
+
+    @property
+    def answer(self) -> str:
+        """'APPROVED by alice (month-end volume)', as the audit trail and the notification say it."""
+        return f"{self.status.value} by {self.answered_by}" + (f" ({self.answer_reason})" if self.answer_reason else "")
+
+
+class FollowUp(Record):
+    """A verification window the playbook scheduled for itself: what was done, checked again by its
+    scheduled event until the service level is back (VERIFIED) or the window is over (escalated)."""
+
+    key: str  # incident id (and approval id, for an approved action): one window per thing done
+    incident: Incident
+    playbook: str
+    results: list[ActionResult]
+    acted_at: datetime
+    due_by: datetime
+    verification: Verification  # the last check
 
 
 class Outcome(Record):
@@ -129,3 +176,6 @@ class Outcome(Record):
     )
     status: OutcomeStatus
     summary: str
+    pending: list[PendingApproval] = []  # what waits for a person, each with its approval id
+    follow_up: FollowUp | None = None  # the verification window still open (or just closed) for what was done
+    answer: str = ""  # for an approved or rejected action: "APPROVED by alice (reason)"

@@ -31,6 +31,13 @@ SIGNALS: dict[str, str | None] = {
     "posture": None,  # a backup/recovery promise broken (maintenance posture check): pages only
 }
 
+# Composite signals of the whole service (infra/signals.py): a pipeline is faulty (any of its key alarms is
+# in ALARM; no page of its own), and the service is out (several pipelines faulty at once: pages, and starts
+# the service-outage procedure, functions/procedures/start.py).
+PIPELINE_SIGNAL = "composite-pipeline"  # <prefix>/composite-pipeline/topic:<topic>
+OUTAGE_SIGNAL = "composite-service-outage"  # <prefix>/composite-service-outage/pipelines
+OUTAGE_COMPONENT = "pipelines"
+
 
 @dataclass(frozen=True)
 class AlarmName:

@@ -4,6 +4,10 @@ A playbook supplies the two domain decisions (what is wrong and what to do; whet
 module owns everything that must be the same for all of them: each action through the guard, the
 circuit breaker claimed before acting, an audit record for every decision (refusals too), one
 notification at the end.
+
+Three entry points: `run` (an incident: the whole loop), `answer` (a person approved or rejected an action
+the guard held: functions.core.approvals) and `check_follow_up` (the playbook's scheduled check of a
+verification window it opened after acting: the service level again, final verdict once).
 """
 
 from __future__ import annotations
@@ -16,19 +20,31 @@ from functions.core.actions import execute
 from functions.core.catalog import Catalog
 from functions.core.guard import Guard
 from functions.core.models import (
+    Action,
     ActionResult,
     ActionStatus,
+    ApprovalStatus,
     Decision,
+    FollowUp,
     Incident,
     Outcome,
     OutcomeStatus,
+    PendingApproval,
     Plan,
     Verdict,
     Verification,
     VerificationStatus,
 )
 from functions.core.notify import render
-from functions.core.ports import AuditPort, BreakerPort, Clock, KillSwitchPort, NotifierPort
+from functions.core.ports import (
+    ApprovalPort,
+    AuditPort,
+    BreakerPort,
+    Clock,
+    FollowUpPort,
+    KillSwitchPort,
+    NotifierPort,
+)
 
 
 class Playbook(Protocol):
@@ -53,6 +69,10 @@ class Context:
     clock: Clock
     dry_run: bool = False
     unhealthy: set[str] = field(default_factory=set)  # components whose alarms are in ALARM now
+    # Where pending approvals and verification windows are kept (the breaker table in AWS). None: this run
+    # keeps neither (the notification still names the approval id and command).
+    approvals: ApprovalPort | None = None
+    follow_ups: FollowUpPort | None = None
 
 
 def run(playbook: Playbook, incident: Incident, ctx: Context) -> Outcome:
@@ -77,36 +97,207 @@ def run(playbook: Playbook, incident: Incident, ctx: Context) -> Outcome:
     guard = Guard(ctx.catalog, playbook.name, ctx.kill_switch, ctx.breaker, ctx.dry_run)
     decisions: list[Decision] = []
     results: list[ActionResult] = []
+    pending: list[PendingApproval] = []
     for action in plan.actions:
-        now = ctx.clock.now()
-        decision = guard.check(action, unhealthy, now)
-        if decision.verdict is Verdict.ALLOWED and not _claim(ctx, guard, playbook.name, action.target, now):
-            decision = decision.model_copy(update={
-                "verdict": Verdict.REFUSED, "rule": "cooldown",
-                "reason": "another remediation claimed this resource a moment ago"})
+        decision, result = _through_guard(action, guard, unhealthy, incident, playbook.name, ctx)
         decisions.append(decision)
-        audit.record(incident.id, "decision", decision.model_dump(mode="json"))
-        if decision.verdict is not Verdict.ALLOWED:
+        asked = _ask(incident, playbook.name, decision, plan, ctx)
+        if asked is not None:
+            pending.append(asked)
+        if result is None:
             continue
-        result = _act(action, ctx)
         results.append(result)
-        audit.record(incident.id, "action", result.model_dump(mode="json"))
-        _keep_lease(result, incident, ctx)
         if result.status is ActionStatus.FAILED:
             break  # later steps assumed this one worked
+    return _report(playbook, incident, plan, decisions, results, ctx, pending=pending)
 
+
+def answer(playbook: Playbook, approval_id: str, approve: bool, by: str, reason: str,
+           ctx: Context) -> dict[str, Any]:
+    """A person's answer to an action the guard held (functions.core.approvals). Refused in one line when the
+    approval is unknown, expired or answered before; otherwise claimed once (a conditional write), recorded
+    as "APPROVED by <who> (<reason>)" or "REJECTED by <who>", and an approved action is carried out through
+    the guard again (mode requirement met; kill switch, lineage hold, caps, cooldown and budget still apply)."""
+    store = ctx.approvals
+    if store is None:
+        return _not_answered(approval_id, "this function keeps no approvals")
+    raw = store.get(approval_id)
+    if raw is None:
+        return _not_answered(approval_id, f"no approval {approval_id} is known (the id is in the notification)")
+    approval = PendingApproval.model_validate(raw)
+    if approval.playbook != playbook.name:
+        return _not_answered(approval_id, f"approval {approval_id} belongs to playbook {approval.playbook}")
+    now = ctx.clock.now()
+    if approval.status is not ApprovalStatus.PENDING:
+        return _not_answered(approval_id, _answered_before(approval))
+    if now >= approval.expires_at:
+        if store.expire(approval_id, now):
+            ctx.audit.record(approval.incident.id, "approval", {
+                "approval_id": approval_id, "decision": ApprovalStatus.EXPIRED.value,
+                "action": approval.action.model_dump(mode="json"),
+                "text": f"EXPIRED at {approval.expires_at:%Y-%m-%d %H:%M}Z, nobody answered in time"})
+        return _not_answered(approval_id, f"approval {approval_id} expired at {approval.expires_at:%Y-%m-%d %H:%M}Z "
+                                          f"(window of {_window(approval)} min): nothing was done; if the "
+                                          f"problem is still there its alarm asks again")
+    status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
+    if not store.answer(approval_id, status.value, by, reason, now):
+        fresh = PendingApproval.model_validate(store.get(approval_id) or raw)
+        if fresh.status is ApprovalStatus.PENDING:  # the condition judged it expired
+            return _not_answered(approval_id, f"approval {approval_id} expired at "
+                                              f"{fresh.expires_at:%Y-%m-%d %H:%M}Z: nothing was done")
+        return _not_answered(approval_id, f"answered a moment ago: {_answered_before(fresh)}")
+    approval = approval.model_copy(update={"status": status, "answered_by": by, "answer_reason": reason,
+                                           "answered_at": now})
+    ctx.audit.record(approval.incident.id, "approval", {
+        "approval_id": approval_id, "decision": status.value, "by": by, "reason": reason,
+        "action": approval.action.model_dump(mode="json"), "text": approval.answer})
+    outcome = _carry_out(playbook, approval, ctx) if approve else _rejected(playbook, approval, ctx)
+    return {"answer": status.value, "approval_id": approval_id, "incident_id": approval.incident.id,
+            "playbook": playbook.name, "action": approval.action.name, "by": by, "reason": reason,
+            "outcome": outcome.model_dump(mode="json")}
+
+
+def _not_answered(approval_id: str, reason: str) -> dict[str, Any]:
+    return {"answer": "REFUSED", "approval_id": approval_id, "reason": reason}
+
+
+def _answered_before(approval: PendingApproval) -> str:
+    at = f" at {approval.answered_at:%Y-%m-%d %H:%M}Z" if approval.answered_at else ""
+    if approval.status is ApprovalStatus.EXPIRED:
+        return f"approval {approval.approval_id} expired{at}: nothing was done"
+    return f"approval {approval.approval_id} was {approval.answer}{at}: it is answered once"
+
+
+def _window(approval: PendingApproval) -> int:
+    return int((approval.expires_at - approval.requested_at).total_seconds() // 60)
+
+
+def _carry_out(playbook: Playbook, approval: PendingApproval, ctx: Context) -> Outcome:
+    incident = approval.incident
+    plan = Plan(playbook=playbook.name, findings=approval.findings, actions=[approval.action])
+    guard = Guard(ctx.catalog, playbook.name, ctx.kill_switch, ctx.breaker, ctx.dry_run)
+    decision, result = _through_guard(approval.action, guard, ctx.unhealthy, incident, playbook.name, ctx,
+                                      approved=True)
+    return _report(playbook, incident, plan, [decision], [result] if result else [], ctx,
+                   answer=approval.answer, follow_up_key=f"{incident.id}#{approval.approval_id}")
+
+
+def _rejected(playbook: Playbook, approval: PendingApproval, ctx: Context) -> Outcome:
+    plan = Plan(playbook=playbook.name, findings=approval.findings, actions=[approval.action],
+                recommendations=[f"{approval.action.name} was not carried out: {approval.answer}"])
+    outcome = Outcome(incident=approval.incident, plan=plan, status=OutcomeStatus.REJECTED, answer=approval.answer,
+                      summary=f"{approval.action.name} {approval.answer}: nothing was done")
+    ctx.audit.record(approval.incident.id, "outcome", _outcome_record(outcome))
+    ctx.notifier.publish(*render(outcome, ctx.catalog))
+    return outcome
+
+
+def _through_guard(action: Action, guard: Guard, unhealthy: set[str], incident: Incident, playbook: str,
+                   ctx: Context, approved: bool = False) -> tuple[Decision, ActionResult | None]:
+    """One action: the guard's decision (audited), the breaker claimed, the action done (audited)."""
+    now = ctx.clock.now()
+    decision = guard.check(action, unhealthy, now, approved=approved)
+    refusal = _claim(ctx, guard, playbook, action.target, now) if decision.verdict is Verdict.ALLOWED else None
+    if refusal is not None:
+        decision = decision.model_copy(update={"verdict": Verdict.REFUSED, "rule": refusal[0],
+                                               "reason": refusal[1]})
+    ctx.audit.record(incident.id, "decision", decision.model_dump(mode="json"))
+    if decision.verdict is not Verdict.ALLOWED:
+        return decision, None
+    result = _act(action, ctx)
+    ctx.audit.record(incident.id, "action", result.model_dump(mode="json"))
+    _keep_lease(result, incident, ctx)
+    return decision, result
+
+
+def _ask(incident: Incident, playbook: str, decision: Decision, plan: Plan,
+         ctx: Context) -> PendingApproval | None:
+    """Record what waits for a person, so that `remedy incident approve` can carry out exactly this."""
+    from functions.core.approvals import new_approval
+
+    if decision.verdict is not Verdict.AWAITING_APPROVAL or ctx.approvals is None:
+        return None
+    approval = new_approval(incident, playbook, decision, plan.findings, ctx.clock.now(), ctx.catalog)
+    if ctx.approvals.put(approval.model_dump(mode="json")):
+        ctx.audit.record(incident.id, "approval_requested", {
+            "approval_id": approval.approval_id, "action": approval.action.model_dump(mode="json"),
+            "command": approval.command, "reason": approval.reason,
+            "expires_at": approval.expires_at.isoformat()})
+    return approval
+
+
+def _report(playbook: Playbook, incident: Incident, plan: Plan, decisions: list[Decision],
+            results: list[ActionResult], ctx: Context, pending: list[PendingApproval] | None = None,
+            answer: str = "", follow_up_key: str | None = None) -> Outcome:
+    """Verify what was done, open a verification window when that is not yet conclusive, record, notify."""
     verification = Verification(status=VerificationStatus.NOT_APPLICABLE, detail="nothing was done")
     if results and all(r.status is ActionStatus.SUCCEEDED for r in results):
         verification = _verify(playbook, incident, results, ctx)
     elif results:
         verification = Verification(status=VerificationStatus.FAILED, detail="an action failed")
+    follow_up = None
+    if verification.status is VerificationStatus.INCONCLUSIVE:
+        follow_up = _open_window(playbook, incident, results, verification, ctx, follow_up_key or incident.id)
     status = _status(plan, decisions, results, verification)
     outcome = Outcome(incident=incident, plan=plan, decisions=decisions, results=results,
-                      verification=verification, status=status, summary=_summary(status, plan, decisions, results))
-    audit.record(incident.id, "outcome", _outcome_record(outcome))
+                      verification=verification, status=status, summary=_summary(status, plan, decisions, results),
+                      pending=pending or [], follow_up=follow_up, answer=answer)
+    ctx.audit.record(incident.id, "outcome", _outcome_record(outcome))
     subject, message = render(outcome, ctx.catalog)
     ctx.notifier.publish(subject, message)
     return outcome
+
+
+def _open_window(playbook: Playbook, incident: Incident, results: list[ActionResult], verification: Verification,
+                 ctx: Context, key: str) -> FollowUp | None:
+    """After acting with an inconclusive verification: the playbook's scheduled check looks again until the
+    catalog's verification window is over (check_follow_up)."""
+    if ctx.follow_ups is None or not getattr(playbook, "verification_window", True):
+        return None
+    rails = ctx.catalog.guardrails.playbooks.get(playbook.name)  # type: ignore[call-overload]
+    if rails is None:
+        return None
+    now = ctx.clock.now()
+    follow_up = FollowUp(key=key, incident=incident, playbook=playbook.name, results=results, acted_at=now,
+                         due_by=now + timedelta(minutes=rails.verification_minutes), verification=verification)
+    ctx.follow_ups.put(follow_up.model_dump(mode="json"))
+    return follow_up
+
+
+def check_follow_up(playbook: Playbook, follow_up: FollowUp, now: datetime, ctx: Context) -> dict[str, Any]:
+    """The scheduled check of one verification window: the service level again. VERIFIED -> REMEDIATED;
+    FAILED, or still INCONCLUSIVE when the window is over -> ESCALATED to a person with what was tried;
+    otherwise kept for the next check. The final verdict is recorded once (conditional write)."""
+    incident = follow_up.incident
+    verification = _verify(playbook, incident, follow_up.results, ctx)
+    if verification.status is VerificationStatus.INCONCLUSIVE and now < follow_up.due_by:
+        return {"key": follow_up.key, "status": "WATCHING", "until": follow_up.due_by.isoformat(),
+                "detail": verification.detail}
+    if verification.status is VerificationStatus.NOT_APPLICABLE:
+        verification = verification.model_copy(update={"status": VerificationStatus.INCONCLUSIVE})
+    if verification.status is VerificationStatus.INCONCLUSIVE:
+        verification = Verification(status=VerificationStatus.INCONCLUSIVE, detail=(
+            f"verification window over at {follow_up.due_by:%H:%M}Z: {verification.detail}"))
+    if ctx.follow_ups is None or not ctx.follow_ups.close(follow_up.key, verification.status.value, now):
+        return {"key": follow_up.key, "status": "CLOSED_BEFORE", "detail": "another check recorded its verdict"}
+    verified = verification.status is VerificationStatus.VERIFIED
+    tried = "; ".join(f"{r.action.name} at {follow_up.acted_at:%H:%M}Z: {r.detail}" for r in follow_up.results)
+    plan = Plan(playbook=playbook.name, recommendations=[] if verified else [
+        f"not fixed by what was tried ({tried}): a person takes over (runbook: {incident.playbook}); "
+        f"check {incident.alarm_name} and the undo steps below"])
+    status = OutcomeStatus.REMEDIATED if verified else OutcomeStatus.ESCALATED
+    closed = follow_up.model_copy(update={"verification": verification})
+    outcome = Outcome(incident=incident, plan=plan, results=follow_up.results, verification=verification,
+                      status=status, follow_up=closed,
+                      summary=f"verification {verification.status.value}: {verification.detail}")
+    ctx.audit.record(incident.id, "verification", {
+        "key": follow_up.key, "status": verification.status.value, "detail": verification.detail,
+        "acted_at": follow_up.acted_at.isoformat(), "window_until": follow_up.due_by.isoformat(),
+        "checked_at": now.isoformat(), "tried": tried})
+    ctx.audit.record(incident.id, "outcome", _outcome_record(outcome))
+    ctx.notifier.publish(*render(outcome, ctx.catalog))
+    return {"key": follow_up.key, "status": status.value, "verification": verification.status.value,
+            "detail": verification.detail, "outcome": outcome}
 
 
 def _keep_lease(result: ActionResult, incident: Incident, ctx: Context) -> None:
@@ -131,14 +322,16 @@ def _escalate(incident: Incident, playbook: Playbook, ctx: Context, reason: str)
     return outcome
 
 
-def _claim(ctx: Context, guard: Guard, playbook: str, target: str, now: datetime) -> bool:
+def _claim(ctx: Context, guard: Guard, playbook: str, target: str, now: datetime) -> tuple[str, str] | None:
     """Record the attempt before acting, conditional on the breaker state the guard judged: of two
-    concurrent incidents on one resource only one acts, and a crash mid-action still counts."""
+    concurrent incidents on one resource only one acts, and a crash mid-action still counts. None when
+    claimed; otherwise the refusal's rule and reason (nothing is done without the attempt on record)."""
     rails = ctx.catalog.guardrails.playbooks[playbook]  # type: ignore[index]
     try:
-        return ctx.breaker.claim(guard.seen[target], now, now - timedelta(hours=rails.budget_window_hours))
-    except Exception:
-        return False
+        claimed = ctx.breaker.claim(guard.seen[target], now, now - timedelta(hours=rails.budget_window_hours))
+    except Exception as error:
+        return "breaker", f"the attempt could not be recorded, so nothing was done ({_error_line(error)})"
+    return None if claimed else ("cooldown", "another remediation claimed this resource a moment ago")
 
 
 def _act(action: Any, ctx: Context) -> ActionResult:
@@ -158,7 +351,7 @@ def _verify(playbook: Playbook, incident: Incident, results: list[ActionResult],
 
 
 def _error_line(error: Exception) -> str:
-    code = getattr(error, "response", {}).get("Error", {}).get("Code") if hasattr(error, "response") else None
+    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     return f"{code}: {text}" if code else f"{type(error).__name__}: {text}"
 
@@ -190,5 +383,13 @@ def _summary(status: OutcomeStatus, plan: Plan, decisions: list[Decision], resul
 
 
 def _outcome_record(outcome: Outcome) -> dict[str, Any]:
-    return {"status": outcome.status.value, "summary": outcome.summary,
-            "verification": outcome.verification.model_dump(mode="json")}
+    record: dict[str, Any] = {"status": outcome.status.value, "summary": outcome.summary,
+                              "verification": outcome.verification.model_dump(mode="json")}
+    if outcome.pending:
+        record["awaiting_approval"] = [{"approval_id": p.approval_id, "action": p.action.name,
+                                        "expires_at": p.expires_at.isoformat()} for p in outcome.pending]
+    if outcome.follow_up is not None and outcome.status is OutcomeStatus.ACTED:
+        record["verification_window_until"] = outcome.follow_up.due_by.isoformat()
+    if outcome.answer:
+        record["answer"] = outcome.answer
+    return record

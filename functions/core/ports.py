@@ -198,6 +198,43 @@ class BreakerPort(Protocol):
     def leases(self) -> list[dict[str, Any]]: ...
 
 
+class ApprovalPort(Protocol):
+    """Actions awaiting a person (functions.core.approvals), one item each beside the breaker state. Every
+    answer is a conditional write: whatever arrives twice, an approval is carried out once."""
+
+    def put(self, approval: dict[str, Any]) -> bool:
+        """Record a pending approval; False if it was recorded before (the same incident handled again)."""
+        ...
+
+    def get(self, approval_id: str) -> dict[str, Any] | None: ...
+
+    def answer(self, approval_id: str, status: str, by: str, reason: str, at: datetime) -> bool:
+        """PENDING -> `status` if it is still pending and has not expired at `at`; False otherwise."""
+        ...
+
+    def expire(self, approval_id: str, at: datetime) -> bool:
+        """PENDING -> EXPIRED once its window is over at `at`; False if it was answered or expired before."""
+        ...
+
+    def of_incident(self, incident_id: str) -> list[dict[str, Any]]:
+        """Every approval (any status) asked for in one incident."""
+        ...
+
+
+class FollowUpPort(Protocol):
+    """Verification windows still open (functions.core.models.FollowUp), beside the breaker state."""
+
+    def put(self, follow_up: dict[str, Any]) -> None: ...
+
+    def watching(self, playbook: str) -> list[dict[str, Any]]:
+        """The playbook's follow-ups that have no final verdict yet."""
+        ...
+
+    def close(self, key: str, status: str, at: datetime) -> bool:
+        """Record the final verdict once: False if another check closed it first."""
+        ...
+
+
 class AuditPort(Protocol):
     def record(self, incident_id: str, kind: str, payload: dict[str, Any]) -> None: ...
 

@@ -1,8 +1,10 @@
 """Wiring for handlers: settings, catalog, adapters and idempotency, built once per cold start.
 
-A handler calls `handle_alarm(event, playbook)` and nothing else. Same-state-change deliveries (EventBridge
+A handler calls `handle(event, playbook)` and nothing else. Same-state-change deliveries (EventBridge
 is at least once) are answered from the idempotency record, keyed on alarm name + state-change timestamp,
-and recorded as duplicates in the audit trail.
+and recorded as duplicates in the audit trail. Three kinds of event reach a playbook's function: incidents
+(alarm state changes, or what its `parse` accepts), its schedule (verification windows and leases) and a
+person's answer to an approval (`{"remedy-approval": …}`, invoked directly by `remedy incident approve`).
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ def _wiring() -> dict[str, Any]:
     from functions.core.adapters.aws import (
         AwsPorts,
         Clients,
+        DynamoApprovals,
         DynamoAudit,
         DynamoBreaker,
+        DynamoFollowUps,
         SnsNotifier,
         SsmKillSwitch,
         SystemClock,
@@ -52,6 +56,9 @@ def _wiring() -> dict[str, Any]:
         "audit": DynamoAudit(clients, s.audit_table, clock),
         "notifier": SnsNotifier(clients, s.topic_arn),
         "clock": clock,
+        # Pending approvals and verification windows live in the breaker table too (no table of their own).
+        "approvals": DynamoApprovals(clients, s.breaker_table),
+        "follow_ups": DynamoFollowUps(clients, s.breaker_table),
     }
 
 
@@ -94,7 +101,8 @@ def _context(incident: Incident) -> Context:
     return Context(catalog=cat, ports=wiring["ports"], kill_switch=wiring["kill_switch"],
                    breaker=wiring["breaker"], audit=wiring["audit"], notifier=wiring["notifier"],
                    clock=_IncidentClock(wiring["clock"], incident.changed_at), dry_run=settings().dry_run,
-                   unhealthy=_unhealthy_components(cat, wiring["ports"], incident.alarm_name, incident.resource))
+                   unhealthy=_unhealthy_components(cat, wiring["ports"], incident.alarm_name, incident.resource),
+                   approvals=wiring["approvals"], follow_ups=wiring["follow_ups"])
 
 
 def _process(incident: Incident, playbook: Playbook) -> dict[str, Any]:
@@ -167,23 +175,88 @@ def handle_alarm(event: Any, playbook: Playbook, context: Any = None,
 
 def handle(event: Any, playbook: Playbook, context: Any = None,
            parse: Parser = parse_alarm_event) -> dict[str, Any]:
-    """Every event a playbook's function receives: its schedule (the scheduled checks of what it did
-    earlier), or an incident (an alarm state change, or what `parse` accepts)."""
+    """Every event a playbook's function receives: a person's answer to an approval, its schedule (the
+    scheduled checks of what it did earlier), or an incident (an alarm state change, or what `parse` accepts)."""
+    from functions.core.approvals import is_approval_event
+
+    if is_approval_event(event):
+        return handle_approval(event, playbook)
     if isinstance(event, dict) and event.get("detail-type") == "Scheduled Event":
-        return check_leases(event, playbook.name)  # scale-ups given back once their alarm stayed OK
+        return scheduled_checks(event, playbook)
     return handle_alarm(event, playbook, context, parse=parse)
 
 
-def check_leases(event: Any, playbook: str) -> dict[str, Any]:
-    """The scheduled lease check: give back each scale-up of `playbook` whose alarm stayed OK long enough."""
-    from functions.core.leases import Lease, LeaseRevert, due, lease_incident, scheduled_time
-    from functions.core.models import ActionStatus
+def handle_approval(event: Any, playbook: Playbook) -> dict[str, Any]:
+    """`remedy incident approve|reject` invoked this function directly (functions.core.approvals): carry out
+    or drop the action it approved, once. Not behind the idempotency record: the approval's own conditional
+    write is what makes a second answer a refusal."""
+    from functions.core.approvals import parse_answer
+    from functions.core.playbook import answer
 
     try:
-        now = scheduled_time(event)
+        request = parse_answer(event)
+    except BadEvent as error:
+        logger.warning("rejected event", extra={"reason": str(error)})
+        return {"answer": "REFUSED", "reason": str(error)}
+    wiring = _wiring()
+    raw = wiring["approvals"].get(request.approval_id)
+    incident = Incident.model_validate(raw["incident"]) if raw else None
+    if incident is None or raw.get("playbook") != playbook.name:  # refused by answer(), with its reason
+        ctx = Context(catalog=catalog(), ports=wiring["ports"], kill_switch=wiring["kill_switch"],
+                      breaker=wiring["breaker"], audit=wiring["audit"], notifier=wiring["notifier"],
+                      clock=wiring["clock"], approvals=wiring["approvals"], follow_ups=wiring["follow_ups"])
+    else:
+        ctx = _context(incident)  # the lineage hold judged on the alarms' states now, not when it asked
+    result = answer(playbook, request.approval_id, request.decision == "approve", request.by, request.reason, ctx)
+    logger.info("approval answer", extra={"approval": request.approval_id, "answer": result["answer"],
+                                          "by": request.by})
+    if "outcome" in result:
+        from functions.core.models import Outcome
+
+        _publish_metrics(Outcome.model_validate(result["outcome"]))
+    return result
+
+
+def scheduled_checks(event: Any, playbook: Playbook) -> dict[str, Any]:
+    """The playbook's schedule: its verification windows (the service level again, final verdict once), then
+    its leases (scale-ups given back once their alarm stayed OK)."""
+    from functions.core.events import parse_scheduled_event
+
+    try:
+        now = parse_scheduled_event(event, catalog())
     except BadEvent as error:
         logger.warning("rejected event", extra={"reason": str(error)})
         return {"status": "REJECTED", "reason": str(error)}
+    follow_ups = check_follow_ups(now, playbook)
+    leases = check_leases(now, playbook.name)
+    return {"status": "CHECKED", "follow_ups": follow_ups, "leases": leases}
+
+
+def check_follow_ups(now: datetime, playbook: Playbook) -> list[dict[str, Any]]:
+    from functions.core.models import FollowUp
+    from functions.core.playbook import check_follow_up
+
+    wiring = _wiring()
+    checked = []
+    for raw in wiring["follow_ups"].watching(playbook.name):
+        follow_up = FollowUp.model_validate(raw)
+        ctx = Context(catalog=catalog(), ports=wiring["ports"], kill_switch=wiring["kill_switch"],
+                      breaker=wiring["breaker"], audit=wiring["audit"], notifier=wiring["notifier"],
+                      clock=_IncidentClock(wiring["clock"], now), dry_run=settings().dry_run,
+                      approvals=wiring["approvals"], follow_ups=wiring["follow_ups"])
+        result = check_follow_up(playbook, follow_up, now, ctx)
+        outcome = result.pop("outcome", None)
+        if outcome is not None:
+            _publish_metrics(outcome)
+        checked.append(result)
+    return checked
+
+
+def check_leases(now: datetime, playbook: str) -> list[dict[str, Any]]:
+    """The scheduled lease check: give back each scale-up of `playbook` whose alarm stayed OK long enough."""
+    from functions.core.leases import Lease, LeaseRevert, due, lease_incident
+    from functions.core.models import ActionStatus
+
     wiring, cat = _wiring(), catalog()
     checked = []
     for raw in wiring["breaker"].leases():
@@ -201,7 +274,7 @@ def check_leases(event: Any, playbook: str) -> dict[str, Any]:
             wiring["breaker"].clear_lease(lease.target)
         _publish_metrics(outcome)
         checked.append({"target": lease.target, "status": outcome.status.value, "summary": outcome.summary})
-    return {"status": "LEASES_CHECKED", "leases": checked}
+    return checked
 
 
 def _duplicate(incident: Incident, reason: str, first: dict[str, Any] | None = None) -> dict[str, Any]:

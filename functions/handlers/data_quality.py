@@ -1,14 +1,26 @@
 """Lambda: runbook "Data Quality Issues" (landing-zone freshness alarms). Thin: parse, run the playbook,
-report."""
+report.
 
+Only the observability module loads at init: the runtime, the playbook and their pydantic models load on
+the first event (cold start target, README "Benchmarks"), then stay loaded for the container's life."""
+
+from functools import cache
 from typing import Any
 
-from functions.core.runtime import handle, logger
-from functions.playbooks.data_quality import DataQuality
+from functions.core.observability import logger, metrics, tracer
 
-PLAYBOOK = DataQuality()
+
+@cache
+def playbook() -> Any:
+    from functions.playbooks.data_quality import DataQuality
+
+    return DataQuality()
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle(event, PLAYBOOK, context)
+    from functions.core import runtime  # deferred to the first event (module docstring)
+
+    return runtime.handle(event, playbook(), context)

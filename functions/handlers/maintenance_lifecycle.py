@@ -1,10 +1,17 @@
-"""Lambda (scheduled): runbook "Maintenance / Quarterly: Review and optimize S3 lifecycle policies"."""
+"""Lambda (scheduled): runbook "Maintenance / Quarterly: Review and optimize S3 lifecycle policies".
+
+Only the observability module loads at init: the job and its pydantic models load on the first event
+(cold start target, README "Benchmarks")."""
 
 from typing import Any
 
-from functions.maintenance.runtime import handle, logger
+from functions.core.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle(event, "lifecycle_review")
+    from functions.maintenance import runtime  # deferred to the first event (module docstring)
+
+    return runtime.handle(event, "lifecycle_review")

@@ -1,10 +1,17 @@
-"""Lambda (scheduled): runbook "Maintenance / Monthly: Analyze Redshift query performance"."""
+"""Lambda (scheduled): runbook "Maintenance / Monthly: Analyze Redshift query performance".
+
+Only the observability module loads at init: the job and its pydantic models load on the first event
+(cold start target, README "Benchmarks")."""
 
 from typing import Any
 
-from functions.maintenance.runtime import handle, logger
+from functions.core.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle(event, "redshift_analysis")
+    from functions.maintenance import runtime  # deferred to the first event (module docstring)
+
+    return runtime.handle(event, "redshift_analysis")

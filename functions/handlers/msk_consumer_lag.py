@@ -1,13 +1,25 @@
-"""Lambda: runbook "MSK Consumer Lag High". Thin: parse, run the playbook, report."""
+"""Lambda: runbook "MSK Consumer Lag High". Thin: parse, run the playbook, report.
 
+Only the observability module loads at init: the runtime, the playbook and their pydantic models load on
+the first event (cold start target, README "Benchmarks"), then stay loaded for the container's life."""
+
+from functools import cache
 from typing import Any
 
-from functions.core.runtime import handle, logger
-from functions.playbooks.msk_consumer_lag import MskConsumerLag
+from functions.core.observability import logger, metrics, tracer
 
-PLAYBOOK = MskConsumerLag()
+
+@cache
+def playbook() -> Any:
+    from functions.playbooks.msk_consumer_lag import MskConsumerLag
+
+    return MskConsumerLag()
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle(event, PLAYBOOK, context)
+    from functions.core import runtime  # deferred to the first event (module docstring)
+
+    return runtime.handle(event, playbook(), context)

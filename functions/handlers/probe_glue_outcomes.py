@@ -1,10 +1,17 @@
-"""Lambda: runbook "Glue Job Success Rate" / "Glue job failures" probe, on every Glue Job State Change."""
+"""Lambda: runbook "Glue Job Success Rate" / "Glue job failures" probe, on every Glue Job State Change.
+
+Only the observability module loads at init: the probe and its pydantic models load on the first event
+(cold start target, README "Benchmarks")."""
 
 from typing import Any
 
-from functions.probes.runtime import logger, run_glue_outcome
+from functions.core.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return run_glue_outcome(event)
+    from functions.probes import runtime  # deferred to the first event (module docstring)
+
+    return runtime.run_glue_outcome(event)

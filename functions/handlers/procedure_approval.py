@@ -1,13 +1,21 @@
-"""Lambda (.waitForTaskToken): record the approval's task token with the incident and ask on call."""
+"""Lambda (.waitForTaskToken): record the approval's task token with the incident and ask on call.
+
+Only the observability module loads at init: the procedure code and its pydantic models load on the first
+event (cold start target, README "Benchmarks")."""
 
 from typing import Any
 
-from functions.procedures.approval import request_approval, request_from_event
-from functions.procedures.runtime import logger, state_of, wiring
+from functions.core.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from functions.procedures.approval import request_approval, request_from_event  # deferred (docstring)
+    from functions.procedures.runtime import state_of, wiring
+
+    state = state_of(event)  # refuses a non-object before anything else reads the event
     w = wiring()
-    request = request_from_event({**event, "state": state_of(event)})
+    request = request_from_event({**event, "state": state})
     return request_approval(request, w.catalog.prefix, w.approvals, w.audit, w.notifier, w.clock)

@@ -1,12 +1,20 @@
-"""Lambda: how a procedure ended (success, or the one failure path), told to on call and the audit trail."""
+"""Lambda: how a procedure ended (success, or the one failure path), told to on call and the audit trail.
+
+Only the observability module loads at init: the procedure code and its pydantic models load on the first
+event (cold start target, README "Benchmarks")."""
 
 from typing import Any
 
-from functions.procedures.report import report
-from functions.procedures.runtime import logger, state_of, wiring
+from functions.core.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from functions.procedures.report import report  # deferred to the first event (module docstring)
+    from functions.procedures.runtime import state_of, wiring
+
+    state = state_of(event)  # refuses a non-object before anything else reads the event
     w = wiring()
-    return report({**event, "state": state_of(event)}, w.catalog.prefix, w.audit, w.notifier, w.approvals, w.clock)
+    return report({**event, "state": state}, w.catalog.prefix, w.audit, w.notifier, w.approvals, w.clock)

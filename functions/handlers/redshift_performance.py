@@ -1,17 +1,30 @@
-"""Lambda: runbook "Redshift Performance Issues". Thin: parse, run the playbook, report, end the session."""
+"""Lambda: runbook "Redshift Performance Issues". Thin: parse, run the playbook, report, end the session.
 
+Only the observability module loads at init: the runtime, the playbook and their pydantic models load on
+the first event (cold start target, README "Benchmarks"), then stay loaded for the container's life; the
+Redshift driver loads only when the playbook connects."""
+
+from functools import cache
 from typing import Any
 
-from functions.core.adapters.redshift import close_connections
-from functions.core.runtime import handle, logger
-from functions.playbooks.redshift_performance import RedshiftPerformance
+from functions.core.observability import logger, metrics, tracer
 
-PLAYBOOK = RedshiftPerformance()
+
+@cache
+def playbook() -> Any:
+    from functions.playbooks.redshift_performance import RedshiftPerformance
+
+    return RedshiftPerformance()
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from functions.core import runtime  # deferred to the first event (module docstring)
+    from functions.core.adapters.redshift import close_connections
+
     try:
-        return handle(event, PLAYBOOK, context)
+        return runtime.handle(event, playbook(), context)
     finally:
         close_connections()  # a frozen container must not hold a database session between invocations

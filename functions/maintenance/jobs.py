@@ -49,9 +49,29 @@ class MaintenanceEvent(BaseModel):
     force: bool = False  # rewrite and re-send a period already reported
 
 
-def parse_event(event: Any, job: MaintenanceJob) -> MaintenanceEvent:
+PLAIN_INPUT = {"job", "scheduled_time", "force"}  # the schedule's Input, or a person's re-run
+
+
+def parse_event(event: Any, job: MaintenanceJob, catalog: Catalog | None = None) -> MaintenanceEvent:
     if not isinstance(event, dict):
-        raise BadMaintenanceEvent(f"a maintenance event is a JSON object, not {type(event).__name__}")
+        from functions.core.events import json_type
+
+        raise BadMaintenanceEvent(f"a maintenance event is a JSON object, not {json_type(event)}")
+    # The schedule's Input has no detail-type; an EventBridge rule's has "Scheduled Event". Anything else (an
+    # alarm, a Glue state change) reached the job by mistake or on purpose: it must not run a job.
+    kind = event.get("detail-type")
+    if kind is not None and kind != "Scheduled Event":
+        raise BadMaintenanceEvent(f"a {str(kind)[:60]!r} event is not a schedule: {job.name} runs on its schedule "
+                                  "only, nothing done")
+    unexpected = sorted(map(str, set(event) - PLAIN_INPUT)) if kind is None else []
+    if unexpected:
+        raise BadMaintenanceEvent(f"unexpected field {unexpected[0][:60]!r}: a schedule's input carries "
+                                  f"{', '.join(sorted(PLAIN_INPUT))} only, nothing done")
+    if catalog is not None and ("account" in event or "region" in event) and \
+            (event.get("account"), event.get("region")) != (catalog.account_id, catalog.region):
+        raise BadMaintenanceEvent(f"scheduled event from account {str(event.get('account'))[:12]} in "
+                                  f"{str(event.get('region'))[:20]}: this service runs in {catalog.account_id} in "
+                                  f"{catalog.region} only, nothing done")
     try:
         parsed = MaintenanceEvent.model_validate(event)
     except ValidationError as error:
@@ -83,7 +103,7 @@ def _utc(at: datetime) -> datetime:
 def run(job_name: str, event: Any, ports: Ports) -> dict[str, Any]:
     job = JOBS[job_name]
     try:
-        parsed = parse_event(event, job)
+        parsed = parse_event(event, job, ports.catalog)
     except BadMaintenanceEvent as error:
         return {"status": "REJECTED", "job": job.name, "reason": str(error)}
     at = _utc(parsed.scheduled_time or parsed.time or ports.clock.now()).replace(microsecond=0)

@@ -66,7 +66,8 @@ def disk_usage(used: int, capacity: int, previous: dict[str, Any] | None, period
 def recommendations(catalog: Catalog, tables: list[TableHealth], queues: list[QueueStat], slowest: list[QueryStat],
                     frequent: list[QueryStat], disk: DiskUsage | None) -> list[Recommendation]:
     rails, found = catalog.maintenance, []
-    for t in tables:
+    known = catalog.tables_qualified()  # a command names catalog identifiers only (quoted below)
+    for t in [t for t in tables if t.table in known]:
         schema, table = t.table.split(".", 1)
         if t.stats_off is not None and t.stats_off > catalog.thresholds.stats_off_percent:
             found.append(Recommendation(kind="ANALYZE", target=t.table, command=f"ANALYZE {_quoted(schema, table)};",

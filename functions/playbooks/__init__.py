@@ -25,8 +25,10 @@ class PlaybookDeclaration:
     # `Glue Job State Change` events (source aws.glue) in these states, for the catalog's jobs, are routed to
     # it as well (one more EventBridge rule); () = alarms only.
     glue_job_states: tuple[str, ...] = ()
-    # Scheduled check of the scale-ups it lent (functions.core.leases), as an EventBridge schedule; None = none.
-    lease_check: str | None = None
+    # Its scheduled checks, as an EventBridge schedule (functions.core.runtime.scheduled_checks): the verification
+    # windows it opened after acting (catalog: verification_minutes) and the scale-ups it lent (leases).
+    # The period is the resolution of a verification window; None = no schedule.
+    schedule: str | None = "rate(5 minutes)"
 
 
 PLAYBOOKS: dict[str, PlaybookDeclaration] = {
@@ -37,7 +39,6 @@ PLAYBOOKS: dict[str, PlaybookDeclaration] = {
         signals=("consumer-lag",),
         reads=("glue:GetJobRuns",),
         actions=("glue.restart_streaming_job", "glue.scale_streaming_job"),
-        lease_check="rate(15 minutes)",
     ),
     "redshift_performance": PlaybookDeclaration(
         name="redshift_performance",

@@ -20,7 +20,7 @@ from typing import Any
 
 from functions.actions.glue import arguments_option  # importing it registers the actions planned here
 from functions.core.catalog import Catalog, GlueJob
-from functions.core.models import Action, ActionResult, Finding, Incident, Plan, Verification
+from functions.core.models import Action, ActionResult, Finding, Incident, Plan, Verification, VerificationStatus
 from functions.core.ports import JobRun
 from functions.playbooks.glue_job_failure import FAILED_STATES, classify, verify_new_run
 from functions.playbooks.rerun import BOOKMARK_DISABLED, BOOKMARK_OPTION, RerunFacts, refusal, why_safe
@@ -149,8 +149,26 @@ class DataQuality:
 
     def verify(self, incident: Incident, results: list[ActionResult], catalog: Catalog,
                ports: Any) -> Verification:
-        job = str(results[-1].action.params.get("job_name", ""))
-        return verify_new_run(job, results, ports)
+        """The re-run must have SUCCEEDED (functions.playbooks.glue_job_failure.verify_new_run) and the
+        partition's quality flags, which the batch job writes again, must pass: that is the data quality the
+        re-run was for. Flags still failing after a successful re-run: FAILED, a person looks at the data."""
+        params = results[-1].action.params
+        job, partition = str(params.get("job_name", "")), str(params.get("partition", ""))
+        verification = verify_new_run(job, results, ports, catalog)
+        if verification.status is not VerificationStatus.VERIFIED or not partition:
+            return verification
+        key = catalog.s3.quality_flags_key(job, partition)
+        flags = ports.s3.read_json(catalog.s3.name, key)
+        if flags is None:
+            return Verification(status=VerificationStatus.VERIFIED,
+                                detail=f"{verification.detail}; no quality flags at {key}")
+        if flags.get("passed") is True:
+            return Verification(status=VerificationStatus.VERIFIED,
+                                detail=f"{verification.detail}; quality flags of partition {partition} passed")
+        rules = ", ".join(str(r)[:120] for r in flags.get("failed_rules", []) if r) or "no rule named"
+        return Verification(status=VerificationStatus.FAILED,
+                            detail=f"{verification.detail}, but the quality flags of partition {partition} still "
+                                   f"fail ({rules}; {key})")
 
 
 def _rerun_arguments(job: GlueJob, partition: str) -> dict[str, str]:

@@ -251,7 +251,7 @@ class GlueJobFailure:
 
     def verify(self, incident: Incident, results: list[ActionResult], catalog: Catalog,
                ports: Any) -> Verification:
-        return verify_new_run(incident.resource.removeprefix("glue:"), results, ports)
+        return verify_new_run(incident.resource.removeprefix("glue:"), results, ports, catalog)
 
 
 # -- diagnosis helpers --------------------------------------------------------------------------------------
@@ -397,17 +397,28 @@ def _error_text(error: Exception) -> str:
     return f"{code}: {text}"[:200] if code else f"{type(error).__name__}: {text}"[:200]
 
 
-def verify_new_run(job_name: str, results: list[ActionResult], ports: Any) -> Verification:
-    """The new run must have reached RUNNING (or SUCCEEDED) and not failed again."""
+def verify_new_run(job_name: str, results: list[ActionResult], ports: Any, catalog: Catalog) -> Verification:
+    """Against the service level, not StartJobRun's answer: a batch run must have SUCCEEDED (RUNNING proves
+    nothing yet: INCONCLUSIVE, looked at again within the verification window); a streaming run never ends,
+    so it must be RUNNING with the job's glue-failures alarm back to OK. Failed again: FAILED."""
+    from functions.core.naming import alarm_name
+
     run_id = str(results[-1].changed.get("run_id", ""))
     run = ports.glue.get_run(job_name, run_id)
-    if run.state in ("RUNNING", "SUCCEEDED"):
-        return Verification(status=VerificationStatus.VERIFIED,
-                            detail=f"run {run.id} of {job_name} is {run.state}"
-                                   + (" (if it fails later, that failure comes back here as a new incident)"
-                                      if run.state == "RUNNING" else ""))
     if run.state in FAILED_STATES | {"STOPPED", "STOPPING"}:
         return Verification(status=VerificationStatus.FAILED,
                             detail=f"run {run.id} of {job_name} is {run.state} again: {run.error or 'no message'}")
+    if run.state == "SUCCEEDED":
+        return Verification(status=VerificationStatus.VERIFIED, detail=f"run {run.id} of {job_name} SUCCEEDED")
+    streaming = any(j.name == job_name and j.streaming for j in catalog.glue_jobs)
+    if run.state == "RUNNING" and streaming:
+        alarm = alarm_name(catalog.prefix, "glue-failures", f"glue:{job_name}")
+        state = ports.alarms.state_of(alarm)
+        if state == "OK":
+            return Verification(status=VerificationStatus.VERIFIED,
+                                detail=f"streaming run {run.id} of {job_name} is RUNNING and {alarm} is OK")
+        return Verification(status=VerificationStatus.INCONCLUSIVE,
+                            detail=f"streaming run {run.id} of {job_name} is RUNNING; {alarm} is {state}: "
+                                   f"verified once it is OK")
     return Verification(status=VerificationStatus.INCONCLUSIVE,
-                        detail=f"run {run.id} of {job_name} is {run.state}: not running yet")
+                        detail=f"run {run.id} of {job_name} is {run.state}: verified when it has SUCCEEDED")

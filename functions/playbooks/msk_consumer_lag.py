@@ -88,7 +88,9 @@ class MskConsumerLag:
 
     def verify(self, incident: Incident, results: list[ActionResult], catalog: Catalog,
                ports: Any) -> Verification:
-        """The restarted run must be alive; the lag itself is confirmed when the alarm returns to OK."""
+        """Against the service level: the new run must be alive (else FAILED) and the lag back under the
+        threshold, i.e. the lag alarm OK (VERIFIED). Right after acting the alarm is still in ALARM: INCONCLUSIVE,
+        and the playbook's scheduled check looks again within its verification window."""
         job = incident.resource.removeprefix("glue:")
         expected = {r.changed.get("run_id") for r in results}
         runs = {r.id: r for r in ports.glue.recent_runs(job, limit=5)}
@@ -96,6 +98,14 @@ class MskConsumerLag:
         if len(alive) != len(expected):
             states = ", ".join(f"{i}: {runs[i].state if i in runs else 'missing'}" for i in expected)
             return Verification(status=VerificationStatus.FAILED, detail=f"new run is not alive ({states})")
+        running = f"run {alive[0].id} is {alive[0].state} with {alive[0].workers} workers"
+        alarm, since = ports.alarms.state_since(incident.alarm_name)
+        # OK counts only once it came after this incident's ALARM: an alarm that reads OK but has not changed
+        # since before the incident never saw the lag this event reports (a replayed or stale event).
+        if alarm == "OK" and (since is None or since >= incident.changed_at):
+            return Verification(status=VerificationStatus.VERIFIED,
+                                detail=f"{running}; {incident.alarm_name} is OK: the lag is back under "
+                                       f"{catalog.thresholds.consumer_lag_messages:,} messages")
         return Verification(status=VerificationStatus.INCONCLUSIVE,
-                            detail=f"run {alive[0].id} is {alive[0].state} with {alive[0].workers} workers; "
-                                   f"recovery is confirmed when {incident.alarm_name} returns to OK")
+                            detail=f"{running}; {incident.alarm_name} is {alarm}: recovery is confirmed when it "
+                                   f"returns to OK")

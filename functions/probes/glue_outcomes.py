@@ -47,9 +47,10 @@ class _Loose(BaseModel):
 
 
 class GlueDetail(_Loose):
-    job_name: str = Field(alias="jobName", min_length=1, max_length=255)
-    state: str
-    job_run_id: str = Field(alias="jobRunId", min_length=1, max_length=255)
+    # The same alphabets as functions.core.events: Glue's own names and run ids, nothing a shell or SQL reads.
+    job_name: str = Field(alias="jobName", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
+    state: str = Field(pattern=r"^[A-Z_]{1,32}$")
+    job_run_id: str = Field(alias="jobRunId", pattern=r"^jr_[A-Za-z0-9_-]{1,250}$")
     message: str = Field(default="", max_length=4096)
 
 

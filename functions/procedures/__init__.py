@@ -13,12 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from functions.core.naming import OUTAGE_SIGNAL
+
 # What a grant applies to; infra/constructs/procedure_permissions.py maps each scope to ARNs from the catalog.
 Scope = Literal[
     "approvals_table", "audit_table", "on_call_topic", "own_alarms",
     "glue_jobs", "glue_triggers", "redshift_cluster", "redshift_snapshots", "redshift_dbuser",
     "s3_bucket", "s3_objects", "msk_cluster", "iam_principals", "iam_groups", "iam_policies",
     "no_resource_level",  # the API has no resource-level permissions: '*' (each action's reason is in infra)
+    # The starter (ALARM_STARTS): the state machines alarms start, their executions, the unhandled-events queue.
+    "alarm_started_machines", "alarm_started_executions", "failure_queue",
 ]
 
 
@@ -165,6 +169,32 @@ PROCEDURES: dict[str, ProcedureDeclaration] = {p.name: p for p in (
         destructive=("ResizeCluster", "ModifyCluster"),
         step_functions=("scale_redshift_plan", "approval", "report")),
 )}
+
+
+@dataclass(frozen=True)
+class AlarmStart:
+    """A procedure an alarm starts: the alarm's change to ALARM -> EventBridge rule -> the starter function
+    (STARTER, functions/procedures/start.py) -> StartExecution, named after the alarm and the change."""
+
+    signal: str  # the alarm's signal (functions.core.naming); its component comes with the alarm
+    procedure: str
+
+
+# Only the outage starts by itself. The scaling procedures start by a person (README "Procedures": why not
+# from the Redshift CPU or the lag alarm); data corruption and security incidents have no alarm that knows
+# the range or the principal.
+ALARM_STARTS: dict[str, AlarmStart] = {a.signal: a for a in (
+    AlarmStart(OUTAGE_SIGNAL, "service-outage"),
+)}
+
+STARTER = StepFunctionDeclaration(
+    "start", "functions.handlers.procedure_start.handler",
+    "Starts a procedure from its alarm: the input validated, the execution named after the alarm's state change "
+    "(a duplicate delivery is refused by Step Functions), the start audited",
+    (Grant(("states:StartExecution", "states:ListExecutions"), "alarm_started_machines"),
+     Grant(("states:DescribeExecution",), "alarm_started_executions"),
+     Grant(("dynamodb:PutItem",), "audit_table"),
+     Grant(("sqs:SendMessage",), "failure_queue")))  # its on-failure destination (EventBridge -> Lambda is async)
 
 
 def execution_name(procedure: str, incident_id: str) -> str:

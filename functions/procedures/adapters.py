@@ -157,6 +157,40 @@ class AwsProcedurePorts:
         self._audit = AuditReader(clients, audit_table)
         self._database, self._db_user, self._cluster = database, db_user, cluster_id
 
+    # -- starting from an alarm (ExecutionsPort) ------------------------------------------------------
+
+    def start(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        from functions.procedures.ports import AlreadyStarted
+
+        try:
+            started = self.clients("stepfunctions").start_execution(
+                stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload, sort_keys=True))
+        except ClientError as error:
+            if _code(error) == "ExecutionAlreadyExists":
+                raise AlreadyStarted(str(error)) from None
+            raise
+        return {"arn": started["executionArn"], "started": _iso(started.get("startDate"))}
+
+    def running(self, state_machine_arn: str) -> list[dict[str, Any]]:
+        page = self.clients("stepfunctions").list_executions(stateMachineArn=state_machine_arn,
+                                                              statusFilter="RUNNING", maxResults=100)
+        return [{"name": e["name"], "arn": e["executionArn"], "started": _iso(e.get("startDate"))}
+                for e in page.get("executions", [])]
+
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            found = self.clients("stepfunctions").describe_execution(executionArn=execution_arn)
+        except ClientError as error:
+            if _code(error) == "ExecutionDoesNotExist":
+                return None
+            raise
+        return {"status": found["status"], "started": _iso(found.get("startDate")),
+                "input": json.loads(found.get("input") or "{}")}
+
     # -- outage ---------------------------------------------------------------------------------------
 
     def alarms_in_alarm(self, prefix: str) -> list[dict[str, Any]]:

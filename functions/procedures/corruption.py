@@ -37,7 +37,7 @@ def _slug(incident_id: str) -> str:
 
 
 def _q(identifier: str) -> str:
-    if not IDENT.match(identifier):
+    if not IDENT.fullmatch(identifier):
         raise ValueError(f"not a catalog identifier: {identifier!r}")
     return f'"{identifier}"'
 
@@ -231,7 +231,8 @@ def swap_tables(state: dict[str, Any], warehouse: WarehousePort) -> dict[str, An
     results = []
     for table in state["plan"]["tables"]:
         schema, name, new, corrupt = table["schema"], table["name"], table["new_table"], table["corrupt_table"]
-        names = ", ".join(f"'{n}'" for n in (name, new, corrupt) if IDENT.match(n))
+        _q(schema)  # spliced as a literal below: an identifier of the catalog's alphabet, or refused here
+        names = ", ".join(f"'{n}'" for n in (name, new, corrupt) if IDENT.fullmatch(n))
         rows = warehouse.query(f"SELECT table_name FROM information_schema.tables WHERE table_schema = "
                                f"'{schema}' AND table_name IN ({names})")
         exists = {str(r[0]) for r in rows}

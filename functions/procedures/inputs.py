@@ -47,6 +47,12 @@ class ProcedureInput(BaseModel):
     incident_id: IncidentId
     requested_by: str = Field(default="", max_length=256)
     reason: str = Field(default="", max_length=1000)
+    # Started by an alarm (functions/procedures/start.py): which one, and the delivery (Lambda request) that
+    # started it. Each delivery has its own id, so a second delivery of the same state change asks for the
+    # same execution name with another input: Step Functions refuses it (ExecutionAlreadyExists) instead of
+    # answering with the run already going on.
+    alarm: str = Field(default="", max_length=255)
+    delivery: str = Field(default="", max_length=128)
     # No answer (or heartbeat) within this window: the approval ends the run in its failure path.
     approval_timeout_seconds: int = Field(ge=1, le=86_399)
     poll_seconds: int = Field(default=60, ge=1, le=3600)
@@ -85,7 +91,6 @@ class TimeRange(ProcedureInput):
 class ServiceOutageInput(ProcedureInput):
     procedure: Literal["service-outage"] = "service-outage"
     window_hours: int = Field(default=24, ge=1, le=168)  # evidence: deployments and changes this far back
-    alarm: str = Field(default="", max_length=255)  # the alarm that started it, when one did
 
 
 class DataCorruptionInput(TimeRange):
@@ -166,6 +171,15 @@ INPUTS: dict[str, type[ProcedureInput]] = {
 }
 
 
+def catalog_defaults(procedure: str, catalog: Catalog) -> dict[str, Any]:
+    """What a start leaves out, from the catalog: the approval window, the poll interval, the evidence window."""
+    defaults: dict[str, Any] = {"approval_timeout_seconds": catalog.procedures.approval_timeout_minutes * 60,
+                                "poll_seconds": catalog.procedures.poll_seconds}
+    if procedure == "service-outage":
+        defaults["window_hours"] = catalog.procedures.evidence_window_hours
+    return defaults
+
+
 def data_prefixes(catalog: Catalog) -> set[str]:
     """Every S3 prefix the catalog knows data under: zones, landing prefixes, jobs' inputs and outputs."""
     roots = set(catalog.s3.zones.values()) | set(catalog.s3.landing_prefixes)
@@ -212,7 +226,8 @@ def validate(procedure: str, data: dict[str, Any], catalog: Catalog, now: dateti
 
 def default_incident_id(procedure: str, data: dict[str, Any], now: datetime) -> str:
     """Same procedure, same input, same day: the same id, so an accidental second start is refused."""
-    canonical = json.dumps({k: v for k, v in sorted(data.items()) if k not in {"incident_id", "requested_by"}},
+    canonical = json.dumps({k: v for k, v in sorted(data.items())
+                            if k not in {"incident_id", "requested_by", "delivery"}},
                            sort_keys=True, default=str)
     digest = hashlib.sha256(f"{procedure}\0{canonical}".encode()).hexdigest()[:6]
     return f"{procedure}-{now:%Y%m%d}-{digest}"

@@ -140,9 +140,13 @@ def escalate(state: dict[str, Any], catalog: Catalog, support: SupportPort) -> d
         support_status = f"AWS Support case {case} opened"
     except Unavailable as error:
         support_status = f"AWS Support case not opened: unavailable ({error})"
+    except Exception as error:  # throttled, denied, down: the page matters more than the case; it says why
+        support_status = (f"AWS Support case not opened: {type(error).__name__}: {' '.join(str(error).split())[:200]}"
+                          f"; open one by hand")
     subject = f"[{catalog.prefix}] PAGE: service outage {incident}"
     message = "\n".join([
         f"SERVICE OUTAGE  {incident}",
+        f"STARTED BY      {state.get('requested_by') or 'a person (remedy incident start)'}",
         "EVIDENCE", *[f"  {line}" for line in plan.get("findings", [])],
         f"ROLLED BACK     {', '.join(rolled_back) or 'nothing (no change of ours to undo)'}",
         f"CHANGED ELSEWHERE (look at these by hand) {', '.join(plan.get('changed_elsewhere', [])) or 'none'}",

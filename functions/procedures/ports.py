@@ -12,6 +12,26 @@ class Unavailable(Exception):
     """The service cannot answer for this account (e.g. Health and Support need a Business support plan)."""
 
 
+class AlreadyStarted(Exception):
+    """Step Functions refused StartExecution: an execution of that name exists (ExecutionAlreadyExists)."""
+
+
+class ExecutionsPort(Protocol):
+    """Step Functions, as the starter needs it (functions/procedures/start.py)."""
+
+    def start(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """{arn, started} of the new execution; AlreadyStarted when Step Functions refuses the name."""
+        ...
+
+    def running(self, state_machine_arn: str) -> list[dict[str, Any]]:
+        """[{name, arn, started}] of the state machine's executions still running."""
+        ...
+
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        """{status, started, input} of one execution, None if it does not exist."""
+        ...
+
+
 class ApprovalStore(Protocol):
     def put_pending(self, item: dict[str, Any]) -> None:
         """Record (or replace, while still pending) the approval's token and what it is about."""

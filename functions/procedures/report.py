@@ -85,10 +85,23 @@ def report(event: dict[str, Any], prefix: str, audit: AuditLog, notifier: Notifi
     if summary.left:
         lines += ["LEFT TO DO BY HAND", *[f"  {line}" for line in summary.left]]
     lines.append(f"HISTORY     remedy incident status {incident}")
-    notifier.publish(subject[:SUBJECT_LIMIT], "\n".join(lines))
-    audit.record(incident, "procedure_outcome", {
-        "procedure": procedure, "status": status, "error": error, "cause": cause, "failed_step": step,
-        "done": summary.done, "left": summary.left, "findings": summary.findings,
-        "execution": event.get("execution", "")})
+    # Told and recorded independently: when one of the two fails (SNS or DynamoDB refusing, throttling), the
+    # other still happens, then the step fails (the run ends Remedy.ReportFailed, its history says why).
+    failures: list[Exception] = []
+    try:
+        notifier.publish(subject[:SUBJECT_LIMIT], "\n".join(lines))
+    except Exception as failure:
+        failures.append(failure)
+    record = {"procedure": procedure, "status": status, "error": error, "cause": cause, "failed_step": step,
+              "done": summary.done, "left": summary.left, "findings": summary.findings,
+              "execution": event.get("execution", "")}
+    if failures:
+        record["not_notified"] = _one_line(failures[0], 200)
+    try:
+        audit.record(incident, "procedure_outcome", record)
+    except Exception as failure:
+        failures.append(failure)
+    if failures:
+        raise failures[0]
     return {"status": status, "error": error or "none", "cause": cause or "none", "done": summary.done,
             "left": summary.left}

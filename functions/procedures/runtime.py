@@ -73,11 +73,21 @@ def now() -> datetime:
 
 
 def step(event: dict[str, Any]) -> str:
-    return str(event.get("step", ""))
+    return str(event.get("step", "")) if isinstance(event, dict) else ""
 
 
 def state_of(event: dict[str, Any]) -> dict[str, Any]:
-    """The run's data, with the procedure the state machine names (the input's own claim does not count)."""
+    """The run's data, with the procedure the state machine names (the input's own claim does not count).
+    InputRefused (one line) for anything else: only a state machine invokes a step, always with an object."""
+    if not isinstance(event, dict) or not isinstance(event.get("state"), dict):
+        from functions.procedures.inputs import InputRefused
+
+        json_types = {"list": "an array", "str": "a string", "int": "a number", "float": "a number",
+                      "bool": "a boolean", "NoneType": "null"}
+        what = (json_types.get(type(event).__name__, type(event).__name__) if not isinstance(event, dict) else
+                f"an object with keys {', '.join(repr(k)[:40] for k in sorted(map(str, event))[:6]) or 'none'}")
+        raise InputRefused(f"not a procedure step's input (an object with the run's 'state', from its state "
+                           f"machine): got {what[:200]}")
     state = dict(event["state"])
     state["procedure"] = event.get("procedure") or state.get("procedure", "")
     return state

@@ -102,7 +102,11 @@ def assess(inp: SecurityIncidentInput, identity: IdentityPort, network: NetworkP
     principal = resolve_principal(inp, identity, trail, catalog)
     groups = [*catalog.redshift.security_group_ids, *catalog.msk.security_group_ids]
     allowed = list(catalog.procedures.allowed_ingress_cidrs)
-    offending = [r for r in (network.ingress(groups) if groups else []) if not _allowed(r["cidr"], allowed)]
+    try:
+        rules, unread = (network.ingress(groups) if groups else []), ""
+    except Exception as error:  # the keys are contained all the same; the ingress is then reviewed by hand
+        rules, unread = [], f"could not be read ({_error_text(error)}): review it by hand"
+    offending = [r for r in rules if not _allowed(r["cidr"], allowed)]
     ingress = [{"GroupId": r["group_id"], "IpPermissions": [_permission(r)],
                 "text": f"{r['group_id']}: {_ports(r)} from {r['cidr']}"} for r in offending]
     secret = catalog.redshift.admin_secret
@@ -118,7 +122,8 @@ def assess(inp: SecurityIncidentInput, identity: IdentityPort, network: NetworkP
         f"principal: {principal['kind']} {principal['name']} ({inp.principal})",
         f"access keys deactivated at once: {', '.join(k['id'] for k in keys) or 'none active'}",
         f"Redshift admin secret: {secret or 'none in the catalog (redshift.admin_secret)'}",
-        f"ingress the catalog does not allow: {len(ingress)} rule(s) on {', '.join(groups) or 'no catalog group'}",
+        f"ingress the catalog does not allow: {unread or f'{len(ingress)} rule(s)'} on "
+        f"{', '.join(groups) or 'no catalog group'}",
     ]
     return {"principal": principal, "keys": keys,
             "secret": {"id": secret, "token": token} if secret else None, "rotate_secret": bool(secret),
@@ -139,7 +144,11 @@ def review_cloudtrail(state: dict[str, Any], trail: TrailPort) -> dict[str, Any]
     from functions.procedures.corruption import _parse
 
     principal = state["plan"]["principal"]
-    events = trail.events(_lookup(principal), _parse(state["start"]), _parse(state["end"]))
+    try:
+        events = trail.events(_lookup(principal), _parse(state["start"]), _parse(state["end"]))
+    except Exception as error:  # evidence, not a reason to leave the containment undone: said, and left by hand
+        return {"events": 0, "writes": 0, "errors": {}, "top": [], "write_events": [], "flags": [], "source_ips": [],
+                "summary": f"could not be read ({_error_text(error)}): review CloudTrail for the window by hand"}
     if principal["kind"] == "role":
         marker = f":assumed-role/{principal['name']}/"
         events = [e for e in events if marker in e.get("identity_arn", "") or e.get("identity_arn") == principal["arn"]]
@@ -158,6 +167,10 @@ def review_cloudtrail(state: dict[str, Any], trail: TrailPort) -> dict[str, Any]
                     f"{sum(errors.values())} refused; sensitive: {', '.join(flags) or 'none'}; "
                     f"from {', '.join(ips[:5]) or 'no IP'}"),
     }
+
+
+def _error_text(error: Exception) -> str:
+    return f"{type(error).__name__}: {' '.join(str(error).split())[:200]}"
 
 
 def _as_list(value: Any) -> list[str]:
@@ -192,7 +205,12 @@ def policy_flags(document: dict[str, Any] | str, name: str = "") -> list[str]:
 def review_policies(state: dict[str, Any], identity: IdentityPort) -> dict[str, Any]:
     principal = state["plan"]["principal"]
     reviewed = []
-    for policy in identity.policies(principal["kind"], principal["name"]):
+    try:
+        policies = identity.policies(principal["kind"], principal["name"])
+    except Exception as error:  # evidence, not a reason to leave the containment undone: said, and left by hand
+        return {"policies": [], "flagged": 0, "summary": f"could not be read ({_error_text(error)}): review the "
+                                                         f"{principal['kind']}'s policies by hand"}
+    for policy in policies:
         flags = policy_flags(policy.get("document") or {}, policy["name"])
         reviewed.append({"name": policy["name"], "source": policy["source"], "flags": flags})
     flagged = [p for p in reviewed if p["flags"]]

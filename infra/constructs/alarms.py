@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from itertools import combinations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
@@ -69,8 +70,7 @@ class RunbookAlarms(Construct):
                 alarm.add_ok_action(action)
             self.alarms[spec.name] = alarm
         for composite in self.composite_specs:
-            rule = cw.AlarmRule.any_of(*[cw.AlarmRule.from_alarm(self.alarms[name], cw.AlarmState.ALARM)
-                                         for name in composite.alarms])
+            rule = _rule(composite, {**self.alarms, **self.composites})
             suppressor = self.composites[composite.suppressor] if composite.suppressor else None
             alarm_c = cw.CompositeAlarm(
                 self, _logical_id(composite.signal, composite.component),
@@ -86,6 +86,14 @@ class RunbookAlarms(Construct):
                 alarm_c.add_alarm_action(action)
                 alarm_c.add_ok_action(action)
             self.composites[composite.name] = alarm_c
+
+
+def _rule(spec: CompositeSpec, known: Mapping[str, cw.IAlarm]) -> cw.IAlarmRule:
+    """ALARM of any of the spec's alarms, or (at_least > 1) of all of some `at_least` of them."""
+    states = [cw.AlarmRule.from_alarm(known[name], cw.AlarmState.ALARM) for name in spec.alarms]
+    if spec.at_least <= 1:
+        return cw.AlarmRule.any_of(*states)
+    return cw.AlarmRule.any_of(*[cw.AlarmRule.all_of(*group) for group in combinations(states, spec.at_least)])
 
 
 # CloudFormation spellings -> CDK enum members (jsii enums are keyed by member name).

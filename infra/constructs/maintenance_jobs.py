@@ -26,8 +26,7 @@ from constructs import Construct
 
 from functions.core.catalog import Catalog
 from functions.maintenance.posture import METRIC, NAMESPACE, PromiseSpec
-from infra.constructs.playbook_function import ASYNC_RETRIES, MAX_EVENT_AGE, RUNTIME, _QueueOnFailure, _vpc_settings
-from infra.nag import acknowledge
+from infra.constructs.lambda_function import RUNTIME, AsyncDelivery, RemedyFunction, declared_policy
 from infra.permissions import Statement
 
 # Only the Redshift analysis needs the driver. Its import needs scramp (-> asn1crypto) and packaging; boto3 is
@@ -36,16 +35,7 @@ REDSHIFT_CONNECTOR_LAYER = ("redshift-connector==2.2.0", "scramp==1.4.18", "asn1
                             "packaging==26.4", "pytz==2026.6")
 
 
-def _policy(scope: Construct, role: iam.IRole, statements: Sequence[Statement]) -> iam.Policy:
-    policy = iam.Policy(scope, "Policy", statements=[s.to_iam() for s in statements], roles=[role])
-    for statement in statements:
-        for resource in statement.resources:
-            if "*" in resource:
-                acknowledge(policy, f"AwsSolutions-IAM5[Resource::{resource}]", statement.wildcard_reason)
-    return policy
-
-
-class MaintenanceFunction(Construct):
+class MaintenanceFunction(RemedyFunction):
     """One job's function: its own role holding exactly the job's statements, its log group, tracing, async
     retries and on-failure destination (Scheduler invokes Lambda asynchronously)."""
 
@@ -54,35 +44,14 @@ class MaintenanceFunction(Construct):
                  environment: Mapping[str, str], statements: Sequence[Statement], failure_queue: sqs.IQueue,
                  log_retention: logs.RetentionDays, retain_logs: bool, timeout_seconds: int, memory_mb: int,
                  network: Any = None):
-        super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(self, "Logs", log_group_name=log_group_name, retention=log_retention,
-                                       removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY)
-        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                             description=f"{function_name}: read-only job, writes its own reports "
-                                         f"(infra/constructs/maintenance_permissions.py)")
-        self.statements = list(statements)
-        self.policy = _policy(self, self.role, self.statements)
-        self.function = lambda_.Function(
-            self, "Function",
-            function_name=function_name,
-            description=description,
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.X86_64,  # the Powertools layer is the x86_64 build
-            handler=handler,
-            code=code,
-            layers=list(layers),
-            memory_size=memory_mb,
-            timeout=Duration.seconds(timeout_seconds),
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=self.log_group,
-            environment=dict(environment),
-            role=self.role.without_policy_updates(),  # complete as declared
-            retry_attempts=ASYNC_RETRIES,
-            max_event_age=MAX_EVENT_AGE,
-            on_failure=_QueueOnFailure(failure_queue),
-            **(_vpc_settings(self, network) if network is not None else {}),
-        )
-        self.function.node.add_dependency(self.policy)
+        super().__init__(
+            scope, construct_id, function_name=function_name, log_group_name=log_group_name, handler=handler,
+            description=description, code=code, layers=layers, environment=environment, statements=statements,
+            log_retention=log_retention, retain_logs=retain_logs,
+            role_description=f"{function_name}: read-only job, writes its own reports "
+                             f"(infra/constructs/maintenance_permissions.py)",
+            timeout=Duration.seconds(timeout_seconds), memory_mb=memory_mb,
+            delivery=AsyncDelivery(on_failure_arn=failure_queue.queue_arn), network=network)
 
 
 class MaintenanceSchedule(Construct):
@@ -98,7 +67,7 @@ class MaintenanceSchedule(Construct):
                                          conditions={"StringEquals": {"aws:SourceAccount": account}})
         self.role = iam.Role(self, "Role", description=f"{schedule_name}: invokes its job only", assumed_by=principal)
         self.statements = list(statements)
-        self.policy = _policy(self, self.role, self.statements)
+        self.policy = declared_policy(self, self.role, self.statements)
         self.schedule = scheduler.CfnSchedule(
             self, "Schedule",
             name=schedule_name,

@@ -9,7 +9,14 @@ Plain data here (no CDK import at module level): tests and the sandbox read it c
 from __future__ import annotations
 
 from functions.core.catalog import Catalog
-from functions.procedures import Scope, StepFunctionDeclaration, approvals_table_name, step_function_name
+from functions.procedures import (
+    ALARM_STARTS,
+    Scope,
+    StepFunctionDeclaration,
+    approvals_table_name,
+    state_machine_name,
+    step_function_name,
+)
 from infra import names
 from infra.permissions import Statement, resource_arns
 
@@ -100,8 +107,20 @@ def scope_arns(catalog: Catalog, scope: Scope) -> tuple[tuple[str, ...], str]:
                          "the policies attached to the suspected principal are found at run time, AWS managed "
                          "ones included"),
         "no_resource_level": (("*",), ""),
+        "alarm_started_machines": (tuple(names.arn(catalog, "states", f"stateMachine:{machine}")
+                                         for machine in _alarm_started(catalog)), ""),
+        "alarm_started_executions": (tuple(names.arn(catalog, "states", f"execution:{machine}:*")
+                                           for machine in _alarm_started(catalog)),
+                                     "an execution is named <procedure>--<incident> when it starts; the state "
+                                     "machine in its ARN is fixed"),
+        "failure_queue": ((names.queue_arn(catalog),), ""),
     }
     return scopes[scope]
+
+
+def _alarm_started(catalog: Catalog) -> list[str]:
+    """The state machines an alarm may start (ALARM_STARTS), by name."""
+    return sorted({state_machine_name(catalog.prefix, start.procedure) for start in ALARM_STARTS.values()})
 
 
 def _sid(text: str) -> str:

@@ -34,8 +34,11 @@ class SafetyCoreTables(Construct):
         super().__init__(scope, construct_id)
         # One item per decision, in order within an incident (seq = timestamp#counter). Kept: it is the record.
         self.audit = _table(self, "AuditTrail", name=audit_name, pk="incident_id", sk="seq", retain=retain)
-        # One item per remediated resource: last action and attempts within the budget window.
-        self.breaker = _table(self, "CircuitBreaker", name=breaker_name, pk="target", retain=retain)
+        # One item per remediated resource: last action and attempts within the budget window; beside them the
+        # leases, pending approvals and verification windows. Answered approvals and closed windows carry
+        # purge_at (their record is in the audit trail); breaker state and leases never do.
+        self.breaker = _table(self, "CircuitBreaker", name=breaker_name, pk="target", ttl="purge_at",
+                              retain=retain)
         # Powertools idempotency layout: key `id`, expiry epoch seconds in `expiration` (DynamoDB TTL).
         self.idempotency = _table(self, "Idempotency", name=idempotency_name, pk="id", ttl="expiration",
                                   retain=retain)

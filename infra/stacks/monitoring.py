@@ -37,7 +37,7 @@ from infra.constructs.dashboards import (
 from infra.constructs.probe_function import ProbeFunction
 from infra.permissions import probe_statements
 from infra.powertools import SERVICE, powertools_layer_arn
-from infra.signals import alarm_specs, composite_specs
+from infra.signals import alarm_specs, composite_specs, service_composite_specs
 
 FRESHNESS_SCHEDULE_MINUTES = 5  # the freshness alarm's period is this schedule
 
@@ -51,7 +51,7 @@ class MonitoringStack(Stack):
         # stack dependency) instead of a cross-stack export that would pin it.
         topic = sns.Topic.from_topic_arn(self, "OnCallTopic", names.topic_arn(catalog))
         self.alarms = RunbookAlarms(self, "RunbookAlarms", specs=alarm_specs(catalog), topic=topic,
-                                    composites=composite_specs(catalog))
+                                    composites=[*composite_specs(catalog), *service_composite_specs(catalog)])
         self.probes = self._probes(catalog, powertools_layer_version, log_retention, retain)
         self.bucket_metrics = BucketRequestMetrics(self, "BucketRequestMetrics", catalog=catalog,
                                                    log_retention=log_retention, retain_logs=retain)
@@ -92,8 +92,11 @@ class MonitoringStack(Stack):
         freshness = probe(
             "freshness",
             timeout=Duration.seconds(120),  # pages through every landing prefix (1,000 keys per request)
-            # A failed or late measurement is replaced by the next run five minutes later: no retry, no queue.
-            retry_attempts=0, max_event_age=Duration.minutes(FRESHNESS_SCHEDULE_MINUTES - 1))
+            # A failed or late measurement is replaced by the next run five minutes later: no retry. But the
+            # freshness alarm treats missing data as nothing to judge, so a probe that cannot list the bucket
+            # would go unseen: each failed run is parked, with its error, in the unhandled-events queue.
+            retry_attempts=0, max_event_age=Duration.minutes(FRESHNESS_SCHEDULE_MINUTES - 1),
+            on_failure_arn=names.queue_arn(catalog))
         freshness.on_schedule(
             rule_name=names.probe_rule_name(catalog, "freshness"),
             description=f"Every {FRESHNESS_SCHEDULE_MINUTES} minutes: age of the newest object per landing prefix",

@@ -1,6 +1,7 @@
 """ProceduresStack (<prefix>-procedures): the runbook's Emergency Procedures and Scaling as Standard Step
 Functions state machines (one per procedure, functions/procedures PROCEDURES), their step functions (one role
-each, exactly the declared grants) and the approvals table.
+each, exactly the declared grants), the approvals table, and the starts by an alarm (ALARM_STARTS): a rule per
+alarm to the starter function.
 
 The audit table and the on-call topic live in the remediation stack under fixed names: referenced by ARN
 (the app adds the stack dependency), not through exports that would pin them.
@@ -10,16 +11,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from functions.core.catalog import Catalog
-from functions.procedures import PROCEDURES, STEP_FUNCTIONS, state_machine_name, step_function_name
+from functions.procedures import (
+    ALARM_STARTS,
+    PROCEDURES,
+    STARTER,
+    STEP_FUNCTIONS,
+    state_machine_name,
+    step_function_name,
+)
 from infra import names
 from infra.bundling import CATALOG_PATH_IN_LAMBDA, function_code
+from infra.constructs.lambda_function import MAX_EVENT_AGE, AsyncDelivery, RemedyFunction
 from infra.constructs.playbook_function import RUNTIME
 from infra.constructs.procedure_approvals import ApprovalsTable
 from infra.constructs.procedure_flow import ProcedureFlow, ProcedureStateMachine
@@ -33,6 +44,7 @@ from infra.constructs.procedure_permissions import (
     step_log_group,
     step_statements,
 )
+from infra.signals import service_composite_specs
 
 POWERTOOLS_ACCOUNT = "017000801446"  # publisher of the public Powertools for AWS Lambda layers
 ROLLBACK_POINT = "rollback_point"
@@ -89,6 +101,45 @@ class ProceduresStack(Stack):
                 state_machine_name=state_machine_name(catalog.prefix, procedure),
                 log_group_name=state_machine_log_group(catalog, procedure), log_retention=log_retention,
                 retain_logs=retain, comment=f"Runbook: {declaration.runbook_section}. {declaration.title}")
+        self.starter, self.start_rules = self._alarm_starts(code, powertools, environment, log_retention, retain)
+
+    # -- started by an alarm --------------------------------------------------------------------------
+
+    def _alarm_starts(self, code: lambda_.Code, powertools: lambda_.ILayerVersion, environment: dict[str, str],
+                      log_retention: logs.RetentionDays, retain: bool) -> tuple[RemedyFunction | None,
+                                                                                 dict[str, events.Rule]]:
+        """Per alarm that starts a procedure (ALARM_STARTS, when the catalog has that alarm): a rule on its
+        change to ALARM -> the starter function. Not the rule's Step Functions target: it cannot name the
+        execution, so a redelivered event would start a second run (functions/procedures/start.py)."""
+        catalog = self.catalog
+        alarms = {s.signal: s.name for s in service_composite_specs(catalog) if s.signal in ALARM_STARTS}
+        if not alarms:
+            return None, {}
+        starter = RemedyFunction(
+            self, "Starter", function_name=step_function_name(catalog.prefix, STARTER.name),
+            log_group_name=step_log_group(catalog, STARTER.name), handler=STARTER.handler,
+            description=f"Procedure start: {STARTER.summary}", code=code, layers=[powertools],
+            environment=environment, statements=step_statements(catalog, STARTER), log_retention=log_retention,
+            retain_logs=retain, role_description=f"{step_function_name(catalog.prefix, STARTER.name)}: exactly "
+                                                 f"what the starter declares (functions/procedures STARTER)",
+            timeout=Duration.seconds(30),  # four calls: ListExecutions, StartExecution, DescribeExecution, PutItem
+            # EventBridge -> Lambda is asynchronous: two retries, then the unhandled-events queue.
+            delivery=AsyncDelivery(on_failure_arn=names.queue_arn(catalog)))
+        rules = {}
+        for signal, alarm in alarms.items():
+            procedure = ALARM_STARTS[signal].procedure
+            rule = events.Rule(
+                self, f"Start{_logical(procedure)}", rule_name=f"{catalog.prefix}-start-{procedure}",
+                description=f"{alarm} to ALARM -> start procedure {procedure} (once per state change)",
+                event_pattern=events.EventPattern(
+                    source=["aws.cloudwatch"], detail_type=["CloudWatch Alarm State Change"],
+                    detail={"alarmName": [alarm], "state": {"value": ["ALARM"]}}))
+            # EventBridge retries a failed delivery (throttling, Lambda unavailable); the function's own failures
+            # are Lambda's retries, then its on-failure destination. No target DLQ: the queue is the remediation
+            # stack's, and its policy admits that stack's rules only.
+            rule.add_target(targets.LambdaFunction(starter.function, retry_attempts=10, max_event_age=MAX_EVENT_AGE))
+            rules[procedure] = rule
+        return starter, rules
 
     # -- shared pieces --------------------------------------------------------------------------------
 

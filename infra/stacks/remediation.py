@@ -105,8 +105,8 @@ class RemediationStack(Stack):
                            pattern={"source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
                                     "detail": {"state": list(declaration.glue_job_states),
                                                "jobName": [job.name for job in catalog.glue_jobs]}})
-            if declaration.lease_check:
-                EventRoute(self, f"{logical}LeaseCheck", rule_name=f"{names.rule_name(catalog, name)}-leases",
-                           description=f"Give back the scale-ups of playbook {name} once their alarm stayed OK",
+            if declaration.schedule:
+                EventRoute(self, f"{logical}Checks", rule_name=f"{names.rule_name(catalog, name)}-checks",
+                           description=f"Scheduled checks of playbook {name}: verification windows, leases",
                            function=function.function, failure_queue=unhandled.queue,
-                           schedule=declaration.lease_check)
+                           schedule=declaration.schedule)

@@ -1,4 +1,5 @@
-"""`remedy incident start|status|approve|reject|extend`: the emergency and scaling procedures (Step Functions).
+"""`remedy incident start|status|approve|reject|extend`: the emergency and scaling procedures (Step Functions),
+and the answers to playbook actions awaiting approval.
 
     remedy incident start data-corruption --table analytics.fact_sales --from 2026-11-25T09:00Z --to 2026-11-25T10:00Z
     remedy incident status data-corruption-20261125-1a2b3c
@@ -8,6 +9,11 @@
 The commands talk to whatever AWS endpoint boto3 is configured for: the account in your AWS credentials, or
 an emulated one through AWS_ENDPOINT_URL. The same operations are Python functions (start, status, approve,
 reject, wait) that the game day and the tests call in-process with the sandbox's clients.
+
+`approve` and `reject` also answer a playbook's action awaiting approval: ID is then its approval id
+(ap-…, in the notification) or the playbook incident's id. The answer goes to the playbook's own function
+as a direct Lambda invocation (functions/core/approvals.py says why), which carries the action out once,
+verifies it and reports; the command prints what happened.
 
 Input is validated before anything is called (functions/procedures/inputs.py): bad input is one line on
 stderr, exit code 2, nothing started. Execution names are <procedure>--<incident id>: a second start of the
@@ -208,14 +214,88 @@ def _answer(clients: Clients, catalog: Any, incident_id: str, approve: bool, by:
 
 def approve(clients: Clients, catalog: Any, incident_id: str, by: str = "", reason: str = "",
             procedure: str | None = None) -> dict[str, Any]:
-    """Answer the waiting approval with yes (SendTaskSuccess); recorded with who and why."""
+    """Answer the waiting approval with yes: a playbook's action (carried out by its function) when the id
+    names one, else a procedure's (SendTaskSuccess); recorded with who and why."""
+    if procedure is None:
+        approval = playbook_approval(clients, catalog, incident_id)
+        if approval is not None:
+            return _answer_playbook(clients, catalog, approval, True, by, reason)
     return _answer(clients, catalog, incident_id, True, by, reason, procedure)
 
 
 def reject(clients: Clients, catalog: Any, incident_id: str, by: str = "", reason: str = "",
            procedure: str | None = None) -> dict[str, Any]:
-    """Answer the waiting approval with no (SendTaskFailure Remedy.Rejected): the failure path."""
+    """Answer the waiting approval with no: a playbook's action is dropped (recorded, nothing done); a
+    procedure takes its failure path (SendTaskFailure Remedy.Rejected)."""
+    if procedure is None:
+        approval = playbook_approval(clients, catalog, incident_id)
+        if approval is not None:
+            return _answer_playbook(clients, catalog, approval, False, by, reason)
     return _answer(clients, catalog, incident_id, False, by, reason, procedure)
+
+
+def _approvals(clients: Clients, catalog: Any) -> Any:
+    from functions.core.adapters.aws import Clients as LazyClients
+    from functions.core.adapters.aws import DynamoApprovals
+    from infra.names import breaker_table
+
+    return DynamoApprovals(LazyClients({"dynamodb": clients("dynamodb")}), breaker_table(catalog))
+
+
+def playbook_approval(clients: Clients, catalog: Any, ident: str) -> dict[str, Any] | None:
+    """The playbook approval `ident` names: an approval id (ap-…), or a playbook incident id with one action
+    awaiting approval (the latest answered one when none waits, so that its function says why not). None:
+    `ident` is no playbook's, and the procedures' approvals are asked."""
+    import re
+
+    from botocore.exceptions import ClientError
+
+    from functions.core.approvals import APPROVAL_ID_PATTERN
+
+    store = _approvals(clients, catalog)
+    try:
+        if re.fullmatch(APPROVAL_ID_PATTERN, ident):
+            found = store.get(ident)
+            if found is None:
+                raise IncidentError(f"no approval {ident} is known (see the notification for the id)")
+            return dict(found)
+        asked = store.of_incident(ident)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ResourceNotFoundException":  # no remediation stack here
+            return None
+        raise
+    if not asked:
+        return None
+    pending = [a for a in asked if a.get("status") == "PENDING"]
+    if len(pending) > 1:
+        ids = ", ".join(f"{a['approval_id']} ({a['action']['name']})" for a in pending)
+        raise IncidentError(f"{len(pending)} actions of {ident} await approval: answer each by its id: {ids}")
+    chosen: dict[str, Any] = pending[0] if pending else max(asked, key=lambda a: str(a.get("requested_at", "")))
+    return dict(chosen)
+
+
+def _answer_playbook(clients: Clients, catalog: Any, approval: dict[str, Any], approve_it: bool, by: str,
+                     reason: str) -> dict[str, Any]:
+    """Invoke the playbook's function with the answer and wait for what it did (RequestResponse)."""
+    from functions.core.approvals import ApprovalAnswer, approval_event
+    from infra.names import function_name
+
+    by = by or _caller(clients)
+    request = ApprovalAnswer(approval_id=approval["approval_id"], decision="approve" if approve_it else "reject",
+                             by=by[:256], reason=reason[:1024])
+    name = function_name(catalog, approval["playbook"])
+    response = clients("lambda").invoke(FunctionName=name, InvocationType="RequestResponse",
+                                        Payload=json.dumps(approval_event(request)).encode())
+    raw = response["Payload"].read() if hasattr(response.get("Payload"), "read") else response.get("Payload")
+    payload = json.loads(raw or b"{}")
+    if response.get("FunctionError"):
+        raise IncidentError(f"{name} failed: {payload.get('errorType', 'error')}: {payload.get('errorMessage', '')}")
+    if payload.get("answer") == "REFUSED":
+        raise IncidentError(str(payload.get("reason", "refused")))
+    return {"incident_id": payload.get("incident_id", approval["incident"]["id"]),
+            "procedure": f"playbook {approval['playbook']}", "approval_id": approval["approval_id"],
+            "action": approval["action"]["name"], "decision": payload.get("answer", ""), "by": by, "reason": reason,
+            "function": name, "outcome": payload.get("outcome", {})}
 
 
 def extend(clients: Clients, catalog: Any, incident_id: str, procedure: str | None = None) -> dict[str, Any]:
@@ -298,13 +378,18 @@ def _catalog(env: str) -> Any:
 
 def _boto(catalog: Any) -> Clients:
     import boto3
+    from botocore.config import Config
 
     session = boto3.session.Session(region_name=catalog.region)
     made: dict[str, Any] = {}
+    # An approval's answer waits for the playbook function (timeout 60 s): read long enough, and never retried by
+    # the SDK (a retry would arrive as a second answer, refused as answered already, and hide the first's result).
+    lambda_config = Config(read_timeout=120, connect_timeout=10, retries={"total_max_attempts": 1})
 
     def client(service: str) -> Any:
         if service not in made:
-            made[service] = session.client(service)
+            made[service] = session.client(service, config=lambda_config) if service == "lambda" else \
+                session.client(service)
         return made[service]
 
     return client
@@ -409,9 +494,29 @@ def _answer_command(incident_id: str, approve_it: bool, reason: str, by: str, pr
     result = _run(lambda: operation(_boto(catalog), catalog, incident_id, by, reason, procedure))
     if as_json:
         print(json.dumps(result, indent=2, default=str))
-        return
-    out.print(f"{result['decision'].lower()} {result['procedure']} {incident_id} (by {result['by']})",
-              highlight=False, markup=False)
+    elif "approval_id" in result:
+        print_playbook_answer(out, result)
+    else:
+        out.print(f"{result['decision'].lower()} {result['procedure']} {incident_id} (by {result['by']})",
+                  highlight=False, markup=False)
+    outcome = result.get("outcome") or {}
+    if result.get("decision") == "APPROVED" and outcome.get("status") in ("REFUSED", "NO_ACTION"):
+        raise typer.Exit(2)  # approved, but the guard said no: nothing was carried out (printed above)
+
+
+def print_playbook_answer(console: Console, result: dict[str, Any]) -> None:
+    outcome = result.get("outcome") or {}
+    console.print(f"{result['decision'].lower()} {result['action']} ({result['approval_id']}, {result['procedure']}, "
+                  f"incident {result['incident_id']}) by {result['by']}", highlight=False, markup=False)
+    console.print(f"  {outcome.get('status', '?')}: {outcome.get('summary', '')}", highlight=False, markup=False)
+    verification = outcome.get("verification") or {}
+    if outcome.get("results"):
+        console.print(f"  verification {verification.get('status')}: {verification.get('detail', '')}",
+                      highlight=False, markup=False)
+    window = outcome.get("follow_up")
+    if window and outcome.get("status") == "ACTED":
+        console.print(f"  checked again until {str(window.get('due_by', ''))[11:16]}Z (verification window); on "
+                      f"call hears the verdict", highlight=False, markup=False)
 
 
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit trail)")]

@@ -77,7 +77,7 @@ class Drill:
                 result = invocation.result if isinstance(invocation.result, dict) else {}
                 if invocation.error:
                     self.say("handler", f"{delivery.matched[0]} -> {invocation.function} failed: {invocation.error}")
-                elif result.get("status") != "LEASES_CHECKED" or result.get("leases"):
+                elif result.get("status") != "CHECKED" or result.get("leases") or result.get("follow_ups"):
                     self.say("handler", f"{delivery.matched[0]} -> {invocation.function}: {_brief(result)}")
         return deliveries
 
@@ -269,8 +269,10 @@ class Drill:
 
 def _brief(result: dict[str, Any]) -> str:
     if "leases" in result:
-        return "; ".join(f"lease on {x['target']}: {x['status']} {x.get('summary', '')}".strip()
-                         for x in result["leases"]) or "no lease"
+        checked = [f"verification window {x['key'][:60]}: {x['status']} {x.get('detail', '')}".strip()
+                   for x in result.get("follow_ups", [])]
+        checked += [f"lease on {x['target']}: {x['status']} {x.get('summary', '')}".strip() for x in result["leases"]]
+        return "; ".join(checked)[:400] or "nothing to check"
     return str(result.get("status", result))[:200]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 SCENARIO_MODULES = ("remedy.gameday.scenarios.consumer_lag", "remedy.gameday.scenarios.detection",
                     "remedy.gameday.scenarios.redshift",
                     "remedy.gameday.scenarios.glue_failures", "remedy.gameday.scenarios.data_quality",
+                    "remedy.gameday.scenarios.approvals",
                     "remedy.gameday.scenarios.maintenance",
                     "remedy.gameday.scenarios.procedures")
 
@@ -44,7 +45,9 @@ def scenario(name: str, title: str, runbook: str) -> Callable[[Callable[[Any], N
 def all_scenarios() -> list[Scenario]:
     for module in SCENARIO_MODULES:
         importlib.import_module(module)
-    return list(_SCENARIOS.values())
+    # In SCENARIO_MODULES order whichever module was imported first (a test may import one directly).
+    order = {module: index for index, module in enumerate(SCENARIO_MODULES)}
+    return sorted(_SCENARIOS.values(), key=lambda s: order.get(s.run.__module__, len(order)))
 
 
 def select(names: list[str]) -> list[Scenario]:

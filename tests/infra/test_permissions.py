@@ -21,7 +21,7 @@ CORE_NEEDS = {
     "logs:CreateLogStream", "logs:PutLogEvents",  # its own log group
     "xray:PutTraceSegments", "xray:PutTelemetryRecords",  # active tracing
     "dynamodb:PutItem",  # audit trail
-    "dynamodb:GetItem", "dynamodb:Scan",  # circuit breaker and leases (with UpdateItem)
+    "dynamodb:GetItem", "dynamodb:Scan",  # circuit breaker, leases, approvals, verification windows (+ UpdateItem)
     "dynamodb:UpdateItem", "dynamodb:DeleteItem",  # Powertools idempotency (with Get/PutItem)
     "ssm:GetParameter",  # kill switch
     "sns:Publish",  # on-call notification
@@ -210,3 +210,38 @@ def test_a_read_of_an_unmapped_service_is_refused(synth: Synth) -> None:
                                      reads=("athena:GetQueryResults",), actions=())
     with pytest.raises(ValueError, match="no resource scope"):
         declared_statements(synth.catalog, undeclared)
+
+
+# Where each kind of function's exact-grants test is: every function of the templates is one of these kinds.
+EXACT_GRANTS_TESTED_IN = {
+    "playbook": "test_role_grants_exactly_what_the_playbook_declares (above)",
+    "probe": "tests/infra/test_monitoring.py::test_probe_roles_hold_exactly_what_the_probes_call",
+    "maintenance job": "tests/infra/test_maintenance_stack.py::test_each_job_role_holds_exactly_its_declared_grants",
+    "procedure step": "tests/infra/test_procedures.py::test_each_step_function_role_is_exactly_its_declaration",
+    "procedure starter": "tests/infra/test_procedure_start.py::test_the_starter_role_is_exactly_its_declaration",
+    "custom resource provider": "tests/infra/test_monitoring.py::test_bucket_request_metrics_are_configured_by_a_"
+                                "least_privilege_custom_resource",
+}
+
+
+def test_every_function_of_the_templates_has_its_exact_grants_tested(synth: Synth) -> None:
+    from functions.maintenance import JOBS
+    from functions.maintenance import function_name as job_function
+    from functions.probes import PROBES
+    from functions.procedures import STARTER, STEP_FUNCTIONS, step_function_name
+
+    prefix = synth.catalog.prefix
+    kinds = {function_name(synth, p): "playbook" for p in PLAYBOOKS}
+    kinds |= {f"{prefix}-probe-{p.replace('_', '-')}": "probe" for p in PROBES}
+    kinds |= {job_function(synth.catalog, j): "maintenance job" for j in JOBS}
+    kinds |= {step_function_name(prefix, s): "procedure step" for s in STEP_FUNCTIONS}
+    kinds[step_function_name(prefix, STARTER.name)] = "procedure starter"
+    unknown = []
+    for stack, template in synth.templates.items():
+        for logical, function in resources(template, "AWS::Lambda::Function").items():
+            name = function["Properties"].get("FunctionName")
+            kind = kinds.get(name) if name else ("custom resource provider" if logical.startswith("AWS679f53fac")
+                                                 else None)
+            if kind not in EXACT_GRANTS_TESTED_IN:
+                unknown.append(f"{stack}/{name or logical}")
+    assert unknown == [], "functions whose granted IAM actions no test compares with a declaration"

@@ -10,6 +10,7 @@ import pytest
 from functions.core.naming import signal_prefix
 from functions.core.settings import Settings
 from functions.playbooks import PLAYBOOKS
+from infra.constructs.playbook_function import RESERVED_CONCURRENCY
 from tests.infra.helpers import Synth, physical_name, props, resources
 
 pytestmark = pytest.mark.infra
@@ -49,6 +50,8 @@ def test_safety_core_tables(synth: Synth) -> None:
     assert tables[f"{prefix}-idempotency"]["TimeToLiveSpecification"] == {"AttributeName": "expiration",
                                                                           "Enabled": True}
     assert "TimeToLiveSpecification" not in tables[f"{prefix}-audit"]  # the audit trail is kept
+    # Answered approvals and closed verification windows carry purge_at (functions/core/adapters/aws.py).
+    assert tables[f"{prefix}-breaker"]["TimeToLiveSpecification"] == {"AttributeName": "purge_at", "Enabled": True}
 
 
 def test_prod_keeps_its_state_when_the_stack_goes(synths: dict[str, Synth]) -> None:
@@ -98,6 +101,33 @@ def test_one_function_per_playbook(synth: Synth) -> None:
     assert len(set(roles)) == len(roles) == len(PLAYBOOKS), "a role per function, none shared"
 
 
+def test_reserved_concurrency_bounds_how_many_remediations_run_at_once(synth: Synth) -> None:
+    """The blast radius of an alarm storm: per playbook at most RESERVED_CONCURRENCY at once (the rest queue)."""
+    assert 1 <= RESERVED_CONCURRENCY <= 10
+    for name, function in functions(synth).items():
+        assert function["ReservedConcurrentExecutions"] == RESERVED_CONCURRENCY, name
+
+
+def test_every_function_of_ours_is_traced_and_its_role_declares_what_tracing_needs(synth: Synth) -> None:
+    """tracing=ACTIVE on every function of every stack; CDK may not add the X-Ray grant to a role complete as
+    declared, so each role's own policy carries exactly PutTraceSegments and PutTelemetryRecords on '*'."""
+    xray = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    checked = 0
+    for template in synth.templates.values():
+        policies = resources(template, "AWS::IAM::Policy").values()
+        for function in props(template, "AWS::Lambda::Function"):
+            if not str(function.get("Handler", "")).startswith("functions.handlers."):
+                continue  # CDK's own providers (custom resources)
+            assert function["TracingConfig"] == {"Mode": "Active"}, function["FunctionName"]
+            role = function["Role"]["Fn::GetAtt"][0]
+            granted = [s for p in policies if {"Ref": role} in p["Properties"]["Roles"]
+                       for s in p["Properties"]["PolicyDocument"]["Statement"]]
+            traces = [s for s in granted if set(s["Action"] if isinstance(s["Action"], list) else [s["Action"]]) & xray]
+            assert len(traces) == 1 and set(traces[0]["Action"]) == xray and traces[0]["Resource"] == "*", function
+            checked += 1
+    assert checked >= len(PLAYBOOKS)
+
+
 def test_each_function_logs_to_its_own_group_with_retention(synth: Synth) -> None:
     groups = resources(synth.remediation, "AWS::Logs::LogGroup")
     for function in functions(synth).values():
@@ -138,7 +168,7 @@ def test_one_rule_per_playbook_routes_its_signals(synth: Synth) -> None:
     prefix, template = synth.catalog.prefix, synth.remediation
     rules = by_name(template, "AWS::Events::Rule", "Name")
     queue = logical_id(template, "AWS::SQS::Queue", "QueueName", f"{prefix}-unhandled-events")
-    extra = sum(bool(d.glue_job_states) + bool(d.lease_check) for d in PLAYBOOKS.values())
+    extra = sum(bool(d.glue_job_states) + bool(d.schedule) for d in PLAYBOOKS.values())
     assert len(rules) == len(PLAYBOOKS) + extra
     for name, declaration in PLAYBOOKS.items():
         rule = rules[f"{prefix}-{name}"]
@@ -154,11 +184,11 @@ def test_one_rule_per_playbook_routes_its_signals(synth: Synth) -> None:
         assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
         permissions = [p for p in props(template, "AWS::Lambda::Permission")
                        if p["FunctionName"] == {"Fn::GetAtt": [fn, "Arn"]}]
-        routes = 1 + bool(declaration.glue_job_states) + bool(declaration.lease_check)
+        routes = 1 + bool(declaration.glue_job_states) + bool(declaration.schedule)
         assert [p["Principal"] for p in permissions] == ["events.amazonaws.com"] * routes
 
 
-def test_glue_state_changes_and_lease_checks_have_their_own_routes(synth: Synth) -> None:
+def test_glue_state_changes_and_scheduled_checks_have_their_own_routes(synth: Synth) -> None:
     prefix, template = synth.catalog.prefix, synth.remediation
     rules = by_name(template, "AWS::Events::Rule", "Name")
     for name, declaration in PLAYBOOKS.items():
@@ -170,9 +200,9 @@ def test_glue_state_changes_and_lease_checks_have_their_own_routes(synth: Synth)
                 "detail": {"state": list(declaration.glue_job_states),
                            "jobName": [j.name for j in synth.catalog.glue_jobs]}}
             assert [t["Arn"] for t in rule["Targets"]] == [{"Fn::GetAtt": [fn, "Arn"]}]
-        if declaration.lease_check:
-            rule = rules[f"{prefix}-{name}-leases"]
-            assert rule["ScheduleExpression"] == declaration.lease_check
+        if declaration.schedule:
+            rule = rules[f"{prefix}-{name}-checks"]
+            assert rule["ScheduleExpression"] == declaration.schedule
             assert [t["Arn"] for t in rule["Targets"]] == [{"Fn::GetAtt": [fn, "Arn"]}]
 
 

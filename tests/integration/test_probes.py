@@ -103,7 +103,9 @@ def test_a_stale_prefix_trips_its_freshness_alarm_and_pages_once(sandbox: Sandbo
     # ...and so is the upstream cause of every batch job reading the prefix (it holds their failure pages).
     readers = {name(sandbox, "composite-upstream", f"glue:{j.name}") for j in sandbox.catalog.glue_jobs
                if j.reads_prefix == ORDERS}
-    assert {a for a, state in transitions.items() if state == "ALARM"} == {stale, page, *readers}
+    # ...and the orders pipeline is faulty (one pipeline: no outage, the composite pages nobody).
+    pipeline = name(sandbox, "composite-pipeline", "orders")
+    assert {a for a, state in transitions.items() if state == "ALARM"} == {stale, page, *readers, pipeline}
     # One page, from the composite: the metric alarm itself has no action.
     assert alarm_pages(d) == [f'ALARM: "{page}" in {sandbox.catalog.region}']
     # The metric alarm's state change still reaches EventBridge, routed to the playbook declaring its signal.

@@ -14,11 +14,11 @@ from functions.core.adapters.redshift import RedshiftAdapter, RedshiftError, Red
 from functions.core.catalog import Catalog
 from remedy.gameday.drill import Drill
 from remedy.gameday.scenarios.redshift import RUNAWAY_SQL, cpu_high
+from sandbox.catalog_variant import catalog_variant
 from sandbox.core import Sandbox
 from sandbox.redshift import RedshiftStandIn
 from sandbox.redshift_wiring import (
     attach_redshift,
-    catalog_variant,
     detach_redshift,
     redshift_env,
     reset_redshift,

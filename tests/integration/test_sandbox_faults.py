@@ -53,5 +53,7 @@ def test_calls_are_counted_and_faults_end_with_the_context(account: EmulatedAcco
     before = len(CALLS)
     with inject_error("glue", "ListJobs", "ThrottlingException"), pytest.raises(botocore.exceptions.ClientError):
         glue.list_jobs()
-    assert glue.list_jobs()["JobNames"] == []
+    # The fault ended with its context: the same call answers again (moto's state is per process, so other
+    # tests' jobs may be listed).
+    assert isinstance(glue.list_jobs()["JobNames"], list)
     assert [c for c in CALLS[before:] if c[0] == "glue"] == [("glue", "ListJobs"), ("glue", "ListJobs")]

@@ -76,11 +76,15 @@ def _client_error(code: str, message: str, operation: str) -> ClientError:
 
 
 class FakeAlarms:
-    def __init__(self, states: dict[str, str] | None = None):
+    def __init__(self, states: dict[str, str] | None = None, since: dict[str, datetime] | None = None):
         self.states = dict(states or {})
+        self.since = dict(since or {})  # when each alarm entered its state; unknown = None
 
     def state_of(self, alarm_name: str) -> str:
         return self.states.get(alarm_name, "UNKNOWN")
+
+    def state_since(self, alarm_name: str) -> tuple[str, datetime | None]:
+        return self.state_of(alarm_name), self.since.get(alarm_name)
 
     def in_alarm(self, name_prefix: str) -> list[str]:
         return [n for n, s in self.states.items() if n.startswith(name_prefix) and s == "ALARM"]
@@ -133,6 +137,66 @@ class FakeBreaker:
 
     def leases(self) -> list[dict[str, Any]]:
         return list(self.lease_items.values())
+
+
+class FakeApprovals:
+    """Pending approvals as DynamoApprovals keeps them: recorded once, answered once (while pending and not
+    expired), `before_answer` lets a test slip in a concurrent answer between the check and the write."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+        self.before_answer: Callable[[], None] | None = None
+
+    def put(self, approval: dict[str, Any]) -> bool:
+        if approval["approval_id"] in self.items:
+            return False
+        self.items[approval["approval_id"]] = dict(approval, status="PENDING")
+        return True
+
+    def get(self, approval_id: str) -> dict[str, Any] | None:
+        item = self.items.get(approval_id)
+        return dict(item) if item else None
+
+    def answer(self, approval_id: str, status: str, by: str, reason: str, at: datetime) -> bool:
+        if self.before_answer is not None:
+            self.before_answer()
+        item = self.items.get(approval_id)
+        if not item or item["status"] != "PENDING" or datetime.fromisoformat(item["expires_at"]) <= at:
+            return False
+        item.update(status=status, answered_by=by, answer_reason=reason, answered_at=at.isoformat())
+        return True
+
+    def expire(self, approval_id: str, at: datetime) -> bool:
+        item = self.items.get(approval_id)
+        if not item or item["status"] != "PENDING" or datetime.fromisoformat(item["expires_at"]) > at:
+            return False
+        item.update(status="EXPIRED", answered_at=at.isoformat())
+        return True
+
+    def of_incident(self, incident_id: str) -> list[dict[str, Any]]:
+        return [dict(i) for i in self.items.values() if i["incident"]["id"] == incident_id]
+
+
+class FakeFollowUps:
+    """Verification windows as DynamoFollowUps keeps them: closed once, with the final verdict."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+        self.status: dict[str, str] = {}
+
+    def put(self, follow_up: dict[str, Any]) -> None:
+        if follow_up["key"] not in self.items:
+            self.items[follow_up["key"]] = follow_up
+            self.status[follow_up["key"]] = "WATCHING"
+
+    def watching(self, playbook: str) -> list[dict[str, Any]]:
+        return [f for k, f in self.items.items() if self.status[k] == "WATCHING" and f["playbook"] == playbook]
+
+    def close(self, key: str, status: str, at: datetime) -> bool:
+        if self.status.get(key) != "WATCHING":
+            return False
+        self.status[key] = status
+        return True
 
 
 @dataclass

@@ -16,8 +16,10 @@ from functions.core.adapters.aws import (
     AlarmAdapter,
     AwsPorts,
     Clients,
+    DynamoApprovals,
     DynamoAudit,
     DynamoBreaker,
+    DynamoFollowUps,
     GlueAdapter,
     SnsNotifier,
     SsmKillSwitch,
@@ -157,14 +159,22 @@ def test_a_scale_up_reaches_glue_as_stop_then_start_with_four_workers(stubbed: S
         {"Id": "jr_new", "JobName": "orders-stream", "JobRunState": "STARTING", "NumberOfWorkers": 4,
          "WorkerType": "G.1X"}, dict(running, JobRunState="STOPPED")]},
         {"JobName": "orders-stream", "MaxResults": 5})
+    # Verified against the service level: the lag alarm, still in ALARM right after the scale-up.
+    alarms, alarm_stub = stubbed("cloudwatch")
+    clients._made["cloudwatch"] = alarms("cloudwatch")
+    alarm = "remedy-dev/consumer-lag/glue:orders-stream"
+    alarm_stub.add_response("describe_alarms", {"MetricAlarms": [{"AlarmName": alarm, "StateValue": "ALARM"}]},
+                            {"AlarmNames": [alarm]})
     ctx = Context(catalog=catalog, ports=AwsPorts(clients), kill_switch=FakeKillSwitch(), breaker=FakeBreaker(),
                   audit=FakeAudit(), notifier=FakeNotifier(), clock=FixedClock(NOW))
 
     outcome = run(MskConsumerLag(), lag_incident(), ctx)
 
     assert outcome.status is OutcomeStatus.ACTED
-    assert outcome.verification.detail.startswith("run jr_new is STARTING with 4 workers")
+    assert outcome.verification.detail.startswith("run jr_new is STARTING with 4 workers; "
+                                                  f"{alarm} is ALARM")
     stub.assert_no_pending_responses()
+    alarm_stub.assert_no_pending_responses()
 
 
 # --- CloudWatch ----------------------------------------------------------------------------------------
@@ -351,6 +361,66 @@ def test_leases_are_kept_beside_the_breaker_state_and_listed(stubbed: Stubbed) -
     breaker.put_lease("glue:orders-stream", lease)
     assert breaker.leases() == [lease]
     breaker.clear_lease("glue:orders-stream")
+    stub.assert_no_pending_responses()
+
+
+def test_a_pending_approval_is_recorded_once_and_answered_once(stubbed: Stubbed) -> None:
+    clients, stub = stubbed("dynamodb")
+    key = {"target": {"S": "approval:ap-0123456789"}}
+    approval = {"approval_id": "ap-0123456789", "incident": {"id": "remedy-dev/consumer-lag/glue:o@1"},
+                "playbook": "msk_consumer_lag", "expires_at": "2026-11-25T11:05:00Z"}
+    stub.add_response("update_item", {}, {
+        "TableName": "breaker", "Key": key,
+        "UpdateExpression": "SET approval = :a, approval_status = :pending, incident_id = :i, playbook = :p, "
+                            "expires_epoch = :e",
+        "ConditionExpression": "attribute_not_exists(approval)",
+        "ExpressionAttributeValues": {":a": {"S": json.dumps(approval, sort_keys=True)}, ":pending": {"S": "PENDING"},
+                                      ":i": {"S": "remedy-dev/consumer-lag/glue:o@1"},
+                                      ":p": {"S": "msk_consumer_lag"}, ":e": {"N": "1795604700"}}})
+    answer = {"TableName": "breaker", "Key": key,
+              "UpdateExpression": "SET approval_status = :status, answered_by = :by, answer_reason = :reason, "
+                                  "answered_at = :at, purge_at = :purge",
+              "ConditionExpression": "approval_status = :pending AND expires_epoch > :now",
+              "ExpressionAttributeValues": {":status": {"S": "APPROVED"}, ":by": {"S": "alice"},
+                                            ":reason": {"S": "ok"}, ":at": {"S": "2026-11-25T10:05:00+00:00"},
+                                            ":pending": {"S": "PENDING"}, ":now": {"N": "1795601100"},
+                                            # answered: left to the table's TTL 30 days on (the audit keeps it)
+                                            ":purge": {"N": str(1795601100 + 30 * 86400)}}}
+    stub.add_response("update_item", {}, answer)
+    stub.add_client_error("update_item", service_error_code="ConditionalCheckFailedException",
+                          expected_params=answer)
+    stub.add_response("get_item", {"Item": {**key, "approval": {"S": json.dumps(approval)},
+                                            "approval_status": {"S": "APPROVED"}, "answered_by": {"S": "alice"}}},
+                      {"TableName": "breaker", "Key": key, "ConsistentRead": True})
+    approvals = DynamoApprovals(clients, "breaker")
+
+    assert approvals.put(approval) is True
+    assert approvals.answer("ap-0123456789", "APPROVED", "alice", "ok", NOW) is True
+    assert approvals.answer("ap-0123456789", "APPROVED", "alice", "ok", NOW) is False  # answered once
+    assert approvals.get("ap-0123456789") == {**approval, "status": "APPROVED", "answered_by": "alice"}
+    stub.assert_no_pending_responses()
+
+
+def test_a_verification_window_is_closed_once(stubbed: Stubbed) -> None:
+    clients, stub = stubbed("dynamodb")
+    follow_up = {"key": "remedy-dev/consumer-lag/glue:o@1", "playbook": "msk_consumer_lag"}
+    stub.add_response("scan", {"Items": [{"follow_up": {"S": json.dumps(follow_up)}}]}, {
+        "TableName": "breaker", "FilterExpression": "follow_up_status = :watching AND playbook = :p",
+        "ExpressionAttributeValues": {":watching": {"S": "WATCHING"}, ":p": {"S": "msk_consumer_lag"}},
+        "ProjectionExpression": "follow_up"})
+    close = {"TableName": "breaker", "Key": {"target": {"S": "follow-up:remedy-dev/consumer-lag/glue:o@1"}},
+             "UpdateExpression": "SET follow_up_status = :status, closed_at = :at, purge_at = :purge",
+             "ConditionExpression": "follow_up_status = :watching",
+             "ExpressionAttributeValues": {":status": {"S": "VERIFIED"}, ":at": {"S": "2026-11-25T10:05:00+00:00"},
+                                           ":watching": {"S": "WATCHING"},
+                                           ":purge": {"N": str(1795601100 + 30 * 86400)}}}
+    stub.add_response("update_item", {}, close)
+    stub.add_client_error("update_item", service_error_code="ConditionalCheckFailedException", expected_params=close)
+    follow_ups = DynamoFollowUps(clients, "breaker")
+
+    assert follow_ups.watching("msk_consumer_lag") == [follow_up]
+    assert follow_ups.close(follow_up["key"], "VERIFIED", NOW) is True
+    assert follow_ups.close(follow_up["key"], "VERIFIED", NOW) is False
     stub.assert_no_pending_responses()
 
 

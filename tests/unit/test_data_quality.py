@@ -112,8 +112,32 @@ def test_allowed_it_reruns_that_partition_only(raw_catalog: dict[str, Any], ctx:
 
     (new,) = gports.glue.started(JOB)
     assert new.arguments == {"--partition": PARTITION, "--job-bookmark-option": "job-bookmark-disable"}
-    assert outcome.status is OutcomeStatus.REMEDIATED
-    assert outcome.verification.status is VerificationStatus.VERIFIED
+    # RUNNING is not the data quality it was for: verified once the run SUCCEEDED and the flags pass.
+    assert outcome.status is OutcomeStatus.ACTED
+    assert outcome.verification.status is VerificationStatus.INCONCLUSIVE
+
+
+@pytest.mark.parametrize(("passed", "expected"), [(True, VerificationStatus.VERIFIED),
+                                                  (False, VerificationStatus.FAILED)])
+def test_a_rerun_is_verified_by_the_partitions_quality_flags(raw_catalog: dict[str, Any], ctx: Context,
+                                                             gports: GluePorts, passed: bool,
+                                                             expected: VerificationStatus) -> None:
+    ctx.catalog = auto(raw_catalog)
+    loaded_partition(gports)
+    gports.glue.start_state = "SUCCEEDED"
+    outcome = run(PLAYBOOK, freshness_incident(), ctx)
+    (new,) = gports.glue.started(JOB)
+    gports.s3.put(BUCKET, f"staging/_quality/{JOB}/{PARTITION}.json", NOW,  # what the re-run wrote
+                  {"passed": passed, "failed_rules": [] if passed else ["row_count >= 1000 (got 12)"]})
+
+    verification = PLAYBOOK.verify(outcome.incident, outcome.results, ctx.catalog, gports)
+
+    assert verification.status is expected
+    assert verification.detail == (f"run {new.id} of {JOB} SUCCEEDED; quality flags of partition {PARTITION} passed"
+                                   if passed else
+                                   f"run {new.id} of {JOB} SUCCEEDED, but the quality flags of partition "
+                                   f"{PARTITION} still fail (row_count >= 1000 (got 12); "
+                                   f"staging/_quality/{JOB}/{PARTITION}.json)")
 
 
 def test_a_transient_batch_failure_is_rerun_a_permanent_one_is_not(raw_catalog: dict[str, Any], ctx: Context,

@@ -92,8 +92,10 @@ def test_a_throttled_batch_run_is_retried_once_with_the_same_partition(ctx: Cont
     (new,) = gports.glue.started(JOB)
     assert new.arguments == {"--partition": PARTITION}  # the job's defaults (bookmark) are not repeated
     assert (new.workers, new.worker_type, new.state) == (2, "G.1X", "RUNNING")
-    assert outcome.status is OutcomeStatus.REMEDIATED
-    assert outcome.verification.status is VerificationStatus.VERIFIED
+    # A batch run RUNNING proves nothing yet: verified when it has SUCCEEDED, within the verification window.
+    assert outcome.status is OutcomeStatus.ACTED
+    assert outcome.verification.status is VerificationStatus.INCONCLUSIVE
+    assert outcome.verification.detail == f"run {new.id} of {JOB} is RUNNING: verified when it has SUCCEEDED"
     assert [d.verdict for d in outcome.decisions] == [Verdict.ALLOWED]
     assert outcome.results[0].changed["retry_of"] == failed
     assert audit.kinds(incident.id) == ["incident", "plan", "decision", "action", "outcome"]
@@ -123,6 +125,7 @@ def test_the_same_failure_delivered_again_restarts_nothing(ctx: Context, gports:
 
 def test_the_alarm_examines_the_newest_run(ctx: Context, gports: GluePorts) -> None:
     failed_batch(gports, "Connection reset by peer; Lost executor 3 on 172.31.0.9")
+    gports.glue.start_state = "SUCCEEDED"
 
     outcome = run(PLAYBOOK, alarm_incident(), ctx)
 
@@ -197,6 +200,7 @@ def test_approve_mode_waits_with_the_exact_command(raw_catalog: dict[str, Any], 
 def test_out_of_memory_is_retried_on_the_next_worker_type(ctx: Context, gports: GluePorts,
                                                           notifier: FakeNotifier) -> None:
     failed = failed_batch(gports, "Command failed with exit code 1", lines=(f"ERROR Executor: {OOM}",))
+    gports.glue.start_state = "SUCCEEDED"
 
     outcome = run(PLAYBOOK, glue_incident(ctx.catalog, JOB, failed), ctx)
 
@@ -384,12 +388,16 @@ def test_a_broker_timeout_with_the_port_closed_is_not_retried(ctx: Context, gpor
 def test_a_broker_timeout_with_the_port_open_is_retried(ctx: Context, gports: GluePorts,
                                                         ingress: tuple[SgRule, ...]) -> None:
     failed = streaming_with_connection(gports, ingress)
+    # A streaming run never ends: verified RUNNING with the job's failure alarm back to OK.
+    gports.alarms.states["remedy-dev/glue-failures/glue:orders-stream"] = "OK"
 
     outcome = run(PLAYBOOK, glue_incident(ctx.catalog, "orders-stream", failed), ctx)
 
     (new,) = gports.glue.started("orders-stream")
     assert new.arguments == {}  # a streaming job: no partition, no re-run rule
     assert outcome.status is OutcomeStatus.REMEDIATED
+    assert outcome.verification.detail == (f"streaming run {new.id} of orders-stream is RUNNING and "
+                                           f"remedy-dev/glue-failures/glue:orders-stream is OK")
     assert any(f.check == "MSK connectivity" and f.ok and f.detail.startswith("broker port 9094 is open")
                for f in outcome.plan.findings)
 

@@ -58,6 +58,8 @@ def test_an_unreadable_kill_switch_fails_closed(catalog: Catalog) -> None:
     decision = guard_for(catalog, unreadable).check(restart(), set(), NOW)
 
     assert (decision.verdict, decision.rule) == (Verdict.REFUSED, "kill_switch")
+    assert decision.reason == ("kill switch /remedy/dev/kill-switch could not be read, so it counts as on "
+                               "(TimeoutError: ssm did not answer)")
 
 
 def test_the_kill_switch_is_asked_before_the_mode(dev_data: dict[str, Any]) -> None:

@@ -198,6 +198,11 @@ def test_an_unwritable_breaker_means_no_action(ctx: Context, ports: FakePorts, b
 
     assert ports.glue.active_runs("orders-stream") == []
     assert outcome.status is OutcomeStatus.REFUSED
+    # Not "cooldown": the refusal names the breaker and the error, so on call knows DynamoDB said no.
+    assert (outcome.decisions[0].rule, outcome.decisions[0].reason) == (
+        "breaker", "the attempt could not be recorded, so nothing was done "
+                   "(ProvisionedThroughputExceededException: An error occurred (ProvisionedThroughputExceededException) "
+                   "when calling the PutItem operation: slow)")
 
 
 def test_an_aws_error_while_acting_escalates_with_its_code(ctx: Context, ports: FakePorts, audit: FakeAudit,
@@ -386,3 +391,23 @@ def test_an_aws_error_during_diagnosis_escalates_to_a_person(ctx: Context, ports
     assert audit.kinds() == ["incident", "outcome"]
     subject, message = only_message(notifier)
     assert "ESCALATED" in subject and "AccessDeniedException" in message
+
+
+def test_ok_counts_as_recovery_only_when_it_came_after_the_incident(ctx: Context, ports: FakePorts) -> None:
+    ports.glue.add_run("orders-stream", "FAILED")
+    incident = lag_incident()
+    # The alarm reads OK, but it has been OK since an hour before this ALARM: it never saw this lag (a replayed
+    # or stale event), so the restart is not verified yet.
+    ports.alarms.states[incident.alarm_name] = "OK"
+    ports.alarms.since[incident.alarm_name] = incident.changed_at - timedelta(hours=1)
+
+    stale = run(PLAYBOOK, incident, ctx)
+
+    assert stale.verification.status is VerificationStatus.INCONCLUSIVE
+    assert stale.status is OutcomeStatus.ACTED
+
+    # The same check once the alarm went OK after the incident: the lag is back under the threshold.
+    ports.alarms.since[incident.alarm_name] = incident.changed_at + timedelta(minutes=7)
+    verification = PLAYBOOK.verify(incident, stale.results, ctx.catalog, ports)
+    assert verification.status is VerificationStatus.VERIFIED
+    assert "is OK" in verification.detail

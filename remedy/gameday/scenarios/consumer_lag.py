@@ -79,11 +79,11 @@ def lag_under_capacity(d: Drill) -> None:
     d.consumer_lag(JOB, DRAINING)
     d.fire()
     d.advance(d.catalog.guardrails.lease_minutes - 10)
-    d.tick("leases")
+    d.tick("msk_consumer_lag-checks")
     d.expect("within the lease period the extra workers stay",
              [r.get("NumberOfWorkers") for r in d.active_runs(JOB)] == [target])
     d.advance(15)
-    d.tick("leases")
+    d.tick("msk_consumer_lag-checks")
     d.expect(f"after {d.catalog.guardrails.lease_minutes} min of OK the lease is over: back to {job.min_workers} "
              f"workers", [r.get("NumberOfWorkers") for r in d.active_runs(JOB)] == [job.min_workers],
              f"active: {[(r['Id'][:10], r.get('NumberOfWorkers')) for r in d.active_runs(JOB)]}")
@@ -140,7 +140,7 @@ def healthy_pipeline(d: Drill) -> None:
 @scenario("lag-observe-mode", "Playbook in observe mode: the stopped job is diagnosed and recorded, nothing "
                               "is changed", SECTION)
 def lag_observe_mode(d: Drill) -> None:
-    from sandbox.redshift_wiring import catalog_variant
+    from sandbox.catalog_variant import catalog_variant
 
     with catalog_variant(d.sandbox, "msk_consumer_lag", mode="observe"):
         d.say("inject", "guardrails.playbooks.msk_consumer_lag.mode set to observe")

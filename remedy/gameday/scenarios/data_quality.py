@@ -66,5 +66,5 @@ def data_quality_rerun_approval(d: Drill) -> None:
     inbox = d.notifications()
     d.expect("on call has the command and how to approve it",
              len(inbox) == 1 and command in inbox[0]["message"]
-             and "to approve, run the command above yourself" in inbox[0]["message"]
+             and "remedy incident approve ap-" in inbox[0]["message"]
              and "row_count >= 1000" in inbox[0]["message"], inbox[0]["subject"] if inbox else "no notification")

@@ -12,6 +12,7 @@ from remedy.gameday.registry import scenario
 SECTION = "Common Issues / Glue Job Failures"
 BATCH = "sales-batch"
 STREAM = "orders-stream"
+BATCH_CHECKS = "glue_job_failure-checks"  # the playbook's schedule (verification windows)
 
 
 def _partition(d: Drill) -> str:
@@ -76,7 +77,9 @@ def glue_transient_failure(d: Drill) -> None:
     decisions = [r["payload"] for r in d.audit("decision")]
     d.expect("the guard's ALLOWED decision for glue.restart_job is in the audit trail",
              [(x["verdict"], x["action"]["name"]) for x in decisions] == [("ALLOWED", "glue.restart_job")])
-    d.expect("verified: the new run is RUNNING", result.get("status") == "REMEDIATED", result.get("status", ""))
+    d.expect("not verified yet: a RUNNING retry proves nothing, a verification window is open",
+             result.get("status") == "ACTED" and result["verification"]["status"] == "INCONCLUSIVE"
+             and bool(result.get("follow_up")), result.get("verification", {}).get("detail", ""))
     inbox = d.notifications()
     d.expect("on call read what failed, why it was retried and how to undo it",
              len(inbox) == 1 and all(w in inbox[0]["message"] for w in ("throttling", "WHAT WE DID", "HOW TO UNDO")),
@@ -86,6 +89,14 @@ def glue_transient_failure(d: Drill) -> None:
     again = redeliver(d, event)
     d.expect("a duplicate delivery does nothing and is recorded",
              again.get("status") == "DUPLICATE" and len(d.runs(BATCH)) == 2 and d.audit("duplicate") != [])
+
+    # The retry loads the partition; the playbook's scheduled check sees it SUCCEEDED within the window.
+    d.advance(10)
+    d.set_run_state(BATCH, new[0]["Id"], "SUCCEEDED")
+    d.tick(f"{BATCH_CHECKS}")
+    verdicts = [r["payload"]["status"] for r in d.audit("verification")]
+    d.expect("the scheduled check verified it: the retried run SUCCEEDED (VERIFIED, REMEDIATED)",
+             verdicts == ["VERIFIED"] and d.audit("outcome")[-1]["payload"]["status"] == "REMEDIATED", str(verdicts))
 
 
 @scenario("glue-access-denied", "Batch run denied S3 access: not retried, the missing action named", SECTION)

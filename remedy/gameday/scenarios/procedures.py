@@ -1,7 +1,8 @@
 """Runbook "Emergency Procedures" and "Scaling": each procedure end to end in the sandbox, its synthesized
 state machine executed for real (Lambda steps running the real handlers), the approval answered as on call
 would, and what changed checked in the emulated account. One run is rejected, one waits in vain, and one
-has a step fail: each ends in the one failure path with a notification that says what is left to do.
+has a step fail: each ends in the one failure path with a notification that says what is left to do. One run
+is started by an alarm: two pipelines down at once raise the outage signal, which starts service-outage.
 
 The fault and history helpers (corrupt_customers, suspicious_user, …) are used by the integration tests too.
 """
@@ -12,11 +13,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from functions.core.naming import OUTAGE_COMPONENT, OUTAGE_SIGNAL, alarm_name
 from remedy.commands import incident
 from remedy.gameday.drill import Drill
 from remedy.gameday.registry import scenario
-from sandbox import gaps_procedures
+from sandbox import gaps_procedures, stepfunctions
 from sandbox.aws import inject_error
+from sandbox.core import Delivery
 
 EMERGENCY = "Emergency Procedures"
 SCALING = "Scaling"
@@ -105,6 +108,28 @@ def key_status(sandbox: Any, user: str) -> str:
 def open_ingress(sandbox: Any, group: str) -> list[str]:
     permissions = sandbox.client("ec2").describe_security_groups(GroupIds=[group])["SecurityGroups"][0]["IpPermissions"]
     return [r["CidrIp"] for p in permissions for r in p.get("IpRanges", []) if r["CidrIp"] == "0.0.0.0/0"]
+
+
+STREAMS = ("orders-stream", "customers-stream")  # one streaming job per pipeline of the dev catalog
+LAG = [800, 6_000, 14_000, 21_000, 30_000]  # nothing consumes: lag climbs past 10,000
+
+
+def outage_alarm(catalog: Any) -> str:
+    return alarm_name(catalog.prefix, OUTAGE_SIGNAL, OUTAGE_COMPONENT)
+
+
+def pipelines_down(d: Drill, jobs: tuple[str, ...] = STREAMS) -> dict[str, Delivery]:
+    """The streaming job of each pipeline stops and its lag climbs; the alarms are evaluated and every change
+    delivered. The deliveries by alarm name."""
+    for job in jobs:
+        d.stop_streaming_job(job, error="Lost executors: connection to broker b-1 reset")
+        d.consumer_lag(job, LAG)
+    return {dl.event["detail"]["alarmName"]: dl for dl in d.fire()}
+
+
+def results(delivery: Delivery | None) -> list[dict[str, Any]]:
+    """What the delivery's functions returned (the starter: STARTED, DUPLICATE, HELD or REJECTED)."""
+    return [i.result for i in (delivery.invocations if delivery else []) if isinstance(i.result, dict)]
 
 
 JOB_FIELDS_CHANGED = {"NumberOfWorkers", "WorkerType", "LastModifiedOn"}
@@ -408,3 +433,67 @@ def service_outage(d: Drill) -> None:
     d.expect("the page carries the evidence, says Health and Support are unavailable (Basic plan), and what "
              "was rolled back", "AWS Health: unavailable" in page["message"] and "not opened: unavailable" in
              page["message"] and "sales-batch" in page["message"], page["subject"])
+
+
+@scenario("procedure-outage-from-alarm", "Two pipelines down at once: the outage signal pages and starts "
+                                         "service-outage by itself; a duplicate delivery starts nothing",
+          f"{EMERGENCY} / Service Outage")
+def outage_from_alarm(d: Drill) -> None:
+    alarm = outage_alarm(d.catalog)
+    # The run executes in a thread whose Lambda steps capture this process's output as their logs: it waits at
+    # its first step until what happens up to the duplicate delivery is said (which also makes "while the run
+    # goes on" certain).
+    with stepfunctions.FUNCTION_LOCK:
+        started = _outage_started(d, alarm)
+    if started is None:
+        return
+    incident_, name, event = started
+    state = settle(d.sandbox, "service-outage", incident_, timeout=60, until_end=True)
+    _narrate(d, "service-outage", incident_, {})
+    d.expect("the run gathered the evidence, escalated and paged; no approval (nothing of ours to roll back)",
+             state["status"] == "SUCCEEDED", state.get("cause", ""))
+    d.say("inject", f"EventBridge delivers the same state change of {alarm} once more, after the run ended")
+    [late] = results(d.deliver(event)) or [{}]
+    runs = d.sandbox.client("stepfunctions").list_executions(
+        stateMachineArn=incident.state_machine_arn(d.catalog, "service-outage"))["executions"]
+    d.expect("one execution of service-outage in all, whatever the deliveries",
+             late.get("status") == "DUPLICATE" and [r["name"] for r in runs] == [name])
+    trail = d.sandbox.audit(incident_)
+    kinds = [r["kind"] for r in trail]
+    first = [r["payload"] for r in trail if r["kind"] == "procedure_started"]
+    d.say("note", f"audit trail of {incident_}: {', '.join(kinds)}")
+    d.expect("the audit trail says what started it and records both duplicates",
+             kinds.count("duplicate") == 2 and len(first) == 1 and first[0]["started_by"] == f"alarm {alarm}")
+    page = next((n for n in d.notifications() if "PAGE: service outage" in n["subject"]), {"message": ""})
+    for line in page["message"].splitlines():
+        d.say("note", f"page: {line}")
+    d.expect("the page names the alarm that started the run", f"STARTED BY      alarm {alarm}" in page["message"])
+
+
+def _outage_started(d: Drill, alarm: str) -> tuple[str, str, dict[str, Any]] | None:
+    """Two pipelines down, the outage signal, the start, a duplicate delivery: (incident, execution name, the
+    outage alarm's event), or None when the signal did not fire."""
+    from functions.procedures import execution_name
+    from functions.procedures.start import incident_id, parse_start_event
+
+    deliveries = pipelines_down(d)
+    outage = deliveries.get(alarm)
+    pipelines = [a for a in deliveries if "/composite-pipeline/" in a]
+    d.expect("both pipeline composites and the outage signal went to ALARM", len(pipelines) == 2 and outage is not
+             None and outage.event["detail"]["state"]["value"] == "ALARM", ", ".join(sorted(deliveries)))
+    if outage is None:
+        return None
+    d.expect("on call is paged by the outage signal", any(alarm in p["subject"] for p in d.pages()))
+    [first] = results(outage) or [{}]
+    d.expect("its rule routed the change to the starter, which started service-outage",
+             first.get("status") == "STARTED", str(first.get("reason", "")))
+    expected = incident_id(parse_start_event(outage.event, d.catalog))
+    name = execution_name("service-outage", expected)
+    d.expect("the execution is named after the alarm and its state change", first.get("incident") == expected and
+             str(first.get("execution", "")).endswith(f":{name}"), name)
+    # EventBridge delivers at least once: the same change again, while the run goes on.
+    d.say("inject", f"EventBridge delivers the same state change of {alarm} again")
+    [again] = results(d.deliver(outage.event)) or [{}]
+    d.expect("a second delivery is refused by Step Functions (ExecutionAlreadyExists), not run twice",
+             again.get("status") == "DUPLICATE" and "ExecutionAlreadyExists" in str(again.get("reason")))
+    return expected, name, outage.event

@@ -3,7 +3,7 @@
 The cluster is the sandbox's Redshift stand-in (a real PostgreSQL reached through redshift-connector);
 the faults are real: rows appended without ANALYZE raise svv_table_info.stats_off, an injected session
 really runs until it is cancelled. The dev catalog keeps redshift_performance in recommend mode; the
-scenarios that act use a catalog variant in auto mode (sandbox.redshift_wiring.catalog_variant).
+scenarios that act use a catalog variant in auto mode (sandbox.catalog_variant).
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from typing import Any
 
 from remedy.gameday.drill import Drill
 from remedy.gameday.registry import scenario
+from sandbox.catalog_variant import catalog_variant
 from sandbox.redshift import RedshiftStandIn
-from sandbox.redshift_wiring import catalog_variant, reset_redshift, running_pids, stats_off
+from sandbox.redshift_wiring import reset_redshift, running_pids, stats_off
 
 SECTION = "Common Issues / Redshift Performance Issues"
 PLAYBOOK = "redshift_performance"
@@ -161,7 +162,7 @@ def runaway_query(d: Drill) -> None:
     inbox = d.notifications()
     d.expect("on call is asked to approve, with the command and how to approve",
              len(inbox) == 1 and "WAITING FOR YOU" in inbox[0]["message"]
-             and "to approve, run the command above yourself" in inbox[0]["message"],
+             and "remedy incident approve ap-" in inbox[0]["message"],
              inbox[0]["subject"] if inbox else "no notification")
 
 

@@ -1,0 +1,50 @@
+"""The fault matrix (remedy.faults): every AWS call of every playbook branch and procedure step answered with
+throttling, access denied, a server error and a missing resource. Each case must end in a record — an outcome
+in the audit trail, the event in the on-failure queue after bounded retries, or a procedure run ended through
+its failure path and reported — with nothing changed and left unrecorded.
+
+The table (calls x faults, survived/total) is written to bench-results/fault-matrix.md and printed
+(`pytest -s` shows it); `remedy faults` prints the same from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from remedy.faults import FAULTS, Matrix, run_matrix, table, write
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Cases that cannot survive without a change outside the code the matrix may fix: each with that change. The
+# test fails when one of them starts surviving, so that it leaves this list.
+KNOWN: dict[tuple[str, str], str] = {}
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> Matrix:
+    result = run_matrix("dev", workdir=tmp_path_factory.mktemp("sandbox"))
+    write(result, ROOT / "bench-results")
+    print(f"\n{table(result)}")
+    return result
+
+
+def test_every_call_of_every_playbook_and_procedure_is_rehearsed(matrix: Matrix) -> None:
+    units = {row.unit for row in matrix.rows}
+    assert {"msk-consumer-lag", "glue-job-failure", "data-quality", "redshift-performance"} <= units
+    assert {f"procedure {p}" for p in ("scale-glue", "scale-msk", "scale-redshift", "security-incident",
+                                       "data-corruption", "service-outage")} <= units
+    assert len(matrix.cases) == len(matrix.rows) * len(FAULTS)
+    not_reached = [f"{c.unit} {c.call} x {c.fault}" for c in matrix.cases if c.outcome == "not reached"]
+    assert not not_reached, "faults the replayed run never reached:\n" + "\n".join(not_reached)
+
+
+def test_every_fault_ends_in_a_record(matrix: Matrix) -> None:
+    failed = [c for c in matrix.failures if (c.unit, c.call) not in KNOWN]
+    assert not failed, f"{len(failed)} of {len(matrix.cases)} cases did not survive:\n" + "\n".join(
+        f"  {c.unit} {c.call} x {c.fault} ({c.code}): {c.outcome} — {c.detail}" for c in failed)
+    now_survive = [key for key in KNOWN
+                   if all(c.survived for c in matrix.cases if (c.unit, c.call) == key)]
+    assert not now_survive, f"these survive now, remove them from KNOWN: {now_survive}"
