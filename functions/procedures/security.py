@@ -229,9 +229,14 @@ def summary(state: dict[str, Any], failed_step: str | None) -> Summary:  # noqa:
         out.findings += [f"  {line}" for line in results["ReviewCloudTrail"].get("write_events", [])[:8]]
     if "ReviewPolicies" in results:
         out.findings.append("IAM: " + results["ReviewPolicies"]["summary"])
-    if "RotateSecret" in results:
+    rotation = results.get("RotateSecret")
+    if isinstance(rotation, dict) and "Error" in rotation:  # caught: containment went on without it
+        out.left.append(f"rotate the Redshift admin secret by hand, its rotation failed ({rotation['Error']}: "
+                        f"{_cause(rotation.get('Cause'))}): aws secretsmanager rotate-secret --secret-id "
+                        f"{plan['secret']['id']} --rotate-immediately")
+    elif rotation is not None:
         out.done.append(f"rotated the Redshift admin secret {plan['secret']['id']} "
-                        f"(new version {results['RotateSecret'].get('version', '?')})")
+                        f"(new version {rotation.get('version', '?')})")
     keys = plan.get("keys", [])
     if "DeactivateKeys" in results:
         out.done += [f"deactivated access key {k['id']} of {k['user']}" for k in keys]
@@ -258,3 +263,8 @@ def summary(state: dict[str, Any], failed_step: str | None) -> Summary:  # noqa:
     if principal.get("kind") == "role":
         out.left.append(f"review who may assume role {principal['name']} (its trust policy)")
     return out
+
+
+def _cause(cause: Any) -> str:
+    """The first line of a Catch's Cause, short: it is a sentence in a notification."""
+    return (str(cause).splitlines() or [""])[0][:200] if cause else "no cause given"

@@ -313,7 +313,11 @@ class ProceduresStack(Stack):
                 parameters={"SecretId": sfn.JsonPath.string_at("$.plan.secret.id"),
                             "ClientRequestToken": sfn.JsonPath.string_at("$.plan.secret.token"),
                             "RotateImmediately": True},
-                result_selector={"version": sfn.JsonPath.string_at("$.VersionId")})
+                result_selector={"version": sfn.JsonPath.string_at("$.VersionId")}, catch=False)
+            # Containment goes on when the rotation fails (after its retries): the keys are deactivated and
+            # the sessions revoked all the same; the error stays in results.RotateSecret for the report.
+            rotate.add_catch(sfn.Pass(scope, "RotationFailed", state_name="RotationFailed").next(deactivate),
+                             errors=["States.ALL"], result_path="$.results.RotateSecret")
             rotate_needed.when(sfn.Condition.boolean_equals("$.plan.rotate_secret", True), rotate.next(deactivate))
         rotate_needed.otherwise(deactivate)
         cloudtrail = flow.lambda_step("ReviewCloudTrail", "security_review")
