@@ -73,6 +73,18 @@ def _msk(catalog: Catalog, account: Any) -> None:
         "KafkaVersion": catalog.msk.kafka_version,
         "NumberOfBrokerNodes": catalog.msk.broker_count,
     })
+    set_cluster_state(catalog.msk.cluster_name, "ACTIVE")  # moto leaves it CREATING; AWS gets there in minutes
+
+
+def set_cluster_state(cluster_name: str, state: str) -> None:
+    """The MSK cluster's state, as MSK would set it (ACTIVE, MAINTENANCE, REBOOTING_BROKER …): moto has no call."""
+    from moto.kafka.models import kafka_backends
+
+    for account in kafka_backends:
+        for backend in kafka_backends[account].values():
+            for cluster in backend.clusters.values():
+                if cluster.cluster_name == cluster_name:
+                    cluster.state = state
 
 
 def _redshift(catalog: Catalog, account: Any) -> None:

@@ -163,6 +163,10 @@ class KafkaPort(Protocol):
         """Security groups of the cluster's brokers; () when there is no such cluster."""
         ...
 
+    def cluster_state(self, cluster_name: str) -> str | None:
+        """ACTIVE, CREATING, UPDATING, MAINTENANCE, REBOOTING_BROKER, HEALING, FAILED …; None: no such cluster."""
+        ...
+
 
 class AlarmPort(Protocol):
     def state_of(self, alarm_name: str) -> str: ...

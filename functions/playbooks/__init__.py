@@ -37,7 +37,8 @@ PLAYBOOKS: dict[str, PlaybookDeclaration] = {
         runbook_section="Common Issues and Resolutions / MSK Consumer Lag High",
         handler="functions.handlers.msk_consumer_lag.handler",
         signals=("consumer-lag",),
-        reads=("glue:GetJobRuns",),
+        # GetJobRuns: the streaming job's state and workers; ListClustersV2: the MSK cluster's state.
+        reads=("glue:GetJobRuns", "kafka:ListClustersV2"),
         actions=("glue.restart_streaming_job", "glue.scale_streaming_job"),
     ),
     "redshift_performance": PlaybookDeclaration(

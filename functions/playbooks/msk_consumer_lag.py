@@ -2,7 +2,9 @@
 
 1. Check Glue streaming job status   -> not running: restarting it is the fix (the most common cause)
 2. Increase Glue worker count         -> by the catalog's step, within the job's maximum
-3. Check MSK broker health            -> (planned: broker health findings hold all action)
+3. Check MSK broker health            -> the cluster's state (ListClustersV2) here; offline and under-replicated
+                                         partitions, controller count and disk are the MSK alarms, whose states
+                                         the lineage hold reads. Either unhealthy holds all action.
 4. Review partition count             -> when the job already has a task slot per partition, more workers
                                          cannot help: recommend partitions to a person, act on nothing
 """
@@ -43,12 +45,27 @@ class MskConsumerLag:
             return Plan(playbook=self.name, recommendations=[
                 f"{incident.resource} is not a streaming Glue job of the catalog: check the alarm "
                 f"{incident.alarm_name}; nothing was changed."])
+        brokers = self._brokers(catalog, ports)
         runs = ports.glue.recent_runs(job.name, limit=5)
         active = next((r for r in runs if r.active), None)
         if active is None:
-            return self._restart(job, runs[0] if runs else None)
-        return self._scale(catalog, job, active.workers or job.min_workers, active.worker_type or job.worker_type,
-                           active.id)
+            plan = self._restart(job, runs[0] if runs else None)
+        else:
+            plan = self._scale(catalog, job, active.workers or job.min_workers,
+                               active.worker_type or job.worker_type, active.id)
+        # An unhealthy cluster is a finding about msk:<cluster>, upstream of every streaming job: the guard's
+        # lineage hold then refuses the plan's actions (restarting or scaling a consumer cannot fix brokers).
+        return plan.model_copy(update={"findings": [brokers, *plan.findings]})
+
+    @staticmethod
+    def _brokers(catalog: Catalog, ports: Any) -> Finding:
+        cluster = catalog.msk.cluster_name
+        state = ports.kafka.cluster_state(cluster)
+        if state == "ACTIVE":
+            return Finding(check="MSK cluster state", ok=True, detail=f"MSK cluster {cluster} is ACTIVE")
+        what = f"is {state}" if state else "was not found"
+        return Finding(check="MSK cluster state", ok=False, component=f"msk:{cluster}",
+                       detail=f"MSK cluster {cluster} {what}: its brokers come first")
 
     def _restart(self, job: GlueJob, last: Any) -> Plan:
         last_text = f"last run {last.id} {last.state}" + (f": {last.error}" if last.error else "") if last else \

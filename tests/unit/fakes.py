@@ -232,9 +232,20 @@ class FixedClock:
         self.at += timedelta(**delta)
 
 
+class FakeMskCluster:
+    """The catalog's MSK cluster and its state (ListClustersV2); ACTIVE unless a test says otherwise."""
+
+    def __init__(self, state: str | None = "ACTIVE"):
+        self.state = state
+
+    def cluster_state(self, cluster_name: str) -> str | None:
+        return self.state
+
+
 @dataclass
 class FakePorts:
     """The domain ports a playbook reaches (AwsPorts in production)."""
 
     glue: FakeGlue
     alarms: FakeAlarms = field(default_factory=FakeAlarms)
+    kafka: FakeMskCluster = field(default_factory=FakeMskCluster)

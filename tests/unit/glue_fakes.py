@@ -176,6 +176,9 @@ class FakeKafka:
     def broker_security_groups(self, cluster_name: str) -> tuple[str, ...]:
         return self.clusters.get(cluster_name, ())
 
+    def cluster_state(self, cluster_name: str) -> str | None:
+        return "ACTIVE" if cluster_name in self.clusters else None
+
 
 @dataclass
 class GluePorts:

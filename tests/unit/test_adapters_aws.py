@@ -165,6 +165,12 @@ def test_a_scale_up_reaches_glue_as_stop_then_start_with_four_workers(stubbed: S
     alarm = "remedy-dev/consumer-lag/glue:orders-stream"
     alarm_stub.add_response("describe_alarms", {"MetricAlarms": [{"AlarmName": alarm, "StateValue": "ALARM"}]},
                             {"AlarmNames": [alarm]})
+    # The MSK cluster's state, first of the diagnosis: ACTIVE, so nothing is held.
+    kafka, kafka_stub = stubbed("kafka")
+    clients._made["kafka"] = kafka("kafka")
+    kafka_stub.add_response("list_clusters_v2", {"ClusterInfoList": [
+        {"ClusterName": "retail-msk-dev", "State": "ACTIVE", "ClusterType": "PROVISIONED"}]},
+        {"ClusterNameFilter": "retail-msk-dev"})
     ctx = Context(catalog=catalog, ports=AwsPorts(clients), kill_switch=FakeKillSwitch(), breaker=FakeBreaker(),
                   audit=FakeAudit(), notifier=FakeNotifier(), clock=FixedClock(NOW))
 

@@ -411,3 +411,27 @@ def test_ok_counts_as_recovery_only_when_it_came_after_the_incident(ctx: Context
     verification = PLAYBOOK.verify(incident, stale.results, ctx.catalog, ports)
     assert verification.status is VerificationStatus.VERIFIED
     assert "is OK" in verification.detail
+
+
+@pytest.mark.parametrize("state", ["MAINTENANCE", "REBOOTING_BROKER", "HEALING", None])
+def test_an_msk_cluster_that_is_not_active_holds_the_restart(ctx: Context, ports: FakePorts, state: str | None,
+                                                             audit: FakeAudit) -> None:
+    ports.glue.add_run("orders-stream", "FAILED")
+    ports.kafka.state = state
+
+    outcome = run(PLAYBOOK, lag_incident(), ctx)
+
+    assert ports.glue.active_runs("orders-stream") == []  # a consumer restart cannot fix the brokers
+    [finding] = [f for f in outcome.plan.findings if f.check == "MSK cluster state"]
+    assert (finding.ok, finding.component) == (False, "msk:retail-msk-dev")
+    assert (outcome.decisions[0].verdict, outcome.decisions[0].rule) == (Verdict.REFUSED, "lineage_hold")
+    assert "msk:retail-msk-dev" in audit.of_kind("decision")[0]["reason"]
+
+
+def test_an_active_msk_cluster_is_a_finding_and_holds_nothing(ctx: Context, ports: FakePorts) -> None:
+    ports.glue.add_run("orders-stream", "FAILED")
+
+    outcome = run(PLAYBOOK, lag_incident(), ctx)
+
+    assert outcome.plan.findings[0].detail == "MSK cluster retail-msk-dev is ACTIVE"
+    assert len(ports.glue.active_runs("orders-stream")) == 1
