@@ -5,13 +5,12 @@ a restart whose lag never comes back under the threshold, escalated when its ver
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from remedy.commands import incident
 from remedy.gameday.drill import Drill
 from remedy.gameday.registry import scenario
 from remedy.gameday.scenarios.consumer_lag import DRAINING, JOB, RISING
-from remedy.gameday.scenarios.data_quality import BATCH, PREFIX, freshness_alarm
+from remedy.gameday.scenarios.data_quality import BATCH, failed_quality_flags
 
 SECTION = "Common Issues / approvals and verification windows"
 LAG_CHECKS = "msk_consumer_lag-checks"  # the lag playbook's schedule (verification windows, leases)
@@ -79,12 +78,7 @@ def playbook_approval_approved(d: Drill) -> None:
 @scenario("playbook-approval-rejected", "A partition re-run waiting for approval is rejected by bob: nothing runs, "
                                         "the rejection is recorded, a later approve is refused", SECTION)
 def playbook_approval_rejected(d: Drill) -> None:
-    partition = (d.now - timedelta(hours=1)).strftime(d.catalog.s3.landing_partition_format)
-    loaded = d.start_run(BATCH, {"--partition": partition})
-    d.set_run_state(BATCH, loaded, "SUCCEEDED")
-    d.write_quality_flags(BATCH, partition, passed=False, failed_rules=["row_count >= 1000 (got 212)"])
-    invocation = freshness_alarm(d, PREFIX, 75)
-    result = invocation.result if invocation and isinstance(invocation.result, dict) else {}
+    _, loaded, result = failed_quality_flags(d)
     d.expect("the re-run waits for approval", result.get("status") == "AWAITING_APPROVAL",
              result.get("summary", "no data_quality outcome"))
     ident = result.get("incident", {}).get("id", "")

@@ -4,6 +4,7 @@ gap failed its quality flags: a re-run of that partition only, waiting for a per
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from remedy.gameday.drill import Drill
 from remedy.gameday.registry import scenario
@@ -44,15 +45,22 @@ def freshness_alarm(d: Drill, prefix: str, age_minutes: float) -> Invocation | N
     return ours[0] if ours else None
 
 
-@scenario("data-quality-rerun-approval", "Quality flags of a partition failed: its re-run waits for approval",
-          SECTION)
-def data_quality_rerun_approval(d: Drill) -> None:
+def failed_quality_flags(d: Drill) -> tuple[str, str, dict[str, Any]]:
+    """The last hour's partition loaded, its quality flags failed, then no landing data for 75 minutes: the
+    freshness alarm fires and the playbook plans that partition's re-run. The partition, the run that loaded it
+    and the playbook's outcome."""
     partition = (d.now - timedelta(hours=1)).strftime(d.catalog.s3.landing_partition_format)
     loaded = d.start_run(BATCH, {"--partition": partition})
     d.set_run_state(BATCH, loaded, "SUCCEEDED")
     d.write_quality_flags(BATCH, partition, passed=False, failed_rules=["row_count >= 1000 (got 212)"])
     invocation = freshness_alarm(d, PREFIX, 75)
-    result = invocation.result if invocation and isinstance(invocation.result, dict) else {}
+    return partition, loaded, invocation.result if invocation and isinstance(invocation.result, dict) else {}
+
+
+@scenario("data-quality-rerun-approval", "Quality flags of a partition failed: its re-run waits for approval",
+          SECTION)
+def data_quality_rerun_approval(d: Drill) -> None:
+    partition, loaded, result = failed_quality_flags(d)
 
     command = (f"aws glue start-job-run --job-name {BATCH} --arguments "
                f"'{{\"--job-bookmark-option\":\"job-bookmark-disable\",\"--partition\":\"{partition}\"}}'")
