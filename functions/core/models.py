@@ -62,6 +62,8 @@ class Plan(Record):
     actions: list[Action] = []
     # Why the plan is empty, or what only a person can do (e.g. add partitions): said, never done.
     recommendations: list[str] = []
+    # Nothing safe is left for software to do and the alarm stays: a person must act (ESCALATED, not NO_ACTION).
+    escalate: bool = False
 
 
 class Verdict(StrEnum):

@@ -363,6 +363,8 @@ def _status(plan: Plan, decisions: list[Decision], results: list[ActionResult],
     if results:
         return (OutcomeStatus.REMEDIATED if verification.status is VerificationStatus.VERIFIED
                 else OutcomeStatus.ACTED)
+    if plan.escalate and not decisions:
+        return OutcomeStatus.ESCALATED
     verdicts = {d.verdict for d in decisions}
     for verdict, status in ((Verdict.AWAITING_APPROVAL, OutcomeStatus.AWAITING_APPROVAL),
                             (Verdict.RECOMMENDED, OutcomeStatus.RECOMMENDED),

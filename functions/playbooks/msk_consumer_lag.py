@@ -92,7 +92,7 @@ class MskConsumerLag:
                 f"{job.name} already has a task slot per partition of {topic.name}: more workers cannot help. "
                 f"Add partitions to {topic.name} (and review the producer rate); nothing was changed."])
         if workers >= cap:
-            return Plan(playbook=self.name, findings=findings, recommendations=[
+            return Plan(playbook=self.name, findings=findings, escalate=True, recommendations=[
                 f"{job.name} is at its cap of {cap} workers: raise max_workers in the catalog or use the "
                 f"scaling procedure (bigger worker type); nothing was changed."])
         target = min(workers + catalog.guardrails.scale_step_workers, cap)

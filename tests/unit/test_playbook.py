@@ -121,7 +121,7 @@ def test_a_job_with_a_slot_per_partition_is_left_alone(ctx: Context, ports: Fake
     assert "note orders-stream already has a task slot per partition of orders" in message
 
 
-def test_a_job_at_its_cap_gets_a_recommendation(raw_catalog: dict[str, Any], ctx: Context, ports: FakePorts,
+def test_a_job_at_its_cap_is_escalated_to_a_person(raw_catalog: dict[str, Any], ctx: Context, ports: FakePorts,
                                                 notifier: FakeNotifier) -> None:
     raw_catalog["msk"]["topics"][0]["partitions"] = 120  # 10 x G.1X = 36 slots: still short, but at the cap
     ctx.catalog = parse_catalog(raw_catalog)
@@ -130,7 +130,8 @@ def test_a_job_at_its_cap_gets_a_recommendation(raw_catalog: dict[str, Any], ctx
     outcome = run(PLAYBOOK, lag_incident(), ctx)
 
     assert [r.id for r in ports.glue.active_runs("orders-stream")] == [running]
-    assert outcome.status is OutcomeStatus.NO_ACTION
+    assert outcome.status is OutcomeStatus.ESCALATED  # software has nothing left: a person must act
+    assert only_message(notifier)[0].startswith("[remedy-dev] ESCALATED:")
     assert outcome.plan.recommendations == [
         "orders-stream is at its cap of 10 workers: raise max_workers in the catalog or use the scaling "
         "procedure (bigger worker type); nothing was changed."]

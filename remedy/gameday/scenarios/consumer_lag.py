@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from remedy.gameday.drill import Drill
 from remedy.gameday.registry import scenario
 
@@ -151,3 +153,46 @@ def lag_observe_mode(d: Drill) -> None:
     decisions = [r["payload"] for r in d.audit("decision")]
     d.expect("the restart it would have made is recorded as OBSERVED",
              [(x["verdict"], x["action"]["name"]) for x in decisions] == [("OBSERVED", "glue.restart_streaming_job")])
+
+
+@scenario("lag-at-maximum", "Job at its cap of workers and still short of task slots: escalated to a person, "
+                            "nothing changed", SECTION)
+def lag_at_maximum(d: Drill) -> None:
+    from sandbox.catalog_variant import catalog_variant
+
+    def small_cap(data: dict[str, Any]) -> None:  # 3 x G.1X = 8 task slots for 12 partitions: more would help
+        next(j for j in data["glue_jobs"] if j["name"] == JOB).update(max_workers=3)
+
+    with catalog_variant(d.sandbox, edit=small_cap):
+        d.say("inject", f"glue_jobs[{JOB}].max_workers set to 3 in the catalog")
+        d.stop_streaming_job(JOB)
+        started = d.sandbox.client("glue").start_job_run(JobName=JOB, NumberOfWorkers=3, WorkerType="G.1X")
+        d.say("inject", f"run {started['JobRunId'][:10]} of {JOB} started with 3 workers (its cap)")
+        d.consumer_lag(JOB, RISING)
+        d.fire()
+    last = d.outcomes[-1] if d.outcomes else {}
+    d.expect("escalated, not acted: the job is at its cap", last.get("status") == "ESCALATED",
+             last.get("summary", "no outcome"))
+    d.expect("the person is told how to get more capacity",
+             "cap of 3 workers" in " ".join(last.get("plan", {}).get("recommendations", [])))
+    d.expect("still one run with 3 workers", [r.get("NumberOfWorkers") for r in d.active_runs(JOB)] == [3])
+    d.expect("on call is paged with ESCALATED",
+             any(n["subject"].startswith(f"[{d.catalog.prefix}] ESCALATED") for n in d.notifications()))
+
+
+@scenario("lag-brokers-unhealthy", "MSK cluster in maintenance: the lag playbook holds its restart (lineage), "
+                                   "the brokers come first", SECTION)
+def lag_brokers_unhealthy(d: Drill) -> None:
+    from sandbox.seed import set_cluster_state
+
+    set_cluster_state(d.catalog.msk.cluster_name, "MAINTENANCE")
+    d.say("inject", f"MSK cluster {d.catalog.msk.cluster_name} is in MAINTENANCE")
+    d.stop_streaming_job(JOB)
+    d.consumer_lag(JOB, RISING)
+    d.fire()
+    d.expect("the job was not restarted", d.active_runs(JOB) == [])
+    decisions = [r["payload"] for r in d.audit("decision")]
+    d.expect("the restart is REFUSED by the lineage hold, naming the cluster",
+             [(x["verdict"], x["rule"]) for x in decisions] == [("REFUSED", "lineage_hold")]
+             and f"msk:{d.catalog.msk.cluster_name}" in decisions[0]["reason"],
+             decisions[0]["reason"] if decisions else "no decision")
