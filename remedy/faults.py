@@ -599,9 +599,14 @@ def _procedure_case(sandbox: Any, baseline: Checkpoint, row: Row, kind: str, cas
 _INBOX: list[str] = [""]
 
 
+class UnknownUnit(ValueError):
+    """A unit asked for that no enumerated call belongs to: the one line a person reads."""
+
+
 def run_matrix(env: str = "dev", workdir: Path | None = None, on_case: Callable[[Case], None] | None = None,
-               only: Callable[[Row], bool] | None = None, every_scenario: bool = False) -> Matrix:
-    """Start a sandbox, enumerate the calls, rehearse every (call, fault); the matrix."""
+               units: set[str] | None = None, every_scenario: bool = False) -> Matrix:
+    """Start a sandbox, enumerate the calls, rehearse every (call, fault) of `units` (all when None); the
+    matrix. UnknownUnit, before any fault is injected, when a unit makes no call."""
     from sandbox.core import Sandbox
 
     began = time.monotonic()
@@ -611,7 +616,12 @@ def run_matrix(env: str = "dev", workdir: Path | None = None, on_case: Callable[
         with _function_credentials(sandbox), accelerated(WAIT_FACTOR), prepared_once():
             _INBOX[0] = _open_inbox(sandbox)
             baseline = capture(sandbox)
-            rows = [r for r in enumerate_calls(sandbox, baseline, every_scenario) if only is None or only(r)]
+            rows = enumerate_calls(sandbox, baseline, every_scenario)
+            known = sorted({r.unit for r in rows})
+            unknown = sorted(set(units or ()) - set(known))
+            if unknown:
+                raise UnknownUnit(f"unknown unit {unknown[0]!r} (known: {', '.join(known)})")
+            rows = [r for r in rows if not units or r.unit in units]
             enumerated = time.monotonic() - began
             cases = []
             for row in rows:

@@ -30,7 +30,7 @@ def faults(
 ) -> None:
     """Inject each fault into each AWS call of the playbooks and procedures; print what each ended in."""
     from functions.core.catalog import catalog_path_for
-    from remedy.faults import MARK, Case, run_matrix, table, write
+    from remedy.faults import MARK, Case, UnknownUnit, run_matrix, table, write
 
     if not catalog_path_for(env).exists():
         err.print(f"remedy: unknown environment {env!r}", markup=False)
@@ -41,9 +41,11 @@ def faults(
             err.print(f"{MARK[case.survived]} {case.unit} {case.call} x {case.fault} ({case.code}): {case.outcome}",
                       markup=False, highlight=False)
 
-    wanted = set(unit or [])
-    matrix = run_matrix(env, on_case=progress, only=(lambda row: row.unit in wanted) if wanted else None,
-                        every_scenario=every_scenario)
+    try:
+        matrix = run_matrix(env, on_case=progress, units=set(unit or []), every_scenario=every_scenario)
+    except UnknownUnit as error:  # found once the calls are enumerated, before any fault or file is written
+        err.print(f"remedy: {error}", markup=False)
+        raise typer.Exit(2) from None
     md, js = write(matrix, out)
     if as_json:
         sys.stdout.write(js.read_text(encoding="utf-8"))

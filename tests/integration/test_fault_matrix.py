@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from remedy.faults import FAULTS, Matrix, run_matrix, table, write
+from remedy.faults import FAULTS, Matrix, UnknownUnit, run_matrix, table, write
 
 pytestmark = pytest.mark.integration
 
@@ -48,3 +48,10 @@ def test_every_fault_ends_in_a_record(matrix: Matrix) -> None:
     now_survive = [key for key in KNOWN
                    if all(c.survived for c in matrix.cases if (c.unit, c.call) == key)]
     assert not now_survive, f"these survive now, remove them from KNOWN: {now_survive}"
+
+
+def test_an_unknown_unit_is_refused_before_any_fault(tmp_path: Path) -> None:
+    with pytest.raises(UnknownUnit) as refused:
+        run_matrix("dev", workdir=tmp_path / "sandbox", units={"msk-consumer-lag", "nope"})
+    assert str(refused.value).startswith("unknown unit 'nope' (known: data-quality, glue-job-failure, ")
+    assert "\n" not in str(refused.value)
