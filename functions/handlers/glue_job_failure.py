@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from functions.core.observability import logger, metrics, tracer
+from functions.core.observability import observed
 
 if TYPE_CHECKING:
     from functions.core.catalog import Catalog
@@ -32,9 +32,7 @@ def parse(event: Any, catalog: Catalog, playbook: str) -> Incident:
     return parse_alarm_event(event, catalog, playbook)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from functions.core import runtime  # deferred to the first event (module docstring)
 

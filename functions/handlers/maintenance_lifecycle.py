@@ -5,12 +5,10 @@ Only the observability module loads at init: the job and its pydantic models loa
 
 from typing import Any
 
-from functions.core.observability import logger, metrics, tracer
+from functions.core.observability import observed
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from functions.maintenance import runtime  # deferred to the first event (module docstring)
 

@@ -6,7 +6,7 @@ the first event (cold start target, README "Benchmarks"), then stay loaded for t
 from functools import cache
 from typing import Any
 
-from functions.core.observability import logger, metrics, tracer
+from functions.core.observability import observed
 
 
 @cache
@@ -16,9 +16,7 @@ def playbook() -> Any:
     return MskConsumerLag()
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from functions.core import runtime  # deferred to the first event (module docstring)
 

@@ -6,12 +6,10 @@ event (cold start target, README "Benchmarks"): each step imports what it uses."
 
 from typing import Any
 
-from functions.core.observability import logger, metrics, tracer
+from functions.core.observability import observed
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@observed
 def assess(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from functions.procedures import corruption
     from functions.procedures.runtime import validated_input, wiring
@@ -20,9 +18,7 @@ def assess(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return corruption.assess(validated_input(event), w.ports, w.ports, w.ports, w.catalog)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@observed
 def restore(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from functions.procedures import corruption
     from functions.procedures.runtime import state_of, step, wiring
@@ -33,9 +29,7 @@ def restore(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return corruption.restore_objects(state_of(event), w.ports, w.catalog)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@observed
 def reprocess(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from functions.procedures import corruption
     from functions.procedures.runtime import state_of, step, wiring
@@ -43,9 +37,7 @@ def reprocess(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return corruption.reprocess(state_of(event), wiring().ports, start_runs=step(event) == "Reprocess")
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@observed
 def verify(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from functions.procedures import corruption
     from functions.procedures.runtime import state_of, wiring

@@ -5,12 +5,10 @@ event (cold start target, README "Benchmarks")."""
 
 from typing import Any
 
-from functions.core.observability import logger, metrics, tracer
+from functions.core.observability import observed
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from functions.procedures.report import report  # deferred to the first event (module docstring)
     from functions.procedures.runtime import state_of, wiring

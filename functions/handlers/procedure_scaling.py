@@ -5,12 +5,10 @@ event (cold start target, README "Benchmarks"): each step imports what it uses."
 
 from typing import Any
 
-from functions.core.observability import logger, metrics, tracer
+from functions.core.observability import observed
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@observed
 def plan_glue(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from functions.procedures import scaling
     from functions.procedures.runtime import validated_input, wiring
@@ -19,9 +17,7 @@ def plan_glue(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return scaling.plan_glue(validated_input(event), w.ports, w.catalog)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@observed
 def plan_msk(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from functions.procedures import scaling
     from functions.procedures.runtime import validated_input, wiring
@@ -30,9 +26,7 @@ def plan_msk(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return scaling.plan_msk(validated_input(event), w.ports, w.catalog)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@observed
 def plan_redshift(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from functions.procedures import scaling
     from functions.procedures.runtime import validated_input, wiring

@@ -5,12 +5,10 @@ event (cold start target, README "Benchmarks"): each step imports what it uses."
 
 from typing import Any
 
-from functions.core.observability import logger, metrics, tracer
+from functions.core.observability import observed
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@observed
 def assess(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from functions.procedures import security
     from functions.procedures.runtime import validated_input, wiring
@@ -19,9 +17,7 @@ def assess(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return security.assess(validated_input(event), w.ports, w.ports, w.ports, w.catalog)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@observed
 def review(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from functions.procedures import security
     from functions.procedures.runtime import state_of, step, wiring
