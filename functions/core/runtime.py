@@ -95,13 +95,17 @@ class _IncidentClock:
         return max(self._clock.now(), self._incident_time)
 
 
-def _context(incident: Incident) -> Context:
-    wiring = _wiring()
-    cat = catalog()
+def _context(incident: Incident | None = None, at: datetime | None = None) -> Context:
+    """A run's context from the cold-start wiring. For an incident: judged at (the later of the wall clock and)
+    its time, with the components in ALARM now for the lineage hold; otherwise at `at`, or the wall clock."""
+    wiring, cat = _wiring(), catalog()
+    when = incident.changed_at if incident is not None else at
+    unhealthy = (_unhealthy_components(cat, wiring["ports"], incident.alarm_name, incident.resource)
+                 if incident is not None else set())
     return Context(catalog=cat, ports=wiring["ports"], kill_switch=wiring["kill_switch"],
                    breaker=wiring["breaker"], audit=wiring["audit"], notifier=wiring["notifier"],
-                   clock=_IncidentClock(wiring["clock"], incident.changed_at), dry_run=settings().dry_run,
-                   unhealthy=_unhealthy_components(cat, wiring["ports"], incident.alarm_name, incident.resource),
+                   clock=_IncidentClock(wiring["clock"], when) if when is not None else wiring["clock"],
+                   dry_run=settings().dry_run, unhealthy=unhealthy,
                    approvals=wiring["approvals"], follow_ups=wiring["follow_ups"])
 
 
@@ -198,15 +202,11 @@ def handle_approval(event: Any, playbook: Playbook) -> dict[str, Any]:
     except BadEvent as error:
         logger.warning("rejected event", extra={"reason": str(error)})
         return {"answer": "REFUSED", "reason": str(error)}
-    wiring = _wiring()
-    raw = wiring["approvals"].get(request.approval_id)
-    incident = Incident.model_validate(raw["incident"]) if raw else None
-    if incident is None or raw.get("playbook") != playbook.name:  # refused by answer(), with its reason
-        ctx = Context(catalog=catalog(), ports=wiring["ports"], kill_switch=wiring["kill_switch"],
-                      breaker=wiring["breaker"], audit=wiring["audit"], notifier=wiring["notifier"],
-                      clock=wiring["clock"], approvals=wiring["approvals"], follow_ups=wiring["follow_ups"])
-    else:
-        ctx = _context(incident)  # the lineage hold judged on the alarms' states now, not when it asked
+    raw = _wiring()["approvals"].get(request.approval_id)
+    # Unknown or another playbook's: refused by answer(), with its reason. Otherwise the lineage hold is judged
+    # on the alarms' states now, not when it asked.
+    ours = raw is not None and raw.get("playbook") == playbook.name
+    ctx = _context(Incident.model_validate(raw["incident"]) if ours and raw is not None else None)
     result = answer(playbook, request.approval_id, request.decision == "approve", request.by, request.reason, ctx)
     logger.info("approval answer", extra={"approval": request.approval_id, "answer": result["answer"],
                                           "by": request.by})
@@ -236,15 +236,10 @@ def check_follow_ups(now: datetime, playbook: Playbook) -> list[dict[str, Any]]:
     from functions.core.models import FollowUp
     from functions.core.playbook import check_follow_up
 
-    wiring = _wiring()
     checked = []
-    for raw in wiring["follow_ups"].watching(playbook.name):
+    for raw in _wiring()["follow_ups"].watching(playbook.name):
         follow_up = FollowUp.model_validate(raw)
-        ctx = Context(catalog=catalog(), ports=wiring["ports"], kill_switch=wiring["kill_switch"],
-                      breaker=wiring["breaker"], audit=wiring["audit"], notifier=wiring["notifier"],
-                      clock=_IncidentClock(wiring["clock"], now), dry_run=settings().dry_run,
-                      approvals=wiring["approvals"], follow_ups=wiring["follow_ups"])
-        result = check_follow_up(playbook, follow_up, now, ctx)
+        result = check_follow_up(playbook, follow_up, now, _context(at=now))
         outcome = result.pop("outcome", None)
         if outcome is not None:
             _publish_metrics(outcome)
