@@ -73,5 +73,6 @@ def parse_answer(event: Any) -> ApprovalAnswer:
         return ApprovalAnswer.model_validate(event[APPROVAL_EVENT])
     except (ValidationError, KeyError, TypeError) as error:
         detail = error.errors()[0] if isinstance(error, ValidationError) else None
-        where = ".".join(str(p) for p in detail["loc"]) if detail else APPROVAL_EVENT
+        # The answer itself (e.g. a string, not an object) has no field path: name the event's key instead.
+        where = (".".join(str(p) for p in detail["loc"]) if detail else "") or APPROVAL_EVENT
         raise BadEvent(f"approval answer: {where}: {detail['msg'] if detail else 'missing'}") from None
