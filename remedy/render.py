@@ -13,7 +13,8 @@ VERDICT_STYLE = {"ALLOWED": "green", "REFUSED": "red", "AWAITING_APPROVAL": "yel
 
 def print_outcome(console: Console, outcome: dict[str, Any]) -> None:
     if "plan" not in outcome:  # duplicate or rejected: a one-line answer
-        console.print(f"  [bold]{outcome.get('status')}[/bold]: {outcome.get('reason', '')}", highlight=False)
+        console.print(f"  [bold]{outcome.get('status')}[/bold]: {outcome.get('reason') or outcome.get('summary', '')}",
+                      highlight=False)
         return
     incident = outcome["incident"]
     console.print(f"  incident  {incident['id']}", highlight=False)
@@ -48,4 +49,8 @@ def print_replay(console: Console, report: dict[str, Any]) -> None:
             console.print(f"  [red]failed[/red]: {invocation['error']}", highlight=False)
         elif isinstance(invocation["result"], dict):
             print_outcome(console, invocation["result"])
+    for execution in report.get("executions", []):
+        line = f"  procedure {execution['procedure']} {execution['incident']}: {execution['status']}"
+        console.print(line + (f" ({execution['detail']})" if execution["detail"] else ""), markup=False,
+                      highlight=False)
     console.print(f"[bold]{report['status']}[/bold]", highlight=False)

@@ -32,6 +32,25 @@ def _stage_alarm(sandbox: Sandbox, event: dict[str, Any]) -> None:
                                              {}, []), at)
 
 
+SETTLE_SECONDS = 120.0
+
+
+def _settle_execution(sandbox: Sandbox, arn: str) -> dict[str, Any]:
+    """A procedure the event started, followed until it ends or waits for a person's approval (what an operator
+    would see next in the console), at most SETTLE_SECONDS: {procedure, incident, execution, status}."""
+    from functions.procedures import parse_execution_name
+    from remedy.commands import incident
+
+    procedure, incident_id = parse_execution_name(arn.rsplit(":", 1)[-1]) or ("?", "?")
+    try:
+        state = incident.wait(sandbox.client, sandbox.catalog, procedure, incident_id, timeout=SETTLE_SECONDS)
+        status = "WAITING_FOR_APPROVAL" if state["waiting"] else state["status"]
+        detail = ": ".join(x for x in (state.get("error", ""), state.get("cause", "")) if x)
+    except TimeoutError as error:
+        status, detail = "RUNNING", str(error)
+    return {"procedure": procedure, "incident": incident_id, "execution": arn, "status": status, "detail": detail}
+
+
 def replay_event(event: Any, env: str, catalog_path: Path, sandbox: Sandbox | None = None) -> dict[str, Any]:
     """What happened to `event`: the rules it matched, each handler's outcome. Acts on nothing when no rule
     matches or the handler rejects the event."""
@@ -57,6 +76,8 @@ def replay_event(event: Any, env: str, catalog_path: Path, sandbox: Sandbox | No
             report.update(status="NO_RULE", reason=f"no rule matches {what} (rules: {rules})")
             return report
         results = [i.result for i in delivery.invocations if isinstance(i.result, dict)]
+        report["executions"] = [_settle_execution(sandbox, str(r["execution"]))
+                                for r in results if r.get("execution")]
         rejected = [r for r in results if r.get("status") == "REJECTED"]
         failed = [i for i in delivery.invocations if i.error]
         if rejected:

@@ -386,6 +386,10 @@ class EmulatedAccount:
         self.endpoint = f"http://{host}:{port}"
         return self
 
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
     def environ(self) -> dict[str, str]:
         """What a process needs to talk to this account: configuration, not code."""
         return {

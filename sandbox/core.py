@@ -11,7 +11,10 @@ import io
 import json
 import logging
 import os
+import sys
+import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +38,49 @@ from sandbox.cfn import Deployment, FunctionSpec, RuleSpec, deploy
 from sandbox.gaps_maintenance import schedule_due, scheduler_input, seed_lake_housekeeping
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+class _ThreadStdout(io.TextIOBase):
+    """sys.stdout while functions run: each thread that captures writes to its own buffer, every other thread to
+    the stream that was there before. A state machine's Lambda task runs on moto's execution thread, possibly
+    while the caller's thread has moved on: contextlib.redirect_stdout swaps the process's one sys.stdout and
+    would send the caller's output (the CLI's report) into the task's buffer."""
+
+    def __init__(self, fallback: Any):
+        self.fallback = fallback
+        self.local = threading.local()
+        self.active = 0
+
+    def _target(self) -> Any:
+        return getattr(self.local, "target", None) or self.fallback
+
+    def write(self, text: str) -> int:
+        return int(self._target().write(text))
+
+    def flush(self) -> None:
+        self._target().flush()
+
+
+_STDOUT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _thread_stdout(stream: io.StringIO) -> Iterator[None]:
+    """Capture this thread's print() output in `stream` (see _ThreadStdout)."""
+    with _STDOUT_LOCK:
+        proxy = sys.stdout if isinstance(sys.stdout, _ThreadStdout) else _ThreadStdout(sys.stdout)
+        sys.stdout = proxy
+        proxy.active += 1
+    previous = getattr(proxy.local, "target", None)
+    proxy.local.target = stream
+    try:
+        yield
+    finally:
+        proxy.local.target = previous
+        with _STDOUT_LOCK:
+            proxy.active -= 1
+            if proxy.active == 0 and sys.stdout is proxy:
+                sys.stdout = proxy.fallback
 
 
 @dataclass
@@ -142,6 +188,8 @@ class Sandbox:
         from sandbox.redshift_wiring import detach_redshift
 
         detach_redshift(self)
+        if self.account.running:
+            stepfunctions.stop_executions(self)  # no execution thread left calling a server that is gone
         self.account.stop()
 
     def __enter__(self) -> Sandbox:
@@ -290,7 +338,7 @@ class Sandbox:
         handlers = [h for h in logging.getLogger("remedy").handlers if isinstance(h, logging.StreamHandler)]
         previous = [h.setStream(stream) for h in handlers]
         try:
-            with contextlib.redirect_stdout(stream):  # print() output (EMF metrics) is logged too
+            with _thread_stdout(stream):  # print() output (EMF metrics) is logged too
                 return handler(event, LambdaContext(function_name=spec.name, invoked_function_arn=spec.arn))
         finally:
             for h, old in zip(handlers, previous, strict=True):

@@ -74,6 +74,26 @@ def test_replay_a_documented_alarm_event() -> None:
     assert report["status"] == "ACTED"
 
 
+OUTAGE_EVENT = ROOT / "tests" / "events" / "composite_outage_alarm.json"
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_replay_of_an_outage_alarm_prints_the_procedure_it_started(as_json: bool) -> None:
+    # The outage composite starts a state machine whose Lambda tasks run on another thread: what they print must
+    # not swallow the CLI's own output (it did: sys.stdout was left pointing at a task's capture buffer).
+    result = remedy("replay", str(OUTAGE_EVENT), *(["--json"] if as_json else []))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip(), "replay printed nothing"
+    if as_json:
+        report = json.loads(result.stdout)
+        assert report["matched_rules"] == ["remedy-dev-start-service-outage"]
+        (execution,) = report["executions"]
+        assert execution["procedure"] == "service-outage"
+        assert execution["status"] in ("SUCCEEDED", "WAITING_FOR_APPROVAL", "FAILED")
+    else:
+        assert "service-outage" in result.stdout
+
+
 @pytest.mark.parametrize(("mutate", "expected"), [
     (lambda e: e["detail"].pop("state"), "rejected: not a CloudWatch Alarm State Change event: detail.state"),
     (lambda e: e.update(account="999999999999"), "rejected: alarm from account 999999999999"),
