@@ -47,7 +47,7 @@ def _glue(catalog: Catalog, account: Any) -> None:
             arguments["--topic"] = job.topic
         glue.create_job(
             Name=job.name,
-            Role=f"arn:aws:iam::{catalog.account_id}:role/{catalog.prefix}-glue-{job.name}",
+            Role=f"arn:aws:iam::{catalog.account_id}:role/{job.role_name}",
             Command={"Name": STREAMING_COMMAND if job.streaming else BATCH_COMMAND,
                      "ScriptLocation": f"s3://{catalog.s3.name}/scripts/{job.name}.py", "PythonVersion": "3"},
             DefaultArguments=arguments,

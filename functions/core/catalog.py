@@ -15,7 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 # Names that end up in AWS resource names, alarm names and SQL identifiers: a strict alphabet keeps
 # shell and SQL metacharacters out of everything derived from the catalog.
@@ -86,7 +86,8 @@ class GlueJob(Strict):
     writes_prefix: Prefix | None = None
     schedule: str | None = None  # cron(...) for batch jobs, informational
     # The Glue trigger that runs it on `schedule` (the data-corruption procedure stops and resumes it), and
-    # the IAM role the job runs as (UpdateJob passes it: iam:PassRole); default <service>-<env>-glue-<name>.
+    # the IAM role the job runs as: UpdateJob passes it (iam:PassRole). Required: the roles belong to the
+    # platform's Terraform, and a guessed name would be a grant on a role that does not exist.
     trigger: Name | None = None
     role_name: Name | None = None
     # Glue job failures (playbook glue_job_failure): the log group holding a run's errors (streams are named
@@ -96,6 +97,13 @@ class GlueJob(Strict):
     error_log_group: LogGroup = "/aws-glue/jobs/error"
     allow_worker_type_upgrade: bool = False
     max_worker_type: WorkerType | None = None
+
+    @model_validator(mode="after")
+    def _role_is_named(self) -> GlueJob:
+        if not self.role_name:
+            raise ValueError(f"job {self.name} has no role_name: name the IAM role it runs as (the Glue job's Role, "
+                             f"from the platform's Terraform); the procedures pass it to UpdateJob (iam:PassRole)")
+        return self
 
     @field_validator("max_workers")
     @classmethod
@@ -179,6 +187,17 @@ class Redshift(Strict):
     # procedure; a Redshift-managed admin password rotates without a rotation function of ours).
     security_group_ids: list[SecurityGroupId] = []
     admin_secret: Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")] | None = None
+    # A secret rotated by a Lambda function instead: RotateSecret then also needs lambda:InvokeFunction on that
+    # function (Secrets Manager invokes it with the caller's permissions), so the procedure's role is granted it.
+    # Unset: the secret is Redshift-managed (ManageMasterPassword), rotated by Secrets Manager itself.
+    admin_secret_rotation_function: Name | None = None
+
+    @model_validator(mode="after")
+    def _rotation_needs_a_secret(self) -> Redshift:
+        if self.admin_secret_rotation_function and not self.admin_secret:
+            raise ValueError("admin_secret_rotation_function is set but admin_secret is not: name the secret it "
+                             "rotates")
+        return self
 
 
 class Thresholds(Strict):

@@ -73,8 +73,7 @@ def state_machine_log_group(catalog: Catalog, procedure: str) -> str:
 
 def glue_role_arns(catalog: Catalog) -> tuple[str, ...]:
     """The roles the catalog's Glue jobs run as (UpdateJob passes the job's role: iam:PassRole)."""
-    return tuple(names.arn(catalog, "iam", f"role/{job.role_name or f'{catalog.prefix}-glue-{job.name}'}",
-                           regional=False) for job in catalog.glue_jobs)
+    return tuple(names.arn(catalog, "iam", f"role/{job.role_name}", regional=False) for job in catalog.glue_jobs)
 
 
 def scope_arns(catalog: Catalog, scope: Scope) -> tuple[tuple[str, ...], str]:

@@ -31,7 +31,6 @@ from functions.procedures import (
 from infra import names
 from infra.bundling import CATALOG_PATH_IN_LAMBDA, function_code
 from infra.constructs.lambda_function import MAX_EVENT_AGE, AsyncDelivery, RemedyFunction
-from infra.constructs.playbook_function import RUNTIME
 from infra.constructs.procedure_approvals import ApprovalsTable
 from infra.constructs.procedure_flow import ProcedureFlow, ProcedureStateMachine
 from infra.constructs.procedure_function import ProcedureStepFunction
@@ -44,16 +43,10 @@ from infra.constructs.procedure_permissions import (
     step_log_group,
     step_statements,
 )
+from infra.powertools import powertools_layer_arn
 from infra.signals import service_composite_specs
 
-POWERTOOLS_ACCOUNT = "017000801446"  # publisher of the public Powertools for AWS Lambda layers
 ROLLBACK_POINT = "rollback_point"
-
-
-def _layer_arn(catalog: Catalog, version: int) -> str:
-    runtime = RUNTIME.name.replace(".", "")
-    return (f"arn:{names.partition_for(catalog.region)}:lambda:{catalog.region}:{POWERTOOLS_ACCOUNT}:layer:"
-            f"AWSLambdaPowertoolsPythonV3-{runtime}-x86_64:{version}")
 
 
 def _logical(name: str) -> str:
@@ -69,7 +62,7 @@ class ProceduresStack(Stack):
         self.approvals = ApprovalsTable(self, "Approvals", table_name=approvals_table(catalog), retain=retain)
         code = function_code(catalog)
         powertools = lambda_.LayerVersion.from_layer_version_arn(
-            self, "PowertoolsLayer", _layer_arn(catalog, powertools_layer_version))
+            self, "PowertoolsLayer", powertools_layer_arn(catalog, powertools_layer_version))
         environment = {  # exactly functions.procedures.runtime.ProcedureSettings, plus Powertools' own
             "CATALOG_PATH": CATALOG_PATH_IN_LAMBDA,
             "AUDIT_TABLE": names.audit_table(catalog),
@@ -314,6 +307,9 @@ class ProceduresStack(Stack):
                             "ClientRequestToken": sfn.JsonPath.string_at("$.plan.secret.token"),
                             "RotateImmediately": True},
                 result_selector={"version": sfn.JsonPath.string_at("$.VersionId")}, catch=False)
+            if c.redshift.admin_secret_rotation_function:  # a Lambda-rotated secret: Secrets Manager invokes it
+                flow.grant("RotateSecretInvokeRotation", ["lambda:InvokeFunction"], [names.arn(
+                    c, "lambda", f"function:{c.redshift.admin_secret_rotation_function}")])
             # Containment goes on when the rotation fails (after its retries): the keys are deactivated and
             # the sessions revoked all the same; the error stays in results.RotateSecret for the report.
             rotate.add_catch(sfn.Pass(scope, "RotationFailed", state_name="RotationFailed").next(deactivate),

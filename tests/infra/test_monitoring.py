@@ -481,6 +481,7 @@ def test_a_new_pipeline_in_the_catalog_gets_its_alarms_probe_scope_and_widgets(t
     data["msk"]["consumer_groups"].append({"name": "glue-returns-stream", "topic": "returns"})
     data["glue_jobs"].append({"name": "returns-stream", "kind": "streaming", "topic": "returns",
                               "consumer_group": "glue-returns-stream", "min_workers": 2, "max_workers": 4,
+                              "role_name": "retail-datalake-dev-glue-returns-stream",
                               "writes_prefix": "landing/returns/"})
     data["s3"]["landing_prefixes"].append("landing/returns/")
     data["lineage"] += [{"upstream": f"msk:{data['msk']['cluster_name']}", "downstream": "topic:returns"},

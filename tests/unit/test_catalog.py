@@ -135,3 +135,13 @@ def test_a_lineage_cycle_is_rejected(raw_catalog: dict[str, Any]) -> None:
         parse_catalog(raw_catalog)
 
     assert caught.value.errors == ["lineage[2]: makes a cycle through 'topic:orders'"]
+
+
+def test_a_job_without_its_role_name_is_refused_in_one_line_naming_it(raw_catalog: dict[str, Any]) -> None:
+    # The procedures pass the job's role to UpdateJob (iam:PassRole): a guessed role name would be a grant on a
+    # role that does not exist, and UpdateJob would be denied on the first real incident.
+    raw_catalog["glue_jobs"][1].pop("role_name")
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog(raw_catalog, "catalog")
+    (line,) = caught.value.errors
+    assert line.startswith("glue_jobs[1]: job customers-stream has no role_name: name the IAM role it runs as")
