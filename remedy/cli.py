@@ -23,6 +23,7 @@ catalog_app = typer.Typer(no_args_is_help=True, help="The pipeline catalog (conf
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(__import__("remedy.commands.report", fromlist=["report_app"]).report_app, name="report")
 app.add_typer(__import__("remedy.commands.incident", fromlist=["incident_app"]).incident_app, name="incident")
+app.add_typer(__import__("remedy.commands.redshift", fromlist=["redshift_app"]).redshift_app, name="redshift")
 app.command("faults")(__import__("remedy.commands.faults", fromlist=["faults"]).faults)  # the fault matrix
 
 out = Console(soft_wrap=True)
@@ -45,6 +46,32 @@ def _catalog_for_env(env: str) -> Path:
     if not path.exists():
         raise Refused(f"unknown environment {env!r}: no {path.relative_to(path.parents[1])} (known: {known})")
     return path
+
+
+@catalog_app.command("endpoints")
+def catalog_endpoints(env: EnvOption = "dev", as_json: JsonOption = False) -> None:
+    """The VPC endpoints the in-VPC functions need (or a NAT path), derived from the synthesized stacks."""
+    try:
+        catalog_path = _catalog_for_env(env)
+        catalog = load_catalog(catalog_path)
+    except (Refused, CatalogError) as error:
+        err.print(f"remedy: {str(error).splitlines()[0]}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    import infra  # noqa: F401 - quiets jsii's Node banner before aws_cdk starts it
+    from infra.network import required_endpoints
+    from infra.template import synth_templates
+
+    with err.status("synthesizing the stacks…"):
+        endpoints = required_endpoints(synth_templates(env, catalog_path=catalog_path), catalog.region)
+    if as_json:
+        print(json.dumps([e.__dict__ for e in endpoints], indent=2))
+        return
+    egress = catalog.network.egress if catalog.network else "no network section: no function runs in a VPC"
+    out.print(f"egress of the private subnets (network.egress): {egress}", highlight=False)
+    for e in endpoints:
+        out.print(f"  {e.name:<45} {e.kind:<9} for {', '.join(sorted(set(e.functions)))}", highlight=False)
+    if catalog.network and catalog.network.egress == "nat":
+        out.print("a NAT gateway path serves all of them; endpoints keep the traffic off the internet", highlight=False)
 
 
 @catalog_app.command("validate")

@@ -251,6 +251,10 @@ class Network(Strict):
     private_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(min_length=1)
     # The functions' own security group(s): allowed by the cluster's group on its port.
     function_security_group_ids: list[SecurityGroupId] = Field(min_length=1)
+    # How those subnets reach AWS's APIs (Redshift, DynamoDB, SSM, SNS, CloudWatch, X-Ray …): through VPC
+    # endpoints or a NAT gateway. Without either, every call of an in-VPC function times out. Required, so that
+    # someone has checked; `remedy catalog endpoints --env ENV` lists the endpoints the functions need.
+    egress: Literal["vpc-endpoints", "nat"]
 
 
 class Notifications(Strict):
