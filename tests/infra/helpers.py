@@ -10,8 +10,7 @@ from typing import Any
 from functions.core.catalog import Catalog, catalog_path_for, load_catalog
 from infra.app_builder import ROOT
 from infra.template import synth_templates
-
-ENVS = ("dev", "prod")
+from tests.conftest import ENVS  # noqa: F401 - every config/*.yaml
 
 
 class Synth:

@@ -1,0 +1,31 @@
+"""Fixtures shared by more than one tier.
+
+The CDK app is synthesized (cdk-nag included) once per test session and env, for the infra tests
+(tests/infra) and the gates on the templates (tests/gates) alike: jsii start-up and synthesis take seconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.infra.helpers import Synth
+
+ENVS = tuple(sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "config").glob("*.yaml")))  # every env
+
+
+@pytest.fixture(scope="session")
+def synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synth]:
+    """Both envs, synthesized once per session."""
+    import infra  # noqa: F401 - first: quiets jsii's Node banner before aws_cdk starts it
+    from tests.infra.helpers import Synth
+
+    return {env: Synth(env, tmp_path_factory.mktemp(f"cdk-{env}")) for env in ENVS}
+
+
+@pytest.fixture(scope="session", params=ENVS)
+def synth(request: pytest.FixtureRequest, synths: dict[str, Synth]) -> Synth:
+    return synths[request.param]
