@@ -11,11 +11,12 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv test unit integration infra gameday synth deploy bench lint clean
+.PHONY: help venv test check unit integration infra gameday synth deploy bench lint clean
 
 help:
 	@echo "make gameday      bring up the sandbox, inject every runbook fault, report (gameday-report/)"
-	@echo "make test         the whole test suite (lint, unit, integration, infra)"
+	@echo "make test         the whole test suite (lint, types, unit, infra, gates, integration, drills)"
+	@echo "make check        the fast tier for the inner loop: the same without the long drills (< 90 s)"
 	@echo "make synth        synthesize every stack with cdk-nag (ENV=dev|prod)"
 	@echo "make deploy       cdk deploy to the account in your AWS credentials (ENV=prod)"
 	@echo "make bench        benchmarks, written to bench-results/"
@@ -51,9 +52,17 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
+# The whole correctness suite (CI runs it): the game day, the fault matrix and the other drills included.
 test: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check functions infra sandbox remedy tests app.py
-	$(BIN)/pytest -q -n 2 tests
+	$(BIN)/mypy
+	$(BIN)/pytest -q -n 2 --durations=15 tests
+
+# The inner loop: everything but the drills marked `drill` (game day, fault matrix, storm, secrets scan).
+check: $(STAMP) $(CHECKOV_STAMP)
+	$(BIN)/ruff check functions infra sandbox remedy tests app.py
+	$(BIN)/mypy
+	$(BIN)/pytest -q -n 2 --durations=10 -m "not drill" tests
 
 gameday: $(STAMP)
 	$(BIN)/remedy gameday --env $(ENV)

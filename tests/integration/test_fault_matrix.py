@@ -14,7 +14,7 @@ import pytest
 
 from remedy.faults import FAULTS, Matrix, UnknownUnit, run_matrix, table, write
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.drill]
 
 ROOT = Path(__file__).resolve().parents[2]
 

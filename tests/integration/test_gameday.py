@@ -12,7 +12,7 @@ from remedy.gameday import registry
 from remedy.gameday.registry import Scenario
 from remedy.gameday.runner import run_gameday
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.drill]
 
 ROOT = Path(__file__).resolve().parents[2]
 

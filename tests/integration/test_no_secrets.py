@@ -28,7 +28,7 @@ from remedy.gameday import registry
 from remedy.gameday.drill import Drill
 from sandbox.core import Sandbox
 
-pytestmark = [pytest.mark.integration,
+pytestmark = [pytest.mark.integration, pytest.mark.drill,
               pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")]
 
 # Between them these invoke every function of the templates (asserted below); the rest of the game day runs

@@ -17,7 +17,7 @@ from remedy.gameday.drill import Drill
 from sandbox.alarms import _stamp
 from sandbox.core import Sandbox
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.drill]
 
 JOBS = ("orders-stream", "customers-stream")
 TOTAL = 1_000
