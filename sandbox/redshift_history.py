@@ -10,8 +10,9 @@ in the stand-in's internal schema, like sandbox.redshift's):
 * ``stv_partitions``: disk blocks used and capacity per node and disk.
 
 Visibility as on Redshift: STL rows only to their own user unless the user has unrestricted syslog access
-(the stand-in's ``redshift_syslog_unrestricted`` role); ``stv_partitions`` only to superusers, unless granted
-(``GRANT SELECT ON stv_partitions``, which the maintenance user needs and gets here).
+(the stand-in's ``redshift_syslog_unrestricted`` role); ``stv_wlm_service_class_config`` and ``stv_partitions``
+only to superusers, unless SELECT is granted. The service user gets exactly what sql/redshift-grants.sql
+gives it (sandbox.redshift_wiring applies it when the stand-in is attached), nothing from here.
 
 ``attach(sandbox)`` wires the stand-in into a sandbox with sandbox.redshift_wiring (the Redshift playbook's:
 one stand-in per sandbox, functions configured to reach it through REDSHIFT_HOST / REDSHIFT_PORT, no TLS
@@ -116,9 +117,9 @@ _VIEWS = [
            0::integer AS seek_back, 0::integer AS is_san, 0::integer AS failed, 0::integer AS mbps,
            ('/dev/nvme' || p.diskno || 'n1')::character(256) AS mount
       FROM {_INTERNAL_SCHEMA}.disk_partitions p""",
-    "GRANT SELECT ON pg_catalog.stl_query, pg_catalog.svl_qlog, pg_catalog.stl_wlm_query, "
-    "pg_catalog.stv_wlm_service_class_config TO PUBLIC",
-    "REVOKE ALL ON pg_catalog.stv_partitions FROM PUBLIC",  # superuser-visible, as on Redshift
+    "GRANT SELECT ON pg_catalog.stl_query, pg_catalog.svl_qlog, pg_catalog.stl_wlm_query TO PUBLIC",
+    # Superuser-visible, as on Redshift: readable only when granted (sql/redshift-grants.sql).
+    "REVOKE ALL ON pg_catalog.stv_wlm_service_class_config, pg_catalog.stv_partitions FROM PUBLIC",
 ]
 
 
@@ -132,13 +133,6 @@ def install(standin: RedshiftStandIn) -> None:
             standin.execute(statement)
     finally:
         standin.execute("RESET allow_system_table_mods")
-
-
-def grant_maintenance_user(standin: RedshiftStandIn, user: str) -> None:
-    """What the README asks of a Redshift admin for the maintenance user: read stv_partitions, and see every
-    user's STL rows (ALTER USER ... SYSLOG ACCESS UNRESTRICTED: the stand-in's syslog role)."""
-    standin.execute(f"GRANT SELECT ON pg_catalog.stv_partitions TO {_ident(user)}")
-    standin.execute(f"GRANT redshift_syslog_unrestricted TO {_ident(user)}")
 
 
 # (text, user, runs, seconds each, service class, queue seconds per run, spread over days)
@@ -231,15 +225,14 @@ def seed_previous_analyses(sandbox: Any, now: datetime | None = None) -> list[st
 
 
 def attach(sandbox: Any) -> RedshiftStandIn:
-    """The sandbox's stand-in (sandbox.redshift_wiring: started once, the function configured to reach it),
-    reset to freshly seeded tables so a month of history seeds the same way run after run, with these
-    relations and the maintenance user's grants."""
-    from sandbox.redshift_wiring import attach_redshift, db_user, reset_redshift
+    """The sandbox's stand-in (sandbox.redshift_wiring: started once, the function configured to reach it, the
+    grants file applied), reset to freshly seeded tables so a month of history seeds the same way run after
+    run, with these relations."""
+    from sandbox.redshift_wiring import attach_redshift, reset_redshift
 
     attach_redshift(sandbox)
     standin = reset_redshift(sandbox)
     install(standin)
-    grant_maintenance_user(standin, db_user(sandbox.catalog))
     return standin
 
 

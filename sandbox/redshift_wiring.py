@@ -1,13 +1,15 @@
 """The Redshift stand-in (sandbox.redshift) wired into a Sandbox, for the redshift_performance function.
 
     standin = attach_redshift(sandbox)   # started once in <workdir>/redshift, seeded from the catalog
-    reset_redshift(sandbox)              # healthy again: no injected query, fresh statistics
+    reset_redshift(sandbox)              # healthy again: no injected query, fresh statistics, the grants file
+    grant_service_user(standin, catalog, grants)  # the service user with exactly a grants file's privileges
     detach_redshift(sandbox)             # stopped, configuration removed
 
 The function reaches the stand-in the way it would reach a cluster behind a VPC endpoint: through its
 configuration (REDSHIFT_HOST / REDSHIFT_PORT / REDSHIFT_SSL, see functions.core.adapters.redshift), never
 by knowing it runs in a sandbox. Its temporary credentials still come from the emulated account's
-GetClusterCredentials (moto answers "IAM:<db_user>" and a random password; the stand-in accepts any).
+GetClusterCredentials (moto answers "IAM:<db_user>" and a random password; the stand-in accepts any), and
+its privileges are exactly those sql/redshift-grants.sql gives the catalog's db_user: no seeded extras.
 
 Until Sandbox applies `sandbox.extra_env` to the function's environment itself, attach_redshift puts
 the variables into os.environ (the in-process function runner keeps them) and forces a cold start.
@@ -46,7 +48,8 @@ def attach_redshift(sandbox: Any) -> RedshiftStandIn:
         return standin
     standin = RedshiftStandIn(Path(sandbox.workdir) / "redshift", database=sandbox.catalog.redshift.database)
     standin.start()
-    standin.seed(catalog_tables(sandbox.catalog), users=[db_user(sandbox.catalog)])
+    standin.seed(catalog_tables(sandbox.catalog))
+    grant_service_user(standin, sandbox.catalog)
     sandbox.redshift = standin
     _apply_env(sandbox, redshift_env(standin))
     return standin
@@ -61,8 +64,26 @@ def reset_redshift(sandbox: Any) -> RedshiftStandIn:
     for schema in sandbox.catalog.redshift.schemas:
         for (table,) in standin.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)):
             standin.execute(f"DROP TABLE {_ident(schema)}.{_ident(str(table))}")
-    standin.seed(catalog_tables(sandbox.catalog), users=[db_user(sandbox.catalog)])
+    standin.seed(catalog_tables(sandbox.catalog))
+    grant_service_user(standin, sandbox.catalog)
     return standin
+
+
+def grant_service_user(standin: RedshiftStandIn, catalog: Any, grants: str | None = None) -> str | None:
+    """The service user from scratch with exactly the grants file's privileges: sql/redshift-grants.sql
+    rendered for the catalog, or `grants` (another version of the file: a test leaving a line out).
+    Returns the session user GetClusterCredentials logs in as (None if the file creates no user)."""
+    from remedy.redshift_grants import for_catalog
+    from sandbox.redshift_history import install
+
+    install(standin)  # the superuser-visible views the file grants SELECT on must exist
+    user = catalog.redshift.db_user
+    for role in (f"IAM:{user}", user):  # whatever an earlier file (or test) gave them goes
+        if standin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)):
+            standin.execute(f"DROP OWNED BY {_ident(role)}")
+            standin.execute(f"DROP ROLE {_ident(role)}")
+    standin.apply_grants(for_catalog(catalog, grants))
+    return standin.add_iam_user(user)
 
 
 def detach_redshift(sandbox: Any) -> None:

@@ -20,9 +20,10 @@ def playbook() -> Any:
 @observed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from functions.core import runtime  # deferred to the first event (module docstring)
-    from functions.core.adapters.redshift import close_connections
+    from functions.core.adapters.redshift import close_connections, invocation
 
     try:
-        return runtime.handle(event, playbook(), context)
+        with invocation(context):  # ANALYZE fits the time this invocation has left (actions.redshift)
+            return runtime.handle(event, playbook(), context)
     finally:
         close_connections()  # a frozen container must not hold a database session between invocations

@@ -225,7 +225,7 @@ SQL_QUEUE_WAITS = (
 SQL_QUEUE_CONFIG = ("SELECT service_class, trim(name), num_query_tasks FROM stv_wlm_service_class_config "
                     "WHERE service_class > 5 ORDER BY service_class")
 SQL_TABLE_HEALTH = 'SELECT "schema", "table", stats_off, unsorted, size, tbl_rows FROM svv_table_info WHERE '
-# Superuser-visible: the maintenance user needs GRANT SELECT ON stv_partitions (README "Maintenance").
+# Superuser-visible (as are svv_table_info and stv_wlm_service_class_config): sql/redshift-grants.sql grants them.
 SQL_DISK = "SELECT sum(used), sum(capacity) FROM stv_partitions WHERE part_begin = 0"
 
 
@@ -258,7 +258,8 @@ def redshift_history(clients: Any, catalog: Any, settings: Any = None, connect: 
                              total_wait_seconds=float(total or 0)) for c, n, avg, p90, top, total in rows]
 
         def queue_config(self) -> list[QueueConfig]:
-            rows = self._query("reading stv_wlm_service_class_config", SQL_QUEUE_CONFIG)
+            rows = self._query("reading stv_wlm_service_class_config", SQL_QUEUE_CONFIG,
+                               needs="SELECT on stv_wlm_service_class_config")
             return [QueueConfig(service_class=int(c), name=str(name).strip(), slots=int(slots))
                     for c, name, slots in rows]
 
@@ -268,14 +269,14 @@ def redshift_history(clients: Any, catalog: Any, settings: Any = None, connect: 
                 return []
             match = " OR ".join(['("schema" = %s AND "table" = %s)'] * len(pairs))
             rows = self._query("reading svv_table_info", SQL_TABLE_HEALTH + f"({match})",
-                               tuple(v for pair in pairs for v in pair))
+                               tuple(v for pair in pairs for v in pair), needs="SELECT on svv_table_info")
             return [TableRow(schema=str(s).rstrip(), table=str(t).rstrip(),
                              stats_off=None if off is None else float(off),
                              unsorted=None if unsorted is None else float(unsorted), size_mb=int(size or 0),
                              rows=int(count or 0)) for s, t, off, unsorted, size, count in rows]
 
         def disk(self) -> tuple[int, int]:
-            rows = self._query("reading stv_partitions", SQL_DISK)
+            rows = self._query("reading stv_partitions", SQL_DISK, needs="SELECT on stv_partitions")
             used, capacity = rows[0] if rows else (0, 0)
             return int(used or 0), int(capacity or 0)
 

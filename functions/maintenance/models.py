@@ -123,7 +123,7 @@ class DiskUsage(Record):
 
 
 class Recommendation(Record):
-    kind: Literal["ANALYZE", "VACUUM", "WLM", "DISK", "QUERY"]
+    kind: Literal["ANALYZE", "VACUUM", "WLM", "DISK", "QUERY", "GRANT"]  # GRANT: a system view was refused
     target: str
     reason: str
     command: str = ""  # what a person runs (never run by this job: it is read-only)

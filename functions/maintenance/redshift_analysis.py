@@ -11,10 +11,12 @@ STL views keep about seven days of history: the report says from when the querie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from functions.core.catalog import Catalog
+from functions.core.ports import GRANTS_FILE, PrivilegeMissing
 from functions.maintenance.models import (
     DiskPoint,
     DiskUsage,
@@ -119,13 +121,26 @@ def recommendations(catalog: Catalog, tables: list[TableHealth], queues: list[Qu
 def analyse(catalog: Catalog, history: RedshiftHistoryPort, start: datetime, end: datetime, period: str,
             previous: dict[str, Any] | None) -> RedshiftAnalysis:
     limit = catalog.maintenance.top_queries
+    refused: list[Recommendation] = []
+
+    def read(view: str, call: Callable[[], Any], default: Any) -> Any:
+        """A system view the database refuses the service user costs its section, not the analysis."""
+        try:
+            return call()
+        except PrivilegeMissing as error:
+            refused.append(Recommendation(kind="GRANT", target=view, reason=str(error),
+                                          command=f"{GRANTS_FILE} (remedy redshift grants --env {catalog.env})"))
+            return default
+
     slow_rows = history.query_stats(start, end, "max", limit)
     frequent_rows = history.query_stats(start, end, "runs", limit)
-    queues = _queues(history.queue_waits(start, end), history.queue_config())
+    queues = _queues(history.queue_waits(start, end), read("stv_wlm_service_class_config", history.queue_config, []))
     tables = [TableHealth(table=f"{r.schema}.{r.table}", stats_off=r.stats_off, unsorted=r.unsorted,
                           size_mb=r.size_mb, rows=r.rows)
-              for r in history.table_health([(t.schema_name, t.name) for t in catalog.redshift.tables])]
-    used, capacity = history.disk()
+              for r in read("svv_table_info",
+                            lambda: history.table_health([(t.schema_name, t.name) for t in catalog.redshift.tables]),
+                            [])]
+    used, capacity = read("stv_partitions", history.disk, (0, 0))
     disk = disk_usage(used, capacity, previous, period, catalog.maintenance.disk_used_percent) if capacity else None
     slowest = [_stat(r) for r in slow_rows]
     frequent = [_stat(r) for r in frequent_rows]
@@ -133,7 +148,8 @@ def analyse(catalog: Catalog, history: RedshiftHistoryPort, start: datetime, end
     return RedshiftAnalysis(cluster_id=catalog.redshift.cluster_id, window_start=start, window_end=end,
                             history_from=min(seen) if seen else None, slowest=slowest, frequent=frequent,
                             queues=queues, tables=sorted(tables, key=lambda t: t.table), disk=disk,
-                            recommendations=recommendations(catalog, tables, queues, slowest, frequent, disk))
+                            recommendations=refused + recommendations(catalog, tables, queues, slowest, frequent,
+                                                                      disk))
 
 
 def _stat(row: Any) -> QueryStat:

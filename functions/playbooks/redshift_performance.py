@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +28,14 @@ from functions.core.models import (
     Verification,
     VerificationStatus,
 )
-from functions.core.ports import QueuedQuery, RedshiftCluster, RunningQuery, TableStats, WlmSettings
+from functions.core.ports import (
+    PrivilegeMissing,
+    QueuedQuery,
+    RedshiftCluster,
+    RunningQuery,
+    TableStats,
+    WlmSettings,
+)
 
 MAX_CANCELS = 3  # per incident, longest first: the rest is said, not planned
 SQL_SHOWN = 80  # characters of a query's text shown to people
@@ -68,20 +76,25 @@ class RedshiftPerformance:
         findings.append(wlm_finding)
 
         me = port.credentials().user  # our own session shows in stv_recents too: never judged, never cancelled
-        running = [q for q in port.running_queries() if q.user != me]
-        queued = port.queued_queries()
         tables = [(t.schema_name, t.name) for t in catalog.redshift.tables]
         threshold = catalog.thresholds.stats_off_percent
+        # A privilege the database refuses (the grants file not run, or only in part) costs that check, not the
+        # diagnosis: the other checks still run and the refusal is said, with the grant that is missing.
+        refused: dict[str, str] = {}
+        running = [q for q in self._read("running queries", port.running_queries, refused) if q.user != me]
+        queued = self._read("WLM queue", port.queued_queries, refused)
         # Restricted to the catalog twice over: the query names only catalog tables, and so does this filter.
-        stale = [s for s in port.stale_tables(tables, threshold) if (s.schema, s.table) in tables
-                 and s.stats_off > threshold]
+        stale = [s for s in self._read("table statistics", lambda: port.stale_tables(tables, threshold), refused)
+                 if (s.schema, s.table) in tables and s.stats_off > threshold]
 
         limit = catalog.thresholds.long_query_seconds
         long_running = sorted((q for q in running if q.seconds > limit), key=lambda q: -q.seconds)
         waiting = [q for q in queued if q.queue_seconds > catalog.thresholds.wlm_queue_wait_seconds]
-        findings += [self._running_finding(running, long_running, limit),
-                     self._queue_finding(queued, waiting, catalog.thresholds.wlm_queue_wait_seconds),
-                     self._stats_finding(stale, len(tables), threshold)]
+        checks = {"running queries": lambda: self._running_finding(running, long_running, limit),
+                  "WLM queue": lambda: self._queue_finding(queued, waiting, catalog.thresholds.wlm_queue_wait_seconds),
+                  "table statistics": lambda: self._stats_finding(stale, len(tables), threshold)}
+        findings += [Finding(check=check, ok=False, detail=refused[check]) if check in refused else finding()
+                     for check, finding in checks.items()]
 
         actions: list[Action] = []
         recommendations: list[str] = []
@@ -102,11 +115,21 @@ class RedshiftPerformance:
             rest = ", ".join(str(q.pid) for q in long_running[MAX_CANCELS:])
             recommendations.append(f"{len(long_running) - MAX_CANCELS} more queries run beyond the limit "
                                    f"(pids {rest}): review them after the first {MAX_CANCELS}.")
-        if not actions:
+        recommendations += [f"{check} not checked: {reason}" for check, reason in refused.items()]
+        if not actions and not refused:
             recommendations += self._without_a_cause(catalog, cluster, wlm, queued, waiting)
         return Plan(playbook=self.name, findings=findings, actions=actions, recommendations=recommendations)
 
     # -- diagnosis --------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _read(check: str, read: Callable[[], list[Any]], refused: dict[str, str]) -> list[Any]:
+        """`read()`, or nothing when the database refuses the service user (the reason kept in `refused`)."""
+        try:
+            return read()
+        except PrivilegeMissing as error:
+            refused[check] = str(error)
+            return []
 
     @staticmethod
     def _wlm(port: Any, cluster: RedshiftCluster) -> tuple[WlmSettings | None, Finding]:
@@ -205,6 +228,10 @@ class RedshiftPerformance:
     @staticmethod
     def _analyzed(result: ActionResult, catalog: Catalog, port: Any) -> tuple[VerificationStatus, str]:
         names = list(result.changed.get("tables", []))
+        left = list(result.changed.get("left", []))  # not analyzed: the invocation's time ran out
+        later = f"; not analyzed in this run (time ran out): {', '.join(left)}" if left else ""
+        if not names:
+            return VerificationStatus.INCONCLUSIVE, f"no table was analyzed{later}"
         pairs = [(n.split(".", 1)[0], n.split(".", 1)[1]) for n in names]
         threshold = catalog.thresholds.stats_off_percent
         now = {s.qualified: s.stats_off for s in port.table_stats(pairs)}
@@ -213,11 +240,11 @@ class RedshiftPerformance:
         shown = ", ".join(f"{n} {now[n]:.2f}%" for n in names if n in now)
         if still:
             return VerificationStatus.FAILED, (f"stats_off still above {threshold:g}% after ANALYZE: "
-                                               + ", ".join(f"{n} {now[n]:.2f}%" for n in still))
+                                               + ", ".join(f"{n} {now[n]:.2f}%" for n in still) + later)
         if missing:
             return VerificationStatus.INCONCLUSIVE, (f"svv_table_info lists no row for {', '.join(missing)}"
-                                                     + (f"; {shown}" if shown else ""))
-        return VerificationStatus.VERIFIED, f"stats_off now {shown} (threshold {threshold:g}%)"
+                                                     + (f"; {shown}" if shown else "") + later)
+        return VerificationStatus.VERIFIED, f"stats_off now {shown} (threshold {threshold:g}%){later}"
 
     @staticmethod
     def _cancelled(result: ActionResult, port: Any) -> tuple[VerificationStatus, str]:

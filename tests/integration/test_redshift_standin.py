@@ -5,10 +5,15 @@ from __future__ import annotations
 import socket
 import time
 
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+
 import pytest
 import redshift_connector
 
+from remedy.redshift_grants import GRANTS_FILE
 from sandbox.redshift import REDSHIFT_SERVER_VERSION, RedshiftStandIn
+from sandbox.redshift_wiring import grant_service_user
 
 # enable_socket rather than allow_hosts(["127.0.0.1"]): pytest-socket's allow_hosts also blocks connect() on Unix
 # sockets (unless --allow-unix-socket), and the stand-in's shim reaches PostgreSQL through one. Every address used
@@ -17,13 +22,24 @@ pytestmark = [pytest.mark.integration, pytest.mark.enable_socket]
 
 TABLES = [("analytics", "fact_sales"), ("analytics", "dim_customer")]
 REMEDY_USER = "IAM:remedy"  # the user name GetClusterCredentials returns for DbUser "remedy"
+CATALOG = SimpleNamespace(redshift=SimpleNamespace(db_user="remedy", schemas=["analytics"]))
+GRANTS = GRANTS_FILE.read_text(encoding="utf-8")
+
+
+def without(*needles: str) -> str:
+    """The grants file without its statements that contain any of `needles`."""
+    lines = GRANTS.splitlines()
+    kept = [line for line in lines if line.startswith("--") or not any(n in line for n in needles)]
+    assert len(kept) == len(lines) - len(needles), "each needle names exactly one statement of the file"
+    return "\n".join(kept)
 
 
 @pytest.fixture(scope="module")
 def redshift(tmp_path_factory: pytest.TempPathFactory):
     began = time.perf_counter()
     standin = RedshiftStandIn(tmp_path_factory.mktemp("redshift")).start()
-    standin.seed(TABLES, users=[REMEDY_USER])
+    standin.seed(TABLES)
+    grant_service_user(standin, CATALOG)  # sql/redshift-grants.sql, as a DBA runs it: nothing else
     print(f"\nRedshift stand-in started and seeded in {time.perf_counter() - began:.2f}s on port {standin.port}")
     yield standin
     standin.stop()
@@ -33,6 +49,13 @@ def redshift(tmp_path_factory: pytest.TempPathFactory):
 def _clean_faults(redshift: RedshiftStandIn):
     yield
     redshift.reset_faults()
+
+
+@pytest.fixture
+def regrant(redshift: RedshiftStandIn) -> Iterator[Callable[[str], None]]:
+    """Give the service user another version of the grants file for one test; the real one afterwards."""
+    yield lambda text: grant_service_user(redshift, CATALOG, text) and None
+    grant_service_user(redshift, CATALOG)
 
 
 @pytest.fixture
@@ -160,3 +183,93 @@ def test_closed_port_fails_with_redshift_connector_error(redshift):
             timeout=5,
         )
     assert isinstance(excinfo.value, redshift_connector.Error)  # what callers catch to report "unreachable"
+
+
+# --- the service user has exactly the grants file's privileges ----------------------------------------------
+
+def _as_remedy(redshift: RedshiftStandIn, sql: str) -> list[tuple]:
+    conn = redshift_connector.connect(**redshift.connection_params(REMEDY_USER))
+    conn.autocommit = True
+    try:
+        cur = conn.cursor()
+        cur.execute(sql)
+        return [tuple(r) for r in cur.fetchall()] if cur.description else []
+    finally:
+        conn.close()
+
+
+def _refused(redshift: RedshiftStandIn, sql: str) -> str:
+    with pytest.raises(redshift_connector.ProgrammingError) as raised:
+        _as_remedy(redshift, sql)
+    error = raised.value.args[0]
+    assert error["C"] == "42501", error  # insufficient_privilege, as Redshift answers
+    return str(error["M"])
+
+
+@pytest.mark.parametrize("view", ["svv_table_info", "stv_wlm_service_class_config", "stv_partitions"])
+def test_superuser_visible_views_need_their_select_grant(redshift, regrant, view):
+    assert isinstance(_as_remedy(redshift, f"SELECT count(*) FROM {view}")[0][0], int)  # the file grants it
+
+    regrant(without(f"ON {view} TO"))
+
+    assert _refused(redshift, f"SELECT count(*) FROM {view}") == f"permission denied for view {view}"
+
+
+def test_other_users_queries_are_visible_only_with_syslog_access_unrestricted(redshift, regrant):
+    pid = redshift.add_running_query("etl_user", "SELECT 3 FROM analytics.fact_sales", seconds_running=60)
+    assert (pid,) in _as_remedy(redshift, "SELECT pid FROM stv_recents")
+
+    regrant(without("SYSLOG ACCESS"))
+
+    assert _as_remedy(redshift, "SELECT pid FROM stv_recents") == []  # not an error: only the user's own rows
+
+
+def test_cancelling_another_users_query_needs_sys_operator(redshift, regrant):
+    regrant(without("sys:operator"))
+    pid = redshift.add_running_query("etl_user", "SELECT 4 FROM analytics.fact_sales", seconds_running=60)
+
+    assert _refused(redshift, f"SELECT pg_cancel_backend({pid})") == "permission denied to cancel query"
+
+    regrant(GRANTS)
+    assert _as_remedy(redshift, f"SELECT pg_cancel_backend({pid})") == [(True,)]
+
+
+def test_analyze_without_sys_operator_only_warns_and_skips_the_table(redshift, regrant):
+    redshift.make_stats_stale("analytics", "dim_customer")
+    regrant(without("sys:operator"))
+    conn = redshift_connector.connect(**redshift.connection_params(REMEDY_USER))
+    conn.autocommit = True
+    try:
+        conn.cursor().execute('ANALYZE "analytics"."dim_customer"')
+        assert [n[b"M"] for n in conn.notices] == [b'permission denied to analyze "dim_customer", skipping it']
+    finally:
+        conn.close()
+    assert _stats_off_as_superuser(redshift, "analytics", "dim_customer") > 10  # nothing was analyzed
+
+
+def test_the_service_user_reads_no_table_data(redshift):
+    assert _refused(redshift, "SELECT count(*) FROM analytics.fact_sales") == "permission denied for table fact_sales"
+
+
+def test_a_seeded_user_has_nothing_beyond_public(redshift):
+    redshift.seed([], users=["bi_user"])
+    conn = redshift_connector.connect(**redshift.connection_params("bi_user"))
+    try:
+        cur = conn.cursor()
+        with pytest.raises(redshift_connector.ProgrammingError, match="permission denied for view svv_table_info"):
+            cur.execute("SELECT count(*) FROM svv_table_info")
+    finally:
+        conn.close()
+
+
+def test_without_the_user_the_iam_session_cannot_log_in(redshift, regrant):
+    regrant(without("CREATE USER", "GRANT USAGE", "SYSLOG", "sys:operator", "ON svv_table_info",
+                    "ON stv_wlm_service_class_config", "ON stv_partitions"))
+    with pytest.raises(redshift_connector.Error, match="IAM:remedy"):
+        redshift_connector.connect(**redshift.connection_params(REMEDY_USER))
+
+
+def _stats_off_as_superuser(redshift: RedshiftStandIn, schema: str, table: str) -> float:
+    rows = redshift.execute('SELECT stats_off FROM svv_table_info WHERE "schema" = %s AND "table" = %s',
+                            (schema, table))
+    return float(rows[0][0])

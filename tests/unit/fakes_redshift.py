@@ -9,7 +9,10 @@ from typing import Any
 
 from functions.core.adapters.redshift import RedshiftError
 from functions.core.ports import (
+    GRANTS_FILE,
     DbCredentials,
+    OutOfTime,
+    PrivilegeMissing,
     QueuedQuery,
     RedshiftCluster,
     RunningQuery,
@@ -40,6 +43,10 @@ class FakeRedshift:
         self.error: Exception | None = None  # raised by every database call (unreachable, refused ...)
         self.ignore_table_filter = False  # a careless database that answers more than was asked
         self.sql_calls = 0
+        # Calls the database refuses the service user: method name -> the grant it lacks (grants file not run).
+        self.refused: dict[str, str] = {}
+        self.time_left: float | None = None  # seconds the invocation has left (None: no deadline known)
+        self.analyze_seconds: dict[tuple[str, str], float] = {}  # how long ANALYZE takes (default 0.1 s)
 
     # -- fault injection ---------------------------------------------------------------------------------
 
@@ -67,21 +74,32 @@ class FakeRedshift:
         return DbCredentials(user=self.user, password="fake-temporary-password",
                              expires_at=self.now + timedelta(minutes=15))
 
-    def _sql(self) -> None:
+    def _sql(self, call: str = "") -> None:
         self.sql_calls += 1
         if self.error is not None:
             raise self.error
+        if call in self.refused:
+            needs = self.refused[call]
+            raise PrivilegeMissing(f"the service user {self.user} lacks {needs}: run {GRANTS_FILE} as a superuser",
+                                   needs)
+
+    def _spend(self, seconds: float) -> None:
+        if self.time_left is not None:
+            self.time_left -= seconds
+
+    def seconds_left(self) -> float | None:
+        return self.time_left
 
     def running_queries(self) -> list[RunningQuery]:
-        self._sql()
+        self._sql("running_queries")
         return list(self.running)
 
     def queued_queries(self) -> list[QueuedQuery]:
-        self._sql()
+        self._sql("queued_queries")
         return list(self.queued)
 
     def table_stats(self, tables: list[tuple[str, str]]) -> list[TableStats]:
-        self._sql()
+        self._sql("table_stats")
         for table in tables:
             self._catalog_table(*table)
         return [TableStats(schema=s, table=t, stats_off=off) for (s, t), off in self.stats.items()
@@ -91,15 +109,20 @@ class FakeRedshift:
         return sorted((s for s in self.table_stats(tables) if s.stats_off > above_percent),
                       key=lambda s: -s.stats_off)
 
-    def analyze(self, schema: str, table: str) -> None:
-        self._sql()
+    def analyze(self, schema: str, table: str, timeout_seconds: float | None = None) -> None:
+        self._sql("analyze")
         self._catalog_table(schema, table)
+        takes = self.analyze_seconds.get((schema, table), 0.1)
+        if timeout_seconds is not None and takes > timeout_seconds:  # stopped by its statement timeout
+            self._spend(timeout_seconds)
+            raise OutOfTime(f"ANALYZE {schema}.{table}: canceling statement due to statement timeout")
+        self._spend(takes)
         self.analyzed.append((schema, table))
         if not self.analyze_has_no_effect:
             self.stats[(schema, table)] = 0.0
 
     def cancel(self, pid: int, started_at: datetime) -> bool:
-        self._sql()
+        self._sql("cancel")
         match = [q for q in self.running if q.pid == pid and q.started_at == started_at.astimezone(UTC)]
         if not match:
             return False

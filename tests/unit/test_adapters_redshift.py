@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,9 @@ from functions.core.adapters.redshift import (
     SQL_RUNNING_PID,
     RedshiftAdapter,
     RedshiftError,
+    RedshiftPrivilegeError,
     RedshiftSettings,
+    RedshiftTimeout,
     close_connections,
     parse_wlm,
     qualified,
@@ -55,7 +58,11 @@ class Cursor:
     def execute(self, sql: str, params: tuple[Any, ...] | None = None) -> None:
         self.conn.statements.append((sql, params))
         if self.conn.fail_on and self.conn.fail_on in sql:
-            raise Exception({"S": "ERROR", "C": "42501", "M": "permission denied for relation stv_recents"})
+            raise Exception({"S": "ERROR", "C": self.conn.fail_code,
+                             "M": f"permission denied for relation {self.conn.fail_on}"})
+        if self.conn.warn_on and self.conn.warn_on in sql:  # what ANALYZE of a table one may not analyze does
+            self.conn.notices.append({b"S": b"WARNING", b"C": b"01000",
+                                      b"M": f'permission denied to analyze "{self.conn.warn_on}", skipping it'.encode()})
         rows = self.conn.answer(sql, params)
         self.description = [("c",)] if rows is not None else None
         self._rows = rows or []
@@ -76,6 +83,9 @@ class Connection:
         self.autocommit = False
         self.closed = False
         self.fail_on = ""
+        self.fail_code = "42501"
+        self.warn_on = ""
+        self.notices: deque[dict[bytes, bytes]] = deque(maxlen=100)
 
     def cursor(self) -> Cursor:
         return Cursor(self)
@@ -242,9 +252,71 @@ def test_a_refused_statement_is_one_line_from_the_servers_message(catalog: Catal
     adapter.queued_queries()
     conns[0].fail_on = "stv_recents"
 
-    with pytest.raises(RedshiftError, match=r"^reading stv_recents failed on retail-redshift-dev: permission denied "
+    with pytest.raises(RedshiftError, match=r" — reading stv_recents failed on retail-redshift-dev: permission denied "
                                             r"for relation stv_recents$"):
         adapter.running_queries()
+
+
+GRANTS_HINT = "run sql/redshift-grants.sql as a superuser (remedy redshift grants prints it for the catalog)"
+
+
+def test_a_refused_privilege_names_the_grant_and_the_file(catalog: Catalog, redshift_client: Any) -> None:
+    client, stub = redshift_client
+    stub.add_response("describe_clusters", CLUSTER_ANSWER, {"ClusterIdentifier": CLUSTER})
+    stub.add_response("get_cluster_credentials", credentials_answer(), CREDENTIALS_REQUEST)
+    adapter, _, conns = make(catalog, client, answer=lambda s, p: [])
+    adapter.queued_queries()
+    conns[0].fail_on = "svv_table_info"
+
+    with pytest.raises(RedshiftPrivilegeError) as raised:
+        adapter.stale_tables([("analytics", "fact_sales")], 10)
+
+    assert str(raised.value) == (f"the service user IAM:remedy lacks SELECT on svv_table_info: {GRANTS_HINT} — "
+                                 "reading svv_table_info failed on retail-redshift-dev: permission denied for "
+                                 "relation svv_table_info")
+    assert raised.value.needs == "SELECT on svv_table_info"
+
+
+def test_analyze_that_only_warns_and_skips_the_table_is_a_missing_privilege(catalog: Catalog,
+                                                                             redshift_client: Any) -> None:
+    client, stub = redshift_client
+    stub.add_response("describe_clusters", CLUSTER_ANSWER, {"ClusterIdentifier": CLUSTER})
+    stub.add_response("get_cluster_credentials", credentials_answer(), CREDENTIALS_REQUEST)
+    adapter, _, conns = make(catalog, client, answer=lambda s, p: None)
+    adapter.queued_queries()
+    conns[0].warn_on = "fact_sales"
+
+    with pytest.raises(RedshiftPrivilegeError, match=r"lacks the role sys:operator \(ANALYZE\) and USAGE on the "
+                                                      r"table's schema: .* permission denied to analyze"):
+        adapter.analyze("analytics", "fact_sales")
+
+
+def test_analyze_with_less_time_than_the_session_timeout_sets_it_for_that_statement_only(
+        catalog: Catalog, redshift_client: Any) -> None:
+    client, stub = redshift_client
+    stub.add_response("describe_clusters", CLUSTER_ANSWER, {"ClusterIdentifier": CLUSTER})
+    stub.add_response("get_cluster_credentials", credentials_answer(), CREDENTIALS_REQUEST)
+    adapter, _, conns = make(catalog, client, answer=lambda s, p: None)
+
+    adapter.analyze("analytics", "fact_sales", timeout_seconds=7.5)
+    adapter.analyze("analytics", "dim_customer", timeout_seconds=400)  # more than the session's 40 s: as is
+
+    assert [sql for sql, _ in conns[0].statements] == [
+        "SET statement_timeout TO 40000", "SET statement_timeout TO 7500", 'ANALYZE "analytics"."fact_sales"',
+        "SET statement_timeout TO 40000", 'ANALYZE "analytics"."dim_customer"']
+
+
+def test_a_statement_stopped_by_its_timeout_is_out_of_time(catalog: Catalog, redshift_client: Any) -> None:
+    client, stub = redshift_client
+    stub.add_response("describe_clusters", CLUSTER_ANSWER, {"ClusterIdentifier": CLUSTER})
+    stub.add_response("get_cluster_credentials", credentials_answer(), CREDENTIALS_REQUEST)
+    adapter, _, conns = make(catalog, client, answer=lambda s, p: None)
+    adapter.queued_queries()
+    conns[0].fail_on, conns[0].fail_code = "ANALYZE", "57014"
+
+    with pytest.raises(RedshiftTimeout):
+        adapter.analyze("analytics", "fact_sales", timeout_seconds=5)
+    assert conns[0].statements[-1][0] == "SET statement_timeout TO 40000"  # the session's timeout is back
 
 
 def test_close_connections_ends_the_session_and_the_next_call_reconnects(catalog: Catalog,

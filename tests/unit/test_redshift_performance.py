@@ -409,6 +409,74 @@ def test_a_database_error_during_diagnosis_escalates_with_one_line(auto: Context
     assert "ESCALATED" in only_message(notifier)[0]
 
 
+# --- the service user's privileges (sql/redshift-grants.sql) ------------------------------------------------
+
+def test_svv_table_info_refused_costs_the_statistics_check_not_the_diagnosis(ctx: Context, raw_catalog: dict[str, Any],
+                                                                            redshift: FakeRedshift,
+                                                                            notifier: FakeNotifier) -> None:
+    # Finding 3: SVV_TABLE_INFO is superuser-visible unless granted; the diagnosis aborted on every alarm.
+    ctx.catalog = bent(raw_catalog, mode="auto", auto_approve_destructive=["redshift.cancel_query"])
+    redshift.refused["table_stats"] = "SELECT on svv_table_info"
+    redshift.run_query(4242, "etl_user", LONG)
+
+    outcome = run(PLAYBOOK, incident(), ctx)
+
+    assert redshift.cancelled == [4242]  # the rest of the diagnosis ran, and acted
+    assert outcome.status is OutcomeStatus.REMEDIATED
+    stats = next(f for f in outcome.plan.findings if f.check == "table statistics")
+    assert not stats.ok and "lacks SELECT on svv_table_info: run sql/redshift-grants.sql" in stats.detail
+    _, message = only_message(notifier)
+    assert "table statistics not checked: the service user IAM:remedy lacks SELECT on svv_table_info: run " \
+           "sql/redshift-grants.sql" in message
+
+
+def test_a_cancel_the_database_refuses_fails_naming_the_missing_role(ctx: Context, raw_catalog: dict[str, Any],
+                                                                     redshift: FakeRedshift) -> None:
+    # Finding 4: without sys:operator a user cancels only its own queries.
+    ctx.catalog = bent(raw_catalog, mode="auto", auto_approve_destructive=["redshift.cancel_query"])
+    redshift.refused["cancel"] = "the role sys:operator (to cancel another user's query)"
+    redshift.run_query(4242, "etl_user", LONG)
+
+    outcome = run(PLAYBOOK, incident(), ctx)
+
+    assert redshift.running and outcome.results[0].status.value == "FAILED"
+    assert "lacks the role sys:operator (to cancel another user's query): run sql/redshift-grants.sql" in \
+           outcome.results[0].detail
+
+
+# --- ANALYZE within the invocation's time (finding 9) ------------------------------------------------------
+
+def test_analyze_stops_before_the_deadline_and_says_which_tables_are_left(auto: Context, redshift: FakeRedshift,
+                                                                          notifier: FakeNotifier) -> None:
+    redshift.stats[("analytics", "fact_sales")] = 60.0
+    redshift.stats[("analytics", "dim_customer")] = 40.0
+    redshift.time_left = 30.0  # a 60 s function, half gone
+    redshift.analyze_seconds[("analytics", "fact_sales")] = 35.0  # a slow table: would outlive the function
+
+    outcome = run(PLAYBOOK, incident(), auto)
+
+    assert redshift.analyzed == [] and redshift.time_left >= 10  # stopped in time for the report
+    changed = outcome.results[0].changed
+    assert changed == {"tables": [], "left": ["analytics.fact_sales", "analytics.dim_customer"]}
+    assert "left for the next run" in outcome.results[0].detail
+    assert outcome.verification.status is VerificationStatus.INCONCLUSIVE
+    assert "analytics.dim_customer" in only_message(notifier)[1]
+
+
+def test_analyze_does_what_fits_and_leaves_the_rest(auto: Context, redshift: FakeRedshift) -> None:
+    redshift.stats[("analytics", "fact_sales")] = 60.0
+    redshift.stats[("analytics", "dim_customer")] = 40.0
+    redshift.time_left = 25.0
+    redshift.analyze_seconds[("analytics", "fact_sales")] = 14.0  # fits the 15 s it gets; 11 s are left
+
+    outcome = run(PLAYBOOK, incident(), auto)
+
+    assert redshift.analyzed == [("analytics", "fact_sales")]
+    assert outcome.results[0].changed == {"tables": ["analytics.fact_sales"], "left": ["analytics.dim_customer"]}
+    assert outcome.verification.status is VerificationStatus.VERIFIED
+    assert outcome.verification.detail.endswith("not analyzed in this run (time ran out): analytics.dim_customer")
+
+
 PASSWORD = "AmazonRedshift-temporary-Pa55word+/xyz"
 
 

@@ -30,7 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions.core.catalog import Redshift
 from functions.core.ports import (
+    GRANTS_FILE,
     DbCredentials,
+    OutOfTime,
+    PrivilegeMissing,
     QueuedQuery,
     RedshiftCluster,
     RunningQuery,
@@ -53,8 +56,39 @@ SQL_RUNNING_PID = "SELECT starttime FROM stv_recents WHERE status = 'Running' AN
 SQL_CANCEL = "SELECT pg_cancel_backend(%s)"
 
 
+INSUFFICIENT_PRIVILEGE = "42501"  # SQLSTATE: permission denied (Redshift and PostgreSQL alike)
+QUERY_CANCELED = "57014"  # SQLSTATE: statement timeout (or a cancel)
+# What the grants file gives for each statement that can be refused (sql/redshift-grants.sql).
+NEEDS_TABLE_INFO = "SELECT on svv_table_info"
+NEEDS_OPERATOR_CANCEL = "the role sys:operator (to cancel another user's query)"
+NEEDS_OPERATOR_ANALYZE = "the role sys:operator (ANALYZE) and USAGE on the table's schema"
+
+# The running invocation's deadline, set by the handler from the Lambda context (`invocation`).
+_remaining: Callable[[], float] | None = None
+
+
+@contextlib.contextmanager
+def invocation(context: Any) -> Any:
+    """While a handler runs: seconds_left() reads the Lambda context's get_remaining_time_in_millis."""
+    global _remaining
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    _remaining = (lambda: getter() / 1000.0) if callable(getter) else None
+    try:
+        yield
+    finally:
+        _remaining = None
+
+
 class RedshiftError(Exception):
     """The database could not be reached or refused a statement; the message is one line, no secrets."""
+
+
+class RedshiftPrivilegeError(RedshiftError, PrivilegeMissing):
+    """The service user lacks a privilege of the grants file (message: which, and the file to run)."""
+
+
+class RedshiftTimeout(RedshiftError, OutOfTime):
+    """A statement ran into its statement timeout."""
 
 
 class RedshiftSettings(BaseModel):
@@ -108,6 +142,11 @@ def parse_wlm(parameter_group: str, parameters: Mapping[str, str]) -> WlmSetting
         max_concurrency_scaling_clusters=int(clusters) if clusters.isdigit() else None,
         short_query_acceleration=any(q.get("short_query_queue") is True for q in entries),
     )
+
+
+def _sqlstate(error: BaseException) -> str:
+    first = error.args[0] if error.args else None
+    return str(first.get("C", "")) if isinstance(first, dict) else ""
 
 
 def _one_line(error: BaseException, secrets: tuple[str, ...] = ()) -> str:
@@ -234,7 +273,8 @@ class RedshiftAdapter:
         self._conn = conn
         return conn
 
-    def _query(self, what: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def _query(self, what: str, sql: str, params: tuple[Any, ...] = (), needs: str = "") -> list[tuple[Any, ...]]:
+        """Run one statement; `needs` names the grant it takes (for the message when it is refused)."""
         conn = self._connection()
         try:
             cursor = conn.cursor()
@@ -245,8 +285,21 @@ class RedshiftAdapter:
                 cursor.close()
         except Exception as error:
             secret = self._credentials.password if self._credentials else ""
-            raise RedshiftError(f"{what} failed on {self._catalog.cluster_id}: {_one_line(error, (secret,))}") \
-                from None
+            line = f"{what} failed on {self._catalog.cluster_id}: {_one_line(error, (secret,))}"
+            state = _sqlstate(error)
+            if state == INSUFFICIENT_PRIVILEGE:
+                raise self._missing(line, needs or "a privilege") from None
+            if state == QUERY_CANCELED:
+                raise RedshiftTimeout(line) from None
+            raise RedshiftError(line) from None
+
+    def _missing(self, line: str, needs: str) -> RedshiftPrivilegeError:
+        user = self._credentials.user if self._credentials else self._catalog.db_user
+        return RedshiftPrivilegeError(f"the service user {user} lacks {needs}: run {GRANTS_FILE} as a superuser "
+                                      f"(remedy redshift grants prints it for the catalog) — {line}", needs)
+
+    def seconds_left(self) -> float | None:
+        return _remaining() if _remaining is not None else None
 
     def close(self) -> None:
         """End the session; the next call reconnects (DescribeClusters again, credentials if expiring)."""
@@ -289,22 +342,42 @@ class RedshiftAdapter:
         params: tuple[Any, ...] = tuple(v for pair in pairs for v in pair)
         if above is not None:
             sql, params = sql + " AND stats_off > %s", (*params, float(above))
-        rows = self._query("reading svv_table_info", sql + " ORDER BY stats_off DESC", params)
+        rows = self._query("reading svv_table_info", sql + " ORDER BY stats_off DESC", params, NEEDS_TABLE_INFO)
         wanted = set(pairs)
         return [TableStats(schema=str(s).rstrip(), table=str(t).rstrip(), stats_off=float(off))
                 for s, t, off in rows
                 if off is not None and (str(s).rstrip(), str(t).rstrip()) in wanted]
 
-    def analyze(self, schema: str, table: str) -> None:
+    def analyze(self, schema: str, table: str, timeout_seconds: float | None = None) -> None:
+        """ANALYZE one catalog table. A user without the privilege gets only a warning and the table is skipped
+        (Redshift and PostgreSQL alike): that warning is raised as the missing privilege, not taken as done."""
         schema, table = self._catalog_table(schema, table)
-        self._query(f"ANALYZE {schema}.{table}", f"ANALYZE {qualified(schema, table)}")
+        what = f"ANALYZE {schema}.{table}"
+        notices = getattr(self._connection(), "notices", None)  # the driver's NoticeResponses (a deque)
+        if notices is not None:
+            notices.clear()
+        session = self._settings.statement_timeout_seconds
+        shorter = timeout_seconds is not None and timeout_seconds < session
+        if shorter:  # this statement only: the session's timeout is set back after it
+            self._query("setting the statement timeout",
+                        f"SET statement_timeout TO {max(1, int(float(timeout_seconds or 0) * 1000))}")
+        try:
+            self._query(what, f"ANALYZE {qualified(schema, table)}", needs=NEEDS_OPERATOR_ANALYZE)
+        finally:
+            if shorter:
+                self._query("setting the statement timeout",
+                            f"SET statement_timeout TO {int(self._settings.statement_timeout_seconds) * 1000}")
+        skipped = [n for n in notices or () if b"skipping" in (n.get(b"M") or b"")]
+        if skipped:
+            message = (skipped[0].get(b"M") or b"").decode(errors="replace")
+            raise self._missing(f"{what} on {self._catalog.cluster_id}: {message}", NEEDS_OPERATOR_ANALYZE)
 
     def cancel(self, pid: int, started_at: datetime) -> bool:
         """pg_cancel_backend (Redshift's CANCEL) if `pid` still runs the query started at `started_at`: a pid
         can be reused by a new session between the diagnosis and an approval."""
         if not self._still_running(pid, started_at):
             return False
-        self._query(f"cancelling pid {pid}", SQL_CANCEL, (int(pid),))
+        self._query(f"cancelling pid {pid}", SQL_CANCEL, (int(pid),), NEEDS_OPERATOR_CANCEL)
         deadline = time.monotonic() + CANCEL_WAIT_SECONDS
         while self._still_running(pid, started_at) and time.monotonic() < deadline:
             time.sleep(0.1)  # the backend stops at its next interrupt check
