@@ -325,9 +325,26 @@ class TableStats:
         return f"{self.schema}.{self.table}"
 
 
+GRANTS_FILE = "sql/redshift-grants.sql"  # what a DBA runs for the service user (README "Redshift access")
+
+
+class PrivilegeMissing(Exception):
+    """The database refused the service user a privilege the grants file gives (SQLSTATE 42501, or ANALYZE
+    skipping the table). The message names the privilege and the file: a diagnosis, not a crash."""
+
+    def __init__(self, message: str, needs: str):
+        super().__init__(message)
+        self.needs = needs
+
+
+class OutOfTime(Exception):
+    """A statement was stopped because the function's remaining time ran out (statement timeout)."""
+
+
 class RedshiftPort(Protocol):
     """The catalog's Redshift cluster. Tables are (schema, table) pairs from the catalog, never from the
-    database or the event; the adapter refuses any other."""
+    database or the event; the adapter refuses any other. A privilege the database refuses raises
+    PrivilegeMissing; a statement stopped for lack of time raises OutOfTime."""
 
     def cluster(self) -> RedshiftCluster: ...
     def wlm(self, parameter_group: str) -> WlmSettings: ...
@@ -340,7 +357,12 @@ class RedshiftPort(Protocol):
     def stale_tables(self, tables: list[tuple[str, str]], above_percent: float) -> list[TableStats]:
         """The tables among `tables` whose stats_off exceeds `above_percent`."""
         ...
-    def analyze(self, schema: str, table: str) -> None: ...
+    def analyze(self, schema: str, table: str, timeout_seconds: float | None = None) -> None:
+        """ANALYZE one catalog table, stopped after `timeout_seconds` (default: the session's timeout)."""
+        ...
+    def seconds_left(self) -> float | None:
+        """What remains of the function's invocation (None: no deadline known)."""
+        ...
     def cancel(self, pid: int, started_at: datetime) -> bool:
         """Cancel the query `pid` if it is still the one started at `started_at`; False if it is gone."""
         ...
