@@ -1,0 +1,480 @@
+"""Responses shaped like AWS: every operation a gap fill answers (or changes the answer of) is called through a
+real boto3 client against the sandbox, and the parsed response is validated against botocore's output shape
+for the operation: types and required members (botocore's ParamValidator), enums and every nested member
+(checked here), and, for JSON protocols, the raw body's member names (botocore drops names it does not know,
+so a misspelt member would otherwise vanish instead of failing).
+
+FILLED lists the operations explicitly; test_every_installed_fill_is_validated proves the list covers every
+method the gap-fill modules install on moto, so a new fill cannot skip this test.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.validate import ParamValidator
+
+from sandbox.core import Sandbox
+
+pytestmark = pytest.mark.integration
+
+GAP_MODULES = ("sandbox.aws", "sandbox.gaps_glue_failure", "sandbox.gaps_procedures", "sandbox.gaps_maintenance",
+               "sandbox.gaps_lambda")
+JOB = "orders-stream"
+
+
+# --- validation against botocore's output shape ------------------------------------------------------------
+
+def shape_problems(shape: Any, value: Any, path: str = "") -> list[str]:
+    """Enums and nesting, member by member (ParamValidator checks types and required members, not enums)."""
+    if shape is None:
+        return [] if value in ({}, None) else [f"{path or '<response>'}: the operation has no output, got {value!r}"]
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        problems = [f"{path}.{k}: not a member of {shape.name}" for k in value if k not in shape.members]
+        for name, member in shape.members.items():
+            if name in value:
+                problems += shape_problems(member, value[name], f"{path}.{name}")
+        return problems
+    if kind == "list" and isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in shape_problems(shape.member, item, f"{path}[{i}]")]
+    if kind == "map" and isinstance(value, dict):
+        return [p for k, item in value.items() for p in shape_problems(shape.value, item, f"{path}.{k}")]
+    if kind == "string" and getattr(shape, "enum", None) and value not in shape.enum:
+        return [f"{path}: {value!r} is not one of {shape.name}'s values {shape.enum}"]
+    return []
+
+
+def raw_problems(shape: Any, raw: Any, path: str = "") -> list[str]:
+    """Member names in a JSON body that the output shape does not have (by their wire names)."""
+    kind = getattr(shape, "type_name", None)
+    if kind == "structure" and isinstance(raw, dict):
+        by_wire = {m.serialization.get("name", n): m for n, m in shape.members.items()
+                   if m.serialization.get("location") in (None, "")}
+        problems = []
+        for key, item in raw.items():
+            if key not in by_wire:
+                problems.append(f"{path}.{key}: not a member of {shape.name} (the SDK drops it)")
+            else:
+                problems += raw_problems(by_wire[key], item, f"{path}.{key}")
+        return problems
+    if kind == "list" and isinstance(raw, list):
+        return [p for i, item in enumerate(raw) for p in raw_problems(shape.member, item, f"{path}[{i}]")]
+    if kind == "map" and isinstance(raw, dict):
+        return [p for k, item in raw.items() for p in raw_problems(shape.value, item, f"{path}.{k}")]
+    return []
+
+
+class Recorded:
+    """A boto3 client of the sandbox that keeps the raw body of its last response."""
+
+    def __init__(self, sandbox: Sandbox, service: str):
+        env = sandbox.account.environ()
+        self.client = boto3.client(service, endpoint_url=sandbox.account.endpoint, region_name=sandbox.catalog.region,
+                                   aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                                   aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                                   aws_session_token=env["AWS_SESSION_TOKEN"])
+        self.raw: bytes = b""
+        self.client.meta.events.register("after-call", self._keep)
+
+    def _keep(self, http_response: Any, model: Any, **_: Any) -> None:
+        # A streaming body (Lambda Invoke's Payload) is the caller's to read: reading it here would empty it.
+        streaming = model.has_streaming_output or model.has_event_stream_output
+        self.raw = http_response.content if http_response is not None and not streaming else b""
+
+
+def validate(recorded: Recorded, operation: str, response: dict[str, Any]) -> list[str]:
+    model = recorded.client.meta.service_model
+    shape = model.operation_model(operation).output_shape
+    parsed = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+    if shape is None:
+        return shape_problems(None, parsed)
+    report = ParamValidator().validate(parsed, shape)
+    problems = report.generate_report().splitlines()[1:] if report.has_errors() else []
+    problems += shape_problems(shape, parsed)
+    if model.protocol in ("json", "rest-json") and not shape.serialization.get("payload"):
+        problems += raw_problems(shape, json.loads(recorded.raw or b"{}"))
+    return problems
+
+
+# --- the filled operations, each exercised for real ----------------------------------------------------------
+
+Exercise = Callable[[Sandbox], tuple[Recorded, str, dict[str, Any]]]
+
+
+def _a_run(sandbox: Sandbox) -> str:
+    """A run of the streaming job (the sandbox starts one when it seeds the job), in whatever state."""
+    return str(sandbox.client("glue").get_job_runs(JobName=JOB)["JobRuns"][0]["Id"])
+
+
+def glue_batch_stop_job_run(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    sandbox.reset()  # the seeded run RUNNING
+    glue = Recorded(sandbox, "glue")
+    return glue, "BatchStopJobRun", glue.client.batch_stop_job_run(
+        JobName=JOB, JobRunIds=[_a_run(sandbox), "jr_no_such_run"])  # a submission and an error entry
+
+
+def glue_update_job(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    glue = Recorded(sandbox, "glue")
+    job = glue.client.get_job(JobName=JOB)["Job"]
+    update = {k: job[k] for k in ("Role", "Command", "DefaultArguments", "GlueVersion", "WorkerType",
+                                  "NumberOfWorkers", "ExecutionProperty") if k in job}
+    return glue, "UpdateJob", glue.client.update_job(JobName=JOB, JobUpdate=update)
+
+
+def glue_get_job_runs(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    glue = Recorded(sandbox, "glue")
+    return glue, "GetJobRuns", glue.client.get_job_runs(JobName=JOB, MaxResults=5)
+
+
+def glue_get_job_run(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    glue = Recorded(sandbox, "glue")
+    return glue, "GetJobRun", glue.client.get_job_run(JobName=JOB, RunId=_a_run(sandbox))
+
+
+def glue_start_job_run(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    batch = next(job.name for job in sandbox.catalog.glue_jobs if not job.streaming)
+    sandbox.reset()  # no run of the batch job under way: MaxConcurrentRuns (1) allows this one
+    glue = Recorded(sandbox, "glue")
+    return glue, "StartJobRun", glue.client.start_job_run(JobName=batch, NumberOfWorkers=2, WorkerType="G.1X")
+
+
+def glue_get_connection(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    glue = Recorded(sandbox, "glue")
+    name = f"conn-{uuid.uuid4().hex[:8]}"
+    glue.client.create_connection(ConnectionInput={
+        "Name": name, "ConnectionType": "JDBC",
+        "ConnectionProperties": {"JDBC_CONNECTION_URL": "jdbc:postgresql://db:5432/x", "USERNAME": "u"}})
+    return glue, "GetConnection", glue.client.get_connection(Name=name, HidePassword=True)
+
+
+def events_test_event_pattern(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    events = Recorded(sandbox, "events")
+    event = {"id": "1", "source": "aws.glue", "detail-type": "Glue Job State Change", "account": "123456789012",
+             "time": "2025-01-01T00:00:00Z", "region": sandbox.catalog.region, "resources": [], "detail": {}}
+    return events, "TestEventPattern", events.client.test_event_pattern(
+        EventPattern=json.dumps({"source": ["aws.glue"]}), Event=json.dumps(event))
+
+
+def cloudwatch_describe_alarms(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    cloudwatch = Recorded(sandbox, "cloudwatch")
+    return cloudwatch, "DescribeAlarms", cloudwatch.client.describe_alarms(
+        AlarmNamePrefix=f"{sandbox.catalog.prefix}/", AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+
+
+def cloudwatch_put_composite_alarm(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    cloudwatch = Recorded(sandbox, "cloudwatch")
+    metric = sandbox.client("cloudwatch").describe_alarms()["MetricAlarms"][0]["AlarmName"]
+    return cloudwatch, "PutCompositeAlarm", cloudwatch.client.put_composite_alarm(
+        AlarmName=f"shape-{uuid.uuid4().hex[:8]}", AlarmRule=f'ALARM("{metric}")')
+
+
+def cloudwatch_describe_alarm_history(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    cloudwatch = Recorded(sandbox, "cloudwatch")
+    name = sandbox.client("cloudwatch").describe_alarms()["MetricAlarms"][0]["AlarmName"]
+    sandbox.client("cloudwatch").set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="shape test")
+    return cloudwatch, "DescribeAlarmHistory", cloudwatch.client.describe_alarm_history(
+        AlarmName=name, HistoryItemType="StateUpdate", MaxRecords=1,
+        StartDate=datetime.now(UTC) - timedelta(days=1), EndDate=datetime.now(UTC) + timedelta(minutes=1))
+
+
+def iam_simulate_principal_policy(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    iam = Recorded(sandbox, "iam")
+    name = f"shape-{uuid.uuid4().hex[:8]}"
+    role = iam.client.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]
+    iam.client.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+    return iam, "SimulatePrincipalPolicy", iam.client.simulate_principal_policy(
+        PolicySourceArn=role["Arn"], ActionNames=["s3:GetObject", "s3:PutObject"])
+
+
+def logs_filter_log_events(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    logs = Recorded(sandbox, "logs")
+    group = f"/aws-glue/jobs/shape-{uuid.uuid4().hex[:8]}"
+    logs.client.create_log_group(logGroupName=group)
+    logs.client.create_log_stream(logGroupName=group, logStreamName="jr_1-driver")
+    logs.client.put_log_events(logGroupName=group, logStreamName="jr_1-driver", logEvents=[
+        {"timestamp": int(time.time() * 1000), "message": "ERROR OutOfMemoryError in stage 3"}])
+    return logs, "FilterLogEvents", logs.client.filter_log_events(
+        logGroupName=group, logStreamNamePrefix="jr_1", filterPattern="?ERROR ?Exception", limit=1)
+
+
+def _msk_arn(sandbox: Sandbox) -> str:
+    return str(sandbox.client("kafka").list_clusters_v2()["ClusterInfoList"][0]["ClusterArn"])
+
+
+def kafka_describe_cluster_v2(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    kafka = Recorded(sandbox, "kafka")
+    return kafka, "DescribeClusterV2", kafka.client.describe_cluster_v2(ClusterArn=_msk_arn(sandbox))
+
+
+def kafka_list_clusters_v2(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    kafka = Recorded(sandbox, "kafka")
+    return kafka, "ListClustersV2", kafka.client.list_clusters_v2()
+
+
+def kafka_update_broker_count(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    sandbox.reset()  # the cluster ACTIVE, no update under way
+    kafka = Recorded(sandbox, "kafka")
+    arn = _msk_arn(sandbox)
+    info = kafka.client.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]
+    return kafka, "UpdateBrokerCount", kafka.client.update_broker_count(
+        ClusterArn=arn, CurrentVersion=info["CurrentVersion"],
+        TargetNumberOfBrokerNodes=info["Provisioned"]["NumberOfBrokerNodes"] * 2)
+
+
+def redshift_resize_cluster(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    sandbox.reset()  # the cluster available, no resize under way
+    redshift = Recorded(sandbox, "redshift")
+    cluster_id = sandbox.catalog.redshift.cluster_id
+    nodes = redshift.client.describe_clusters(ClusterIdentifier=cluster_id)["Clusters"][0]["NumberOfNodes"]
+    return redshift, "ResizeCluster", redshift.client.resize_cluster(ClusterIdentifier=cluster_id,
+                                                                     NumberOfNodes=nodes + 2, Classic=False)
+
+
+def redshift_describe_clusters(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    redshift = Recorded(sandbox, "redshift")
+    return redshift, "DescribeClusters", redshift.client.describe_clusters(
+        ClusterIdentifier=sandbox.catalog.redshift.cluster_id)
+
+
+def redshift_create_cluster_snapshot(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    redshift = Recorded(sandbox, "redshift")
+    return redshift, "CreateClusterSnapshot", redshift.client.create_cluster_snapshot(
+        ClusterIdentifier=sandbox.catalog.redshift.cluster_id, SnapshotIdentifier=f"shape-{uuid.uuid4().hex[:8]}")
+
+
+def _restore(sandbox: Sandbox, redshift: Any) -> dict[str, Any]:
+    rs = sandbox.catalog.redshift
+    table = rs.tables[0]
+    snapshot = redshift.describe_cluster_snapshots(ClusterIdentifier=rs.cluster_id)["Snapshots"][0]
+    return dict(redshift.restore_table_from_cluster_snapshot(
+        ClusterIdentifier=rs.cluster_id, SnapshotIdentifier=snapshot["SnapshotIdentifier"],
+        SourceDatabaseName=rs.database, SourceSchemaName=table.schema_name, SourceTableName=table.name,
+        TargetSchemaName=table.schema_name, NewTableName=f"{table.name}_restored_{uuid.uuid4().hex[:6]}"))
+
+
+def redshift_restore_table_from_cluster_snapshot(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    redshift = Recorded(sandbox, "redshift")
+    return redshift, "RestoreTableFromClusterSnapshot", _restore(sandbox, redshift.client)
+
+
+def redshift_describe_table_restore_status(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    redshift = Recorded(sandbox, "redshift")
+    request_id = _restore(sandbox, sandbox.client("redshift"))["TableRestoreStatus"]["TableRestoreRequestId"]
+    return redshift, "DescribeTableRestoreStatus", redshift.client.describe_table_restore_status(
+        ClusterIdentifier=sandbox.catalog.redshift.cluster_id, TableRestoreRequestId=request_id)
+
+
+def _statement(sandbox: Sandbox, data: Any, sql: str = "SELECT 1 AS one, 'x' AS two, NULL AS three") -> dict[str, Any]:
+    rs = sandbox.catalog.redshift
+    return dict(data.execute_statement(ClusterIdentifier=rs.cluster_id, Database=rs.database, DbUser="remedy",
+                                       Sql=sql))
+
+
+def redshift_data_execute_statement(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    data = Recorded(sandbox, "redshift-data")
+    return data, "ExecuteStatement", _statement(sandbox, data.client)
+
+
+def redshift_data_batch_execute_statement(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    data = Recorded(sandbox, "redshift-data")
+    rs = sandbox.catalog.redshift
+    return data, "BatchExecuteStatement", data.client.batch_execute_statement(
+        ClusterIdentifier=rs.cluster_id, Database=rs.database, DbUser="remedy", Sqls=["SELECT 1", "SELECT 2"])
+
+
+def redshift_data_describe_statement(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    data = Recorded(sandbox, "redshift-data")
+    statement_id = _statement(sandbox, sandbox.client("redshift-data"))["Id"]
+    return data, "DescribeStatement", data.client.describe_statement(Id=statement_id)
+
+
+def redshift_data_get_statement_result(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    data = Recorded(sandbox, "redshift-data")
+    statement_id = _statement(sandbox, sandbox.client("redshift-data"))["Id"]
+    return data, "GetStatementResult", data.client.get_statement_result(Id=statement_id)
+
+
+def cloudtrail_lookup_events(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    from sandbox.gaps_procedures import seed_cloudtrail_event
+
+    seed_cloudtrail_event(name="UpdateJob", source="glue.amazonaws.com", at=datetime.now(UTC) - timedelta(hours=1),
+                          username="alice", access_key="AKIAEXAMPLE", region=sandbox.catalog.region,
+                          resources=[{"ResourceType": "AWS::Glue::Job", "ResourceName": JOB}])
+    cloudtrail = Recorded(sandbox, "cloudtrail")
+    return cloudtrail, "LookupEvents", cloudtrail.client.lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "UpdateJob"}], MaxResults=5)
+
+
+def health_describe_events(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    from sandbox.gaps_procedures import set_support_plan
+
+    set_support_plan("business")
+    try:
+        health = Recorded(sandbox, "health")
+        return health, "DescribeEvents", health.client.describe_events()
+    finally:
+        set_support_plan("basic")
+
+
+def secretsmanager_rotate_secret(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    secrets = Recorded(sandbox, "secretsmanager")
+    secret = sandbox.catalog.redshift.admin_secret
+    assert secret, "the dev catalog names a Redshift admin secret"
+    return secrets, "RotateSecret", secrets.client.rotate_secret(SecretId=secret)
+
+
+def stepfunctions_send_task_failure(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    sqs, sfn = sandbox.client("sqs"), Recorded(sandbox, "stepfunctions")
+    queue = sqs.create_queue(QueueName=f"shape-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    role = f"arn:aws:iam::{sandbox.catalog.account_id}:role/shape"
+    machine = sfn.client.create_state_machine(name=f"shape-{uuid.uuid4().hex[:8]}", roleArn=role, definition=json.dumps({
+        "StartAt": "Wait", "States": {"Wait": {
+            "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": True,
+            "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}}}}}))
+    sfn.client.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+        if messages:
+            token = json.loads(messages[0]["Body"])["token"]
+            return sfn, "SendTaskFailure", sfn.client.send_task_failure(taskToken=token, error="Shape",
+                                                                         cause="a cause")
+    raise AssertionError("the execution never sent its task token")
+
+
+def lambda_invoke(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    client = Recorded(sandbox, "lambda")
+    spec = next(iter(sandbox.deployment.functions.values()))
+    answer = dict(client.client.invoke(FunctionName=spec.name, Payload=json.dumps({"not": "an event"}).encode()))
+    answer["Payload"] = answer["Payload"].read()  # a streaming body, read as the caller does
+    return client, "Invoke", answer
+
+
+FILLED: dict[str, Exercise] = {
+    "glue:BatchStopJobRun": glue_batch_stop_job_run,
+    "glue:UpdateJob": glue_update_job,
+    "glue:GetJobRuns": glue_get_job_runs,
+    "glue:GetJobRun": glue_get_job_run,
+    "glue:StartJobRun": glue_start_job_run,
+    "glue:GetConnection": glue_get_connection,
+    "events:TestEventPattern": events_test_event_pattern,
+    "cloudwatch:DescribeAlarms": cloudwatch_describe_alarms,
+    "cloudwatch:PutCompositeAlarm": cloudwatch_put_composite_alarm,
+    "cloudwatch:DescribeAlarmHistory": cloudwatch_describe_alarm_history,
+    "iam:SimulatePrincipalPolicy": iam_simulate_principal_policy,
+    "logs:FilterLogEvents": logs_filter_log_events,
+    "kafka:DescribeClusterV2": kafka_describe_cluster_v2,
+    "kafka:ListClustersV2": kafka_list_clusters_v2,
+    "kafka:UpdateBrokerCount": kafka_update_broker_count,
+    "redshift:ResizeCluster": redshift_resize_cluster,
+    "redshift:DescribeClusters": redshift_describe_clusters,
+    "redshift:CreateClusterSnapshot": redshift_create_cluster_snapshot,
+    "redshift:RestoreTableFromClusterSnapshot": redshift_restore_table_from_cluster_snapshot,
+    "redshift:DescribeTableRestoreStatus": redshift_describe_table_restore_status,
+    "redshift-data:ExecuteStatement": redshift_data_execute_statement,
+    "redshift-data:BatchExecuteStatement": redshift_data_batch_execute_statement,
+    "redshift-data:DescribeStatement": redshift_data_describe_statement,
+    "redshift-data:GetStatementResult": redshift_data_get_statement_result,
+    "cloudtrail:LookupEvents": cloudtrail_lookup_events,
+    "health:DescribeEvents": health_describe_events,
+    "secretsmanager:RotateSecret": secretsmanager_rotate_secret,
+    "stepfunctions:SendTaskFailure": stepfunctions_send_task_failure,
+    "lambda:Invoke": lambda_invoke,
+}
+
+# What each method a gap-fill module installs on moto answers: the operations above whose response it makes or
+# changes, or why it answers none (error answers and plumbing are tested where they matter).
+INSTALLED: dict[str, tuple[str, ...] | str] = {
+    "GlueResponse.batch_stop_job_run": ("glue:BatchStopJobRun",),
+    "GlueResponse.update_job": ("glue:UpdateJob",),
+    "GlueResponse.get_job_runs": ("glue:GetJobRuns",),
+    "FakeJobRun.as_dict": ("glue:GetJobRun", "glue:GetJobRuns"),
+    "FakeJobRun.__init__": ("glue:StartJobRun", "glue:GetJobRun"),
+    "FakeJobRun.advance": ("glue:GetJobRun", "glue:GetJobRuns"),
+    "FakeJob.start_job_run": ("glue:StartJobRun",),
+    "FakeConnection.as_dict": ("glue:GetConnection",),
+    "EventsHandler.test_event_pattern": ("events:TestEventPattern",),
+    "CloudWatchResponse.describe_alarms": ("cloudwatch:DescribeAlarms",),
+    "CloudWatchResponse.put_composite_alarm": ("cloudwatch:PutCompositeAlarm",),
+    "CloudWatchResponse.describe_alarm_history": ("cloudwatch:DescribeAlarmHistory",),
+    "IamResponse.simulate_principal_policy": ("iam:SimulatePrincipalPolicy",),
+    "LogsResponse.filter_log_events": ("logs:FilterLogEvents",),
+    "KafkaBackend.describe_cluster_v2": ("kafka:DescribeClusterV2",),
+    "KafkaBackend.list_clusters_v2": ("kafka:ListClustersV2",),
+    "KafkaResponse.update_broker_count": ("kafka:UpdateBrokerCount",),
+    "RedshiftResponse.resize_cluster": ("redshift:ResizeCluster",),
+    "RedshiftResponse.restore_table_from_cluster_snapshot": ("redshift:RestoreTableFromClusterSnapshot",),
+    "RedshiftResponse.describe_table_restore_status": ("redshift:DescribeTableRestoreStatus",),
+    "RedshiftBackend.describe_clusters": ("redshift:DescribeClusters",),
+    "RedshiftBackend.create_cluster_snapshot": ("redshift:CreateClusterSnapshot",),
+    "RedshiftDataAPIServiceResponse.execute_statement": ("redshift-data:ExecuteStatement",),
+    "RedshiftDataAPIServiceResponse.batch_execute_statement": ("redshift-data:BatchExecuteStatement",),
+    "RedshiftDataAPIServiceResponse.describe_statement": ("redshift-data:DescribeStatement",),
+    "RedshiftDataAPIServiceResponse.get_statement_result": ("redshift-data:GetStatementResult",),
+    "CloudTrailResponse.lookup_events": ("cloudtrail:LookupEvents",),
+    "SecretsManagerBackend.rotate_secret": ("secretsmanager:RotateSecret",),
+    "StepFunctionResponse.send_task_failure": ("stepfunctions:SendTaskFailure",),
+    "LambdaResponse.invoke": ("lambda:Invoke",),
+    # Health and Support are answered in front of moto's routing; the success answer is Health's DescribeEvents.
+    "DomainDispatcherApplication.__call__": ("health:DescribeEvents",),
+    "BaseResponse.call_action": "records calls, answers IAM denials and injected faults (error bodies: "
+                                "tests/integration/test_sandbox_faults.py)",
+    "S3Response.bucket_response": "records S3 calls, answers IAM denials and injected faults (error bodies)",
+    "S3Response.key_response": "records S3 calls, answers IAM denials and injected faults (error bodies)",
+}
+
+
+def installed_methods() -> set[str]:
+    """Class.method for every public method (and dunder) a gap-fill module put on a moto class."""
+    found = set()
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("moto.") or module is None:
+            continue
+        for cls_name, cls in inspect.getmembers(module, inspect.isclass):
+            if not cls.__module__.startswith("moto."):
+                continue
+            for attr, value in vars(cls).items():
+                function = getattr(value, "__func__", value)
+                if getattr(function, "__module__", None) in GAP_MODULES and \
+                        (not attr.startswith("_") or (attr.startswith("__") and attr.endswith("__"))):
+                    found.add(f"{cls_name}.{attr}")
+    return found
+
+
+def test_every_installed_fill_is_validated(sandbox_env: Sandbox) -> None:
+    unlisted = installed_methods() - set(INSTALLED)
+    assert not unlisted, f"gap fills not listed here (add them to INSTALLED, their operations to FILLED): {unlisted}"
+    named = {op for ops in INSTALLED.values() if isinstance(ops, tuple) for op in ops}
+    assert named <= set(FILLED), f"operations answered by a fill but not exercised: {sorted(named - set(FILLED))}"
+
+
+@pytest.mark.parametrize("operation", sorted(FILLED))
+def test_gap_fill_response_fits_botocore_output_shape(sandbox_env: Sandbox, operation: str) -> None:
+    recorded, name, response = FILLED[operation](sandbox_env)
+    assert f"{recorded.client.meta.service_model.service_name}:{name}" == operation
+    problems = validate(recorded, name, response)
+    assert problems == [], f"{operation}:\n" + "\n".join(problems)
+
+
+def test_the_validation_names_a_mis_shaped_response(sandbox_env: Sandbox) -> None:
+    glue = Recorded(sandbox_env, "glue")
+    shape = glue.client.meta.service_model.operation_model("GetJobRun").output_shape
+    run = {"Id": "jr_1", "JobRunState": "FINISHED", "Attempt": "1", "StartedOn": datetime.now(UTC)}
+    assert shape_problems(shape, {"JobRun": run}) == [
+        f".JobRun.JobRunState: 'FINISHED' is not one of JobRunState's values {shape.members['JobRun'].members['JobRunState'].enum}"]
+    report = ParamValidator().validate({"JobRun": run}, shape)
+    assert "Attempt" in report.generate_report()
+    assert raw_problems(shape, {"JobRun": {"ID": "jr_1"}}) == [".JobRun.ID: not a member of JobRun (the SDK drops it)"]
