@@ -5,8 +5,8 @@ makes, answered with each of four faults, and what the service made of it.
    (REPRESENTATIVE; `--every-scenario`: all of them), and each procedure once to its end (approved). Every
    call the functions make and every aws-sdk integration of the state machines is recorded by unit (the
    function, or the procedure with all its steps): the matrix's rows, `service:Operation`. The functions are
-   told apart from the sandbox's own calls by their access key (FUNCTION_KEY, as a Lambda function's role has
-   its own), the state machines by moto's (SFN_KEY).
+   told apart from the sandbox's own calls by their access key: each function and each state machine signs with
+   its own role's (sandbox.iam), the sandbox with its admin key.
    Before each function invocation the emulated account is checkpointed (sandbox.checkpoint).
 2. **Faults.** For each (call, fault) the account goes back to the checkpoint of the first invocation that made
    the call, and the call answers with the fault — every attempt and every occurrence, to the functions and
@@ -35,7 +35,6 @@ bench-results/fault-matrix.json.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -44,14 +43,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sandbox import aws
+from sandbox import aws, iam
 from sandbox.checkpoint import Checkpoint, capture, prepared_once, restore
 from sandbox.faults import FAULTS, accelerated, fault_for
 
 ROOT = Path(__file__).resolve().parents[1]
-FUNCTION_KEY = "remedy-function"  # the access key id the functions' role signs with in the matrix
-SFN_KEY = "ak"  # moto's Step Functions interpreter signs its aws-sdk integrations with this key id
-CALLERS = frozenset({FUNCTION_KEY, SFN_KEY})
+
+def _function_keys() -> frozenset[str]:
+    """The access key ids the deployed functions sign with (their roles', sandbox.iam)."""
+    return iam.keys("lambda")
+
+
+def _callers() -> frozenset[str]:
+    """The functions' and the state machines' keys: the calls the matrix records and answers with faults."""
+    return iam.keys("lambda") | iam.keys("states")
+
 WAIT_FACTOR = 0.001  # backoffs, Retry intervals and Wait states last 0.1 % of their time (every attempt made)
 PROCEDURE_TIMEOUT = 30.0  # seconds a procedure run may take in the matrix before it counts as stuck
 APPROVAL_POLL = 0.05  # seconds between two looks at whether a run waits for an answer
@@ -241,24 +247,8 @@ def _waiting_for_approval(sandbox: Any, arn: str, incident_id: str) -> bool:
 
 # -- the sandbox as the matrix uses it ----------------------------------------------------------------------
 
-@contextmanager
-def _function_credentials(sandbox: Any) -> Iterator[None]:
-    """The functions sign with their own access key (their role's, in AWS): boto3's default session, which
-    caches the credentials it resolved first, is dropped so that the functions' clients read it."""
-    import boto3
-
-    sandbox.extra_env["AWS_ACCESS_KEY_ID"] = FUNCTION_KEY
-    boto3.DEFAULT_SESSION = None
-    try:
-        yield
-    finally:
-        sandbox.extra_env.pop("AWS_ACCESS_KEY_ID", None)
-        os.environ["AWS_ACCESS_KEY_ID"] = sandbox.account.environ()["AWS_ACCESS_KEY_ID"]
-        boto3.DEFAULT_SESSION = None
-        sandbox._function_env = None
-
-
-def _calls_since(start: int, callers: frozenset[str] = CALLERS) -> list[tuple[str, str, str, int]]:
+def _calls_since(start: int, callers: frozenset[str] | None = None) -> list[tuple[str, str, str, int]]:
+    callers = _callers() if callers is None else callers
     return [c for c in aws.CALLS_BY[start:] if c[2] in callers]
 
 
@@ -348,7 +338,7 @@ def enumerate_calls(sandbox: Any, baseline: Checkpoint, every_scenario: bool = F
                 replay.kind = "invocation" if replay.stand_in is not None else "scenario"
             start = len(aws.CALLS_BY)
             invocation = _original(spec, event)
-            for service, operation, _key, _status in _calls_since(start, frozenset({FUNCTION_KEY})):
+            for service, operation, _key, _status in _calls_since(start, _function_keys()):
                 key = (_unit(sandbox, spec.name), service, operation)
                 if key not in rows:
                     rows[key] = Row(*key, via=[f"{_scenario} #{index + 1}"], replay=replay)
@@ -401,10 +391,11 @@ def _procedure_calls(sandbox: Any, baseline: Checkpoint, run: ProcedureRun) -> d
         del sandbox.invoke
     found: dict[tuple[str, str, str], set[str]] = {}
     unit = f"procedure {run.name}"
+    machines, functions = iam.keys("states"), iam.keys("lambda")
     for position, (service, operation, key, _status) in enumerate(aws.CALLS_BY[start:], start):
-        if key == SFN_KEY:
+        if key in machines:
             via = "state machine (aws-sdk)"
-        elif key == FUNCTION_KEY:
+        elif key in functions:
             via = next((f"{name} (λ)" for lo, hi, name in steps if lo <= position < hi), "a step (λ)")
         else:
             continue
@@ -418,7 +409,7 @@ def _procedure_calls(sandbox: Any, baseline: Checkpoint, run: ProcedureRun) -> d
 def _armed(row: Row, kind: str) -> Iterator[Any]:
     fault = fault_for(row.service, row.operation, kind)
     with aws.inject_error(row.service, row.operation, fault.code, f"{fault.code} (fault matrix)", status=fault.status,
-                          callers=CALLERS):
+                          callers=_callers()):
         yield fault
 
 
@@ -510,7 +501,7 @@ def _invoke_under_fault(sandbox: Any, baseline: Checkpoint, row: Row, kind: str)
 def _invocation_case(sandbox: Any, baseline: Checkpoint, row: Row, kind: str, case: Case) -> None:
     spec, invocation, start, actions = _invoke_under_fault(sandbox, baseline, row, kind)
     fault = fault_for(row.service, row.operation, kind)
-    calls = _calls_since(start, frozenset({FUNCTION_KEY}))
+    calls = _calls_since(start, _function_keys())
     case.hits = _hits(start, row, fault.status)
     if not case.hits:
         case.outcome, case.detail = "not reached", "the invocation did not make the call this time"
@@ -613,7 +604,7 @@ def run_matrix(env: str = "dev", workdir: Path | None = None, on_case: Callable[
     sandbox = Sandbox(env, workdir=workdir).start()
     _PREPARED.clear()
     try:
-        with _function_credentials(sandbox), accelerated(WAIT_FACTOR), prepared_once():
+        with accelerated(WAIT_FACTOR), prepared_once():
             _INBOX[0] = _open_inbox(sandbox)
             baseline = capture(sandbox)
             rows = enumerate_calls(sandbox, baseline, every_scenario)

@@ -216,13 +216,20 @@ def _fill_fault_injection() -> None:
         key = (self.service_name or "", self._get_action() if hasattr(self, "_get_action") else "")
         CALLS.append(key)
         caller = _access_key(self.headers.get("Authorization", ""))
-        fault = _fault_for(key, caller, self.headers.get("Content-Type", ""))
+        # IAM first (sandbox.iam): a principal's call its role does not allow is denied before anything else.
+        fault = _iam().check_moto(self, caller) or _fault_for(key, caller, self.headers.get("Content-Type", ""))
         answer = fault or original(self)
         CALLS_BY.append((*key, caller, _status_of(answer)))
         return answer
 
     BaseResponse.call_action = call_action
     _fill_s3_fault_injection()
+
+
+def _iam() -> Any:
+    from sandbox import iam
+
+    return iam
 
 
 def _access_key(authorization: str) -> str:
@@ -269,7 +276,7 @@ def _fill_s3_fault_injection() -> None:
         def respond(self: Any, request: Any, full_url: str, headers: Any) -> Any:
             key = ("s3", operation_of(request))
             caller = _access_key(request.headers.get("Authorization", ""))
-            fault = _fault_for(key, caller, "")
+            fault = _iam().check_s3(request, full_url, key[1], caller) or _fault_for(key, caller, "")
             answer = fault or original(self, request, full_url, headers)
             CALLS_BY.append((*key, caller, _status_of(answer)))
             return answer
@@ -294,7 +301,7 @@ def _fill_global_fault_injection() -> None:
             return original(self, environ, start_response)
         key = (service, str(environ.get("HTTP_X_AMZ_TARGET", "")).rsplit(".", 1)[-1])
         caller = _access_key(authorization)
-        fault = _fault_for(key, caller, "application/x-amz-json-1.1")
+        fault = _iam().check_global(service, key[1], caller) or _fault_for(key, caller, "application/x-amz-json-1.1")
         if fault is None:
             statuses: list[int] = []
 
@@ -317,6 +324,20 @@ def _fill_global_fault_injection() -> None:
     DomainDispatcherApplication.__call__ = call
 
 
+def _fill_kafka_arn() -> None:
+    """An MSK cluster's ARN names the cluster, as AWS's does (`cluster/<name>/<uuid>`, the IAM service reference's
+    `kafka` cluster resource type); moto's leaves the name out, which no grant on `cluster/<name>/*` would match."""
+    from moto.kafka import models
+    from moto.utilities.utils import get_partition
+
+    def generate_arn(self: Any) -> str:
+        kind = "cluster" if self.cluster_type == "PROVISIONED" else "serverless-cluster"
+        return (f"arn:{get_partition(self.region_name)}:kafka:{self.region_name}:{self.account_id}:"
+                f"{kind}/{self.cluster_name}/{self.cluster_id}")
+
+    models.FakeKafkaCluster._generate_arn = generate_arn
+
+
 def _fill_module_list() -> None:
     """moto's server lists its own package directory (listdir + isdir of ~150 entries) on every request to
     route it: listed once, the same answer."""
@@ -336,6 +357,7 @@ def install_gap_fills() -> None:
         _fill_events()
         _fill_cloudwatch()
         _fill_fault_injection()
+        _fill_kafka_arn()
         __import__("sandbox.gaps_glue_failure").gaps_glue_failure.install()  # glue_job_failure, data_quality
         __import__("sandbox.gaps_procedures").gaps_procedures.install()  # emergency and scaling procedures
         __import__("sandbox.gaps_maintenance").gaps_maintenance.install()  # DescribeAlarmHistory (weekly review)

@@ -1,8 +1,9 @@
 """A small CloudFormation for the emulated account: creates what the synthesized templates declare.
 
 Only the resource types the service's behaviour depends on are created (tables, topics, queues,
-parameters, alarms, rules) and the functions are recorded for the in-process Lambda runner; roles,
-policies and log groups have no behaviour to rehearse locally and are skipped. Intrinsic functions are
+parameters, alarms, rules) and the functions are recorded for the in-process Lambda runner; roles and
+their policies are recorded for IAM enforcement (sandbox.iam), log groups have no behaviour to rehearse
+locally and are skipped. Intrinsic functions are
 resolved the way CloudFormation does, so the alarms, patterns and environment variables used in the
 sandbox are exactly those of the templates.
 """
@@ -29,6 +30,17 @@ class FunctionSpec:
     environment: dict[str, str]
     max_retries: int = 2
     on_failure_arn: str | None = None
+    role_arn: str = ""  # the execution role (sandbox.iam: the function signs with its credentials)
+
+
+@dataclass
+class RoleSpec:
+    """An IAM role of the templates with the statements of every policy attached to it (sandbox.iam)."""
+
+    name: str
+    arn: str
+    services: list[str]  # the services its trust policy lets assume it
+    statements: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -55,6 +67,7 @@ class Deployment:
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # alarm name -> resolved properties
     composite_alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
     exports: dict[str, Any] = field(default_factory=dict)
+    roles: dict[str, RoleSpec] = field(default_factory=dict)  # by ARN
 
 
 class Resolver:
@@ -151,6 +164,10 @@ def _deploy_stack(stack: str, template: dict[str, Any], account: Any, deployment
     for logical in order:
         resource = resources[logical]
         _create(stack, logical, resource, resolver, account, deployment)
+    # Policies last: a policy names the functions and machines its role may reach, which may depend on it.
+    for logical in order:
+        if resources[logical]["Type"] in ("AWS::IAM::Role", "AWS::IAM::Policy"):
+            _attach_policies(stack, logical, resources[logical], resolver, deployment)
     for output in template.get("Outputs", {}).values():
         export = output.get("Export", {}).get("Name")
         if export:
@@ -322,8 +339,21 @@ def _create(stack: str, logical: str, resource: dict[str, Any], resolver: Resolv
         arn = _arn(account, "lambda", f"function:{name}")
         deployment.functions[arn] = FunctionSpec(
             logical_id=logical, stack=stack, name=name, arn=arn, handler=p["Handler"],
-            environment={k: str(v) for k, v in p.get("Environment", {}).get("Variables", {}).items()})
+            environment={k: str(v) for k, v in p.get("Environment", {}).get("Variables", {}).items()},
+            role_arn=str(p.get("Role", "")))
         put(name, arn)
+    elif kind == "AWS::IAM::Role":
+        if props.get("ManagedPolicyArns") or props.get("PermissionsBoundary"):
+            # Their statements live outside the templates: the sandbox cannot evaluate what it cannot read.
+            raise ValueError(f"{key}: managed policies and permissions boundaries are not evaluated by the "
+                             "sandbox (sandbox.iam); grant with inline statements")
+        name = resolver.resolve(props.get("RoleName")) or default_name
+        path = resolver.resolve(props.get("Path")) or "/"
+        trust = props.get("AssumeRolePolicyDocument", {}).get("Statement", [])
+        services = [str(s) for st in trust for s in _as_list(st.get("Principal", {}).get("Service"))]
+        arn = f"arn:aws:iam::{account.account_id}:role{path}{name}"
+        deployment.roles[arn] = RoleSpec(name=name, arn=arn, services=services)
+        put(name, arn, RoleId=f"AROA{abs(hash(arn)) % 10**16:016d}")
     elif kind == "AWS::Lambda::EventInvokeConfig":
         p = resolver.resolve(props)
         function_arn = _arn(account, "lambda", f"function:{p['FunctionName']}")
@@ -333,8 +363,26 @@ def _create(stack: str, logical: str, resource: dict[str, Any], resolver: Resolv
             spec.on_failure_arn = p.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         put(default_name)
     else:
-        # Roles, policies, log groups, permissions…: no behaviour to emulate; names still resolve.
+        # Log groups, permissions, policies (attached to their roles at the end, _attach_policies)…: names resolve.
         put(default_name, _arn(account, "cloudformation", f"{stack}/{logical}"))
+
+
+def _attach_policies(stack: str, logical: str, resource: dict[str, Any], resolver: Resolver,
+                     deployment: Deployment) -> None:
+    """The statements of an AWS::IAM::Policy (or a role's inline Policies) onto the roles they are attached to."""
+    props = resource.get("Properties", {})
+    if resource["Type"] == "AWS::IAM::Role":
+        targets = [deployment.roles[deployment.physical[f"{stack}.{logical}"]["Arn"]]]
+        documents = [resolver.resolve(p["PolicyDocument"]) for p in props.get("Policies", [])]
+    else:
+        if props.get("Users") or props.get("Groups"):
+            raise ValueError(f"{stack}.{logical}: a policy for users or groups (the sandbox evaluates roles only)")
+        by_name = {role.name: role for role in deployment.roles.values()}
+        targets = [by_name[str(name)] for name in resolver.resolve(props.get("Roles", [])) if str(name) in by_name]
+        documents = [resolver.resolve(props["PolicyDocument"])]
+    for role in targets:
+        for document in documents:
+            role.statements.extend(_as_list(document.get("Statement", [])))
 
 
 def _alarm_request(name: str, p: dict[str, Any]) -> dict[str, Any]:

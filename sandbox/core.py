@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.core.catalog import Catalog, catalog_path_for, load_catalog
-from sandbox import aws, emf, stepfunctions
+from sandbox import aws, emf, iam, stepfunctions
 from sandbox.alarms import (
     ACTIONS_FOR_STATE,
     Evaluation,
@@ -137,6 +137,7 @@ class Sandbox:
         # Configuration the sandbox adds to every function (the Redshift stand-in's host and port).
         self.extra_env: dict[str, str] = {}
         self.redshift: Any = None  # the Redshift stand-in, started on first use (sandbox.redshift_wiring)
+        self._sessions: dict[str, Any] = {}  # one boto3 session per function role (sandbox.iam), see _as_role
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -157,6 +158,7 @@ class Sandbox:
         seed_lake_housekeeping(self.catalog, self.account)  # lifecycle rules, Terraform state
         stepfunctions.enable(self)  # state machines run for real; their Lambda tasks run here (procedures)
         self.deployment = deploy(templates, self.account)
+        iam.register(self.deployment, self.catalog.account_id)  # each function and machine signs as its role
         self._settle()
         return self
 
@@ -181,6 +183,7 @@ class Sandbox:
         seed_lake_housekeeping(self.catalog, self.account)  # lifecycle rules, Terraform state
         stepfunctions.after_reset(self)
         self.deployment = deploy(self.templates, self.account)
+        iam.register(self.deployment, self.catalog.account_id)
         self._settle()
         self._function_env = None
         self.suppressed = []
@@ -336,6 +339,35 @@ class Sandbox:
 
     def _invoke(self, spec: FunctionSpec, event: dict[str, Any], logs: list[str] | None) -> Any:
         self._enter_function_env(spec)
+        with self._as_role(spec):
+            return self._run_handler(spec, event, logs)
+
+    @contextlib.contextmanager
+    def _as_role(self, spec: FunctionSpec) -> Any:
+        """The function signs with its role's credentials (sandbox.iam), as Lambda hands them to it in its
+        environment; once it returns, the process is the sandbox's again (admin key): a scenario or test that
+        builds a client afterwards must not sign as the last function."""
+        import boto3
+
+        creds = iam.credentials(iam.function_key(spec))
+        saved_env = {k: os.environ.get(k) for k in creds}
+        saved_session = boto3.DEFAULT_SESSION
+        os.environ.update(creds)
+        key = creds["AWS_ACCESS_KEY_ID"]
+        if key not in self._sessions:
+            self._sessions[key] = boto3.session.Session()  # resolves the credentials above on first use
+        boto3.DEFAULT_SESSION = self._sessions[key]
+        try:
+            yield
+        finally:
+            boto3.DEFAULT_SESSION = saved_session
+            for name, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    def _run_handler(self, spec: FunctionSpec, event: dict[str, Any], logs: list[str] | None) -> Any:
         module_name, _, attr = spec.handler.rpartition(".")
         handler = getattr(importlib.import_module(module_name), attr)
         stream = io.StringIO()
@@ -392,6 +424,7 @@ class Sandbox:
         env["CATALOG_PATH"] = str(self.catalog_path)
         env["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon here (the template's tracing is ACTIVE)
         env.update(self.account.environ())
+        env.update(iam.credentials(iam.function_key(spec)))  # its role's, not the sandbox's (sandbox.iam)
         if "redshift" in spec.handler:
             # A function that talks SQL to the cluster reaches the stand-in through REDSHIFT_HOST/PORT,
             # the configuration that points it at a VPC endpoint in AWS.
@@ -402,6 +435,7 @@ class Sandbox:
         if env != self._function_env:
             os.environ.update(env)
             runtime.reset()  # a different function or account: a fresh cold start
+            _cold_start()
             self._function_env = env
 
     # -- audit trail ----------------------------------------------------------------------------------
@@ -420,3 +454,16 @@ class Sandbox:
         records = [{"incident_id": i["incident_id"]["S"], "seq": i["seq"]["S"], "kind": i["kind"]["S"],
                     "at": i["at"]["S"], "payload": json.loads(i["payload"]["S"])} for i in items]
         return sorted(records, key=lambda r: (r["seq"], r["incident_id"]))
+
+
+def _cold_start() -> None:
+    """Forget what the function code cached for its container's life (clients signed with the last function's
+    credentials among them): each Lambda function has containers of its own, this process runs them all."""
+    import sys
+
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("functions.") or module is None:
+            continue
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == name:
+                value.cache_clear()

@@ -1,5 +1,5 @@
 """Step Functions in the sandbox: the synthesized state machines run for real in moto's ASL interpreter
-(Choice, Map, Wait, intrinsics, Retry/Catch, aws-sdk integrations against the emulated account,
+(Choice, Map, Wait on the sandbox's clock, intrinsics, Retry/Catch, aws-sdk integrations against the emulated account,
 .waitForTaskToken with SendTaskSuccess/Failure/Heartbeat, HeartbeatSeconds and TimeoutSeconds), and their
 Lambda tasks run the real handler code.
 
@@ -8,6 +8,10 @@ as is). Here every Lambda invocation a state machine makes is answered by Sandbo
 sandbox deployed from the templates, with its environment from the template, in this process. What it
 returns is the task's result; what it raises becomes the task's error (errorType = the exception's class),
 as a Lambda function error would. Functions the templates do not declare fall through to moto.
+
+Every task signs with the state machine's own role (sandbox.iam): moto's interpreter would sign its aws-sdk
+integrations with a fixed key; here they carry the role's key, and a Lambda task is evaluated as
+`lambda:InvokeFunction` on the function before it runs.
 
     enable(sandbox)        # Sandbox.start: execution on, moto's own calls pointed at this server, Lambda hooked
     stop_executions(s)     # before the account is reset: nothing keeps waiting on a token
@@ -26,6 +30,21 @@ _ACTIVE: Any = None
 _LOCK = threading.RLock()  # one function at a time: Sandbox.invoke switches the process's environment
 FUNCTION_LOCK = _LOCK  # held by Sandbox.invoke too: a Lambda task waits for the function that started its run
 _ORIGINAL: Any = None
+_BOTO_CLIENT_USERS = (  # moto's modules that build their clients with boto_client_for (aws-sdk, Lambda, S3 ...)
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sns",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sqs",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_events",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_glue",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_batch",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_unsupported",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval.resource_eval_s3",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3",
+)
 
 
 @dataclass
@@ -57,18 +76,36 @@ def enable(sandbox: Any) -> None:
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
     # moto's ASL interpreter calls AWS (aws-sdk integrations) on localhost:$MOTO_PORT: this server.
     os.environ["MOTO_PORT"] = sandbox.account.endpoint.rsplit(":", 1)[1]
-    from sandbox import gaps_procedures
+    from sandbox import clock, gaps_procedures
 
+    clock.install_function_clock()  # functions that wait for AWS wait on the sandbox's clock
     with _LOCK:
         if _ORIGINAL is None:
             _ORIGINAL = lambda_eval_utils._invoke_lambda_function
             lambda_eval_utils._invoke_lambda_function = _invoke
+            _sign_with_role()
+            _wait_on_the_sandbox_clock()
         if _ACTIVE is not sandbox:  # another sandbox (another test module): nothing of the last one carries over
             gaps_procedures.reset()
             INVOCATIONS.clear()
         _ACTIVE = sandbox
 
     gaps_procedures.seed(sandbox.catalog, sandbox.account)
+
+
+def _wait_on_the_sandbox_clock() -> None:
+    """A Wait state lets its seconds pass on the sandbox's clock (sandbox.clock) instead of sleeping them: a
+    state machine that polls a 15-minute resize every minute runs its fifteen polls at once, and the resize
+    is done when the clock says so."""
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+
+    from sandbox import clock
+
+    def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        if wait_seconds > 0 and env.is_running():
+            clock.advance(wait_seconds)
+
+    wait_function.WaitFunction._wait_interval = wait_interval
 
 
 def after_reset(sandbox: Any) -> None:
@@ -102,10 +139,40 @@ def _function(name_or_arn: str) -> Any:
     return None
 
 
+def _sign_with_role() -> None:
+    """Every client moto's interpreter builds for a task signs with the state machine role's credentials
+    (state_credentials.role_arn: the machine's RoleArn, or the task's Credentials.RoleArn)."""
+    import importlib
+
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    from sandbox import iam
+
+    original = boto_client.boto_client_for
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        client = original(region=region, service=service, state_credentials=state_credentials)
+        role_arn = getattr(state_credentials, "role_arn", None)
+        if role_arn:
+            from botocore.credentials import Credentials
+
+            creds = iam.credentials(iam.state_machine_key(str(role_arn)))
+            client._request_signer._credentials = Credentials(  # the client's signer, not a global setting
+                creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], creds["AWS_SESSION_TOKEN"])
+        return client
+
+    for name in _BOTO_CLIENT_USERS:
+        module = importlib.import_module(name)
+        if getattr(module, "boto_client_for", None) is original:
+            module.boto_client_for = boto_client_for
+    boto_client.boto_client_for = boto_client_for
+
+
 def _invoke(parameters: dict[str, Any], region: str, state_credentials: Any) -> dict[str, Any]:
     spec = _function(str(parameters.get("FunctionName", "")))
     if spec is None:
         return dict(_ORIGINAL(parameters=parameters, region=region, state_credentials=state_credentials))
+    _authorize_invoke(spec, state_credentials)
     raw = parameters.get("Payload") or b"{}"
     event = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
     logs: list[str] = []
@@ -121,6 +188,24 @@ def _invoke(parameters: dict[str, Any], region: str, state_credentials: Any) -> 
     return {"StatusCode": 200, "Payload": json.loads(json.dumps(result, default=str)), "ExecutedVersion": "$LATEST"}
 
 
+def _authorize_invoke(spec: Any, state_credentials: Any) -> None:
+    """lambda:InvokeFunction on the function, for the state machine's role: denied, the task fails as AWS fails
+    it (Lambda.AccessDeniedException, the denial message in its cause)."""
+    from botocore.exceptions import ClientError
+
+    from sandbox import iam
+    from sandbox.iam_policy import Request
+
+    key = iam.state_machine_key(str(getattr(state_credentials, "role_arn", "")))
+    who = iam.principal(key)
+    if who is None or not iam._ENFORCED[-1]:
+        return
+    denial = iam.decide(who, Request("lambda:InvokeFunction", (spec.arn,)), "lambda", "Invoke")
+    if denial is not None:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": denial.message},
+                           "ResponseMetadata": {"HTTPStatusCode": 403, "RequestId": "sandbox-iam"}}, "Invoke")
+
+
 def create_state_machine(account: Any, stack: str, logical: str, props: dict[str, Any]) -> tuple[str, str, str]:
     """AWS::StepFunctions::StateMachine (resolved properties) into the emulated account: (Ref, Arn, Name)."""
     sfn = account.client("stepfunctions")
@@ -130,8 +215,8 @@ def create_state_machine(account: Any, stack: str, logical: str, props: dict[str
         definition = json.dumps(definition)
     request: dict[str, Any] = {
         "name": name, "definition": definition, "type": props.get("StateMachineType", "STANDARD"),
-        # Roles are not emulated (sandbox.cfn): a well-formed ARN stands in for the template's.
-        "roleArn": f"arn:aws:iam::{account.account_id}:role/{stack}-{logical}"[:2048],
+        # The template's role (sandbox.cfn records it): its tasks sign with its credentials (sandbox.iam).
+        "roleArn": str(props.get("RoleArn") or f"arn:aws:iam::{account.account_id}:role/{stack}-{logical}"),
         "tracingConfiguration": {"enabled": bool(props.get("TracingConfiguration", {}).get("Enabled", False))},
     }
     logging = props.get("LoggingConfiguration")
@@ -141,7 +226,7 @@ def create_state_machine(account: Any, stack: str, logical: str, props: dict[str
     existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines().get("stateMachines", [])}
     if name in existing:
         arn = existing[name]
-        sfn.update_state_machine(stateMachineArn=arn, definition=definition)
+        sfn.update_state_machine(stateMachineArn=arn, definition=definition, roleArn=request["roleArn"])
     else:
         arn = sfn.create_state_machine(**request)["stateMachineArn"]
     return arn, arn, name

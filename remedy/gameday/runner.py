@@ -71,14 +71,23 @@ def run_gameday(scenarios: list[Scenario], env: str, catalog_path: Path, report_
 
 
 def _run_one(item: Scenario, sandbox: Sandbox, console: Console) -> ScenarioResult:
+    from sandbox import iam
+
     drill = Drill(sandbox, on_step=_printer(console))
     began = time.monotonic()
     error = None
+    denied, unmapped = len(iam.DENIALS), len(iam.UNMAPPED)
     try:
         item.run(drill)
     except Exception as exc:
         where = traceback.extract_tb(exc.__traceback__)[-1]
         error = f"{type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"
+        console.print(f"  [red]✗ error[/red] {error}", highlight=False)
+    for denial in iam.DENIALS[denied:]:  # IAM is enforced (sandbox.iam): what a role was refused
+        console.print(f"    [red]iam    [/red] denied {denial.action} on {denial.resource} to {denial.principal}",
+                      highlight=False)
+    if iam.UNMAPPED[unmapped:]:  # a call the sandbox could not evaluate fails the scenario, whatever it expected
+        error = error or f"IAM not evaluated: {'; '.join(iam.UNMAPPED[unmapped:])}"
         console.print(f"  [red]✗ error[/red] {error}", highlight=False)
     return ScenarioResult(item.name, item.title, item.runbook, passed=error is None and drill.passed,
                           seconds=round(time.monotonic() - began, 2), steps=drill.steps, error=error)
