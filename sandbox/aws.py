@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -39,7 +39,31 @@ def _glue_backend(response: Any) -> Any:
 
 def _fill_glue() -> None:
     from moto.glue import models, responses
-    from moto.glue.exceptions import EntityNotFoundException
+    from moto.glue.exceptions import ConcurrentRunsExceededException, EntityNotFoundException
+
+    from sandbox import clock
+
+    def settle(run: Any) -> None:
+        # A requested stop has finished once the sandbox's clock has passed its duration.
+        requested = getattr(run, "stop_requested_at", None)
+        if run.status == "STOPPING" and clock.done(requested, "glue.stop"):
+            run.status = "STOPPED"
+            run.completed_on = run.modified_on = requested + timedelta(seconds=clock.DURATIONS["glue.stop"])
+
+    original_start = models.FakeJob.start_job_run
+
+    def start_job_run(self: Any, *args: Any, **kwargs: Any) -> str:
+        # MaxConcurrentRuns (ExecutionProperty, default 1) counts every run that has not ended, STOPPING
+        # included; AWS answers "Concurrent runs exceeded for <job>" (moto counts STARTING and RUNNING only).
+        for run in self.job_runs:
+            settle(run)
+        active = [r for r in self.job_runs if r.status in ("STARTING", "RUNNING", "STOPPING", "WAITING")]
+        if len(active) >= int((self.execution_property or {}).get("MaxConcurrentRuns", 1)):
+            raise ConcurrentRunsExceededException(f"Concurrent runs exceeded for {self.name}")
+        return str(original_start(self, *args, **kwargs))
+
+    def advance(self: Any) -> None:
+        settle(self)  # every read of a run (GetJobRun, GetJobRuns) sees its state at the sandbox's 'now'
 
     def batch_stop_job_run(self: Any) -> ActionResult:
         name = self.parameters.get("JobName")
@@ -48,13 +72,18 @@ def _fill_glue() -> None:
         stopped, errors = [], []
         for run_id in run_ids:
             run = next((r for r in job.job_runs if r.job_run_id == run_id), None)
+            if run is not None:
+                settle(run)
             if run is None or run.status not in ("STARTING", "RUNNING", "WAITING"):
                 errors.append({"JobName": name, "JobRunId": run_id, "ErrorDetail": {
                     "ErrorCode": "InvalidInputException",
                     "ErrorMessage": "Job run is not running" if run else "Job run not found"}})
                 continue
-            run.status = "STOPPED"
-            run.completed_on = datetime.now(UTC)
+            # AWS only requests the stop: the run is STOPPING (and still counts against MaxConcurrentRuns)
+            # until it has stopped, sandbox.clock.DURATIONS["glue.stop"] later.
+            run.status = "STOPPING"
+            run.stop_requested_at = clock.now()
+            run.modified_on = run.stop_requested_at
             stopped.append({"JobName": name, "JobRunId": run_id})
         return ActionResult({"SuccessfulSubmissions": stopped, "Errors": errors})
 
@@ -93,10 +122,11 @@ def _fill_glue() -> None:
     original_as_dict = models.FakeJobRun.as_dict
 
     def as_dict(self: Any) -> dict[str, Any]:
+        settle(self)
         data: dict[str, Any] = original_as_dict(self)
         if getattr(self, "error_message", None):
             data["ErrorMessage"] = self.error_message
-        if self.status in ("STARTING", "RUNNING", "WAITING"):
+        if self.status in ("STARTING", "RUNNING", "WAITING", "STOPPING"):
             data.pop("CompletedOn", None)
         return data
 
@@ -120,6 +150,8 @@ def _fill_glue() -> None:
     responses.GlueResponse._original_get_job_runs = original_get_job_runs
     models.FakeJobRun.as_dict = as_dict
     models.FakeJobRun.__init__ = init
+    models.FakeJobRun.advance = advance
+    models.FakeJob.start_job_run = start_job_run
 
 
 def _fill_events() -> None:

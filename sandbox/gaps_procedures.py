@@ -4,9 +4,12 @@ shapes, and the parts of the emulated account the procedures act on (seeded from
 Gap fills (install(), once per process, from sandbox.aws.install_gap_fills):
 - Step Functions: aws-sdk integration errors named like AWS's (<Service>.<Code>Exception, PascalCase service),
   SendTaskFailure keeps its cause.
-- Kafka UpdateBrokerCount (the cluster goes UPDATING, then ACTIVE with the new count at the next describe).
-- Redshift ResizeCluster, RestoreTableFromClusterSnapshot and DescribeTableRestoreStatus; the restored table
-  is created in the Redshift stand-in (PostgreSQL) from the snapshot's copy of the table.
+- Kafka UpdateBrokerCount (the cluster is UPDATING, then ACTIVE with the new count once the sandbox's clock has
+  passed the update: sandbox.clock.DURATIONS).
+- Redshift ResizeCluster (resizing, then available at the new size, on the sandbox's clock),
+  RestoreTableFromClusterSnapshot and DescribeTableRestoreStatus (PENDING, IN_PROGRESS, SUCCEEDED on the
+  sandbox's clock); the restored table is created in the Redshift stand-in (PostgreSQL) from the snapshot's
+  copy of the table when the restore succeeds.
 - Redshift Data API ExecuteStatement, BatchExecuteStatement (one transaction), DescribeStatement,
   GetStatementResult, run against the stand-in.
 - CloudTrail LookupEvents over the events the sandbox seeded (seed_cloudtrail_event).
@@ -43,6 +46,7 @@ SEEDED_SNAPSHOT_AGE = timedelta(hours=6)
 class _State:
     cloudtrail: list[dict[str, Any]] = field(default_factory=list)
     restores: dict[str, dict[str, Any]] = field(default_factory=dict)  # request id -> TableRestoreStatus
+    restore_sources: dict[str, str] = field(default_factory=dict)  # request id -> stand-in schema restored from
     statements: dict[str, dict[str, Any]] = field(default_factory=dict)  # Data API statement id -> its result
     snapshot_schemas: dict[str, str] = field(default_factory=dict)  # snapshot id -> stand-in schema with its copy
     support_plan: str = "basic"
@@ -313,19 +317,32 @@ def _fill_definite_paths() -> None:
 def _fill_kafka() -> None:
     from moto.kafka import models, responses
 
+    from sandbox import clock
+
     original_describe = models.KafkaBackend.describe_cluster_v2
+    original_list = models.KafkaBackend.list_clusters_v2
+
+    def settle(cluster: Any) -> None:
+        if cluster.state == "UPDATING" and clock.done(getattr(cluster, "update_started_at", None),
+                                                      "kafka.update_broker_count"):
+            cluster.state = "ACTIVE"  # the brokers are in once the sandbox's clock has passed the update
+            cluster.number_of_broker_nodes = getattr(cluster, "target_broker_nodes", cluster.number_of_broker_nodes)
 
     def describe_cluster_v2(self: Any, cluster_arn: str) -> dict[str, Any]:
+        if cluster_arn in self.clusters:
+            settle(self.clusters[cluster_arn])
         info: dict[str, Any] = original_describe(self, cluster_arn)
         provisioned = info.get("provisioned") or {}
         if not provisioned.get("loggingInfo"):
             # moto writes {} for a cluster without broker logs; botocore's LoggingInfo requires BrokerLogs, so
             # AWS leaves an unset one out (tests/integration/test_gap_fill_shapes.py). ListClustersV2 uses this.
             provisioned.pop("loggingInfo", None)
-        cluster = self.clusters[cluster_arn]
-        if cluster.state == "UPDATING":  # the broker update finishes between two looks
-            cluster.state = "ACTIVE"
         return info
+
+    def list_clusters_v2(self: Any, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        for cluster in self.clusters.values():
+            settle(cluster)
+        return list(original_list(self, *args, **kwargs))
 
     def update_broker_count(self: Any) -> str:
         path = unquote(self.parsed_url.path)
@@ -336,19 +353,26 @@ def _fill_kafka() -> None:
             return self._error(404, "NotFoundException", f"cluster {arn} not found")
         if body.get("currentVersion") != cluster.current_version:
             return self._error(400, "BadRequestException", "The cluster's current version does not match")
+        if cluster.state != "ACTIVE":  # one operation at a time: AWS refuses an update of a busy cluster
+            return self._error(400, "BadRequestException", f"The cluster is in the {cluster.state} state; "
+                                                           f"the operation is allowed only in ACTIVE")
         target = int(body["targetNumberOfBrokerNodes"])
         if target <= (cluster.number_of_broker_nodes or 0):
             return self._error(400, "BadRequestException", "The broker count can only be increased")
-        cluster.number_of_broker_nodes = target
+        # UPDATING, with the old broker count, until the sandbox's clock has passed the update's duration.
+        cluster.target_broker_nodes = target
+        cluster.update_started_at = clock.now()
         cluster.state = "UPDATING"
         cluster.current_version = f"K{uuid.uuid4().hex[:12].upper()}"
         operation = f"{arn.replace(':cluster/', ':cluster-operation/')}/{uuid.uuid4()}"
         return json.dumps({"clusterArn": arn, "clusterOperationArn": operation})
 
     def _error(self: Any, status: int, code: str, message: str) -> Any:
-        return status, {"x-amzn-ErrorType": code}, json.dumps({"message": message})
+        # moto answers with the status in the headers (without it, 200: the error would pass as a success)
+        return status, {"x-amzn-ErrorType": code, "status": str(status)}, json.dumps({"message": message})
 
     models.KafkaBackend.describe_cluster_v2 = describe_cluster_v2
+    models.KafkaBackend.list_clusters_v2 = list_clusters_v2
     responses.KafkaResponse.update_broker_count = update_broker_count
     responses.KafkaResponse._error = _error
 
@@ -357,15 +381,21 @@ def _fill_redshift() -> None:
     from moto.redshift import models, responses
     from moto.redshift.exceptions import ClusterNotFoundError
 
+    from sandbox import clock
+
     def resize_cluster(self: Any) -> ActionResult:
         cluster_id = self._get_param("ClusterIdentifier")
         cluster = self.redshift_backend.clusters.get(cluster_id)
         if cluster is None:
             raise ClusterNotFoundError(cluster_id)
-        if self._get_param("NodeType"):
-            cluster.node_type = self._get_param("NodeType")
-        if self._get_int_param("NumberOfNodes"):
-            cluster.number_of_nodes = self._get_int_param("NumberOfNodes")
+        if cluster.status != "available":
+            return self._restore_error("InvalidClusterState",
+                                       f"The cluster {cluster_id} is {cluster.status}: it must be available")
+        # "resizing" until the sandbox's clock has passed the resize; DescribeClusters shows the old size
+        # until then (the new nodes are not serving yet).
+        cluster.resize_target = (self._get_param("NodeType") or cluster.node_type,
+                                 self._get_int_param("NumberOfNodes") or cluster.number_of_nodes)
+        cluster.resize_started_at = clock.now()
         cluster.status = "resizing"
         return ActionResult({"Cluster": cluster})
 
@@ -374,8 +404,11 @@ def _fill_redshift() -> None:
     def describe_clusters(self: Any, *args: Any, **kwargs: Any) -> Any:
         clusters = original_describe(self, *args, **kwargs)
         for cluster in clusters:
-            if cluster.status == "resizing":  # an elastic resize finishes between two looks
+            started = getattr(cluster, "resize_started_at", None)
+            if cluster.status == "resizing" and started is not None and clock.done(started, "redshift.resize"):
+                cluster.node_type, cluster.number_of_nodes = cluster.resize_target
                 cluster.status = "available"
+                cluster.resize_started_at = None
         return clusters
 
     global _ORIGINAL_SNAPSHOT
@@ -415,20 +448,32 @@ def _fill_redshift() -> None:
                                        f"Table {schema}.{p['NewTableName']} already exists")
         source_schema = STATE.snapshot_schemas.get(p["SnapshotIdentifier"], SEED_SCHEMA)
         request_id = str(uuid.uuid4())
-        rs.execute(f"CREATE TABLE {_ident(schema)}.{_ident(p['NewTableName'])} AS SELECT * FROM "
-                   f"{_ident(source_schema)}.{_ident(p['SourceTableName'])}")
-        now = datetime.now(UTC)
-        status = {"TableRestoreRequestId": request_id, "Status": "SUCCEEDED",
-                  "Message": "restored from the snapshot's copy of the table", "RequestTime": now,
-                  "ProgressInMegaBytes": 1, "TotalDataInMegaBytes": 1, "ClusterIdentifier": p["ClusterIdentifier"],
+        now = clock.now()
+        status = {"TableRestoreRequestId": request_id, "Status": "PENDING",
+                  "Message": "restore requested", "RequestTime": now,
+                  "ProgressInMegaBytes": 0, "TotalDataInMegaBytes": 1, "ClusterIdentifier": p["ClusterIdentifier"],
                   "SnapshotIdentifier": p["SnapshotIdentifier"], "SourceDatabaseName": p["SourceDatabaseName"],
                   "SourceSchemaName": p["SourceSchemaName"], "SourceTableName": p["SourceTableName"],
                   "TargetDatabaseName": p["TargetDatabaseName"] or p["SourceDatabaseName"],
                   "TargetSchemaName": schema, "NewTableName": p["NewTableName"]}
         STATE.restores[request_id] = status
+        STATE.restore_sources[request_id] = source_schema
         mark_touched(f"{schema}.{p['SourceTableName']}")
-        # AWS answers PENDING and restores in the background; the first status read sees it done.
-        return ActionResult({"TableRestoreStatus": {**status, "Status": "PENDING"}})
+        # AWS answers PENDING and restores in the background: PENDING, IN_PROGRESS, then SUCCEEDED on the
+        # sandbox's clock (the table exists only once it is SUCCEEDED).
+        return ActionResult({"TableRestoreStatus": dict(status)})
+
+    def progress(status: dict[str, Any]) -> None:
+        if status["Status"] in ("SUCCEEDED", "FAILED", "CANCELED"):
+            return
+        if clock.done(status["RequestTime"], "redshift.restore_table"):
+            source = STATE.restore_sources.get(status["TableRestoreRequestId"], SEED_SCHEMA)
+            standin().execute(f"CREATE TABLE {_ident(status['TargetSchemaName'])}.{_ident(status['NewTableName'])}"
+                              f" AS SELECT * FROM {_ident(source)}.{_ident(status['SourceTableName'])}")
+            status.update(Status="SUCCEEDED", Message="restored from the snapshot's copy of the table",
+                          ProgressInMegaBytes=status["TotalDataInMegaBytes"])
+        elif clock.done(status["RequestTime"], "redshift.restore_table.pending"):
+            status.update(Status="IN_PROGRESS", Message="restoring")
 
     def describe_table_restore_status(self: Any) -> ActionResult:
         wanted = self._get_param("TableRestoreRequestId")
@@ -436,13 +481,15 @@ def _fill_redshift() -> None:
         found = [s for s in STATE.restores.values()
                  if (not wanted or s["TableRestoreRequestId"] == wanted) and (not cluster or s["ClusterIdentifier"]
                                                                              == cluster)]
-        return ActionResult({"TableRestoreStatusDetails": found})
+        for status in found:
+            progress(status)
+        return ActionResult({"TableRestoreStatusDetails": [dict(s) for s in found]})
 
     def _restore_error(self: Any, code: str, message: str) -> Any:
         body = (f'<ErrorResponse xmlns="http://redshift.amazonaws.com/doc/2012-12-01/"><Error><Type>Sender</Type>'
                 f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>{uuid.uuid4()}</RequestId>"
                 f"</ErrorResponse>")
-        return 400, {"Content-Type": "text/xml"}, body
+        return 400, {"Content-Type": "text/xml", "status": "400"}, body
 
     responses.RedshiftResponse.resize_cluster = resize_cluster
     responses.RedshiftResponse.restore_table_from_cluster_snapshot = restore_table_from_cluster_snapshot

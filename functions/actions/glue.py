@@ -51,34 +51,78 @@ def restart_streaming_job(ports: Any, params: RestartJobParams) -> Done:
     )
 
 
+# Glue only requests a stop (BatchStopJobRun): the run is STOPPING for up to about a minute and still counts
+# against the job's MaxConcurrentRuns (default 1), so a StartJobRun right after it fails with
+# ConcurrentRunsExceededException. The scale-up polls the stop for as long as the invocation allows; a stop
+# that takes longer leaves a pending start that the playbook's scheduled checks make (functions.core.pending).
+STOP_POLL_SECONDS = 5.0
+ENDED = frozenset({"STOPPED", "SUCCEEDED", "FAILED", "TIMEOUT", "ERROR", "EXPIRED"})
+
+
+def start_command(job: str, workers: int, worker_type: str) -> str:
+    return f"aws glue start-job-run --job-name {job} --number-of-workers {workers} --worker-type {worker_type}"
+
+
 @register(
     "glue.scale_streaming_job",
     summary="Restart a running streaming job with another worker count (a run keeps its start-time count)",
     params=ScaleJobParams,
-    iam_actions=("glue:BatchStopJobRun", "glue:StartJobRun", "glue:GetJobRuns"),
+    iam_actions=("glue:BatchStopJobRun", "glue:StartJobRun", "glue:GetJobRuns", "glue:GetJobRun"),
     resource_kind="glue_job",
     destructive=False,  # the job resumes from its Spark checkpoint: delayed, nothing lost
-    command=lambda p: (f"aws glue batch-stop-job-run --job-name {p.job_name} --job-run-ids <running-run-id> && "
-                       f"aws glue start-job-run --job-name {p.job_name} --number-of-workers {p.to_workers} "
-                       f"--worker-type {p.worker_type}"),
+    command=lambda p: (f"aws glue batch-stop-job-run --job-name {p.job_name} --job-run-ids <running-run-id>, "
+                       f"wait until aws glue get-job-run shows it STOPPED, then "
+                       f"{start_command(p.job_name, p.to_workers, p.worker_type)}"),
 )
 def scale_streaming_job(ports: Any, params: ScaleJobParams) -> Done:
-    active = [run.id for run in ports.glue.recent_runs(params.job_name) if run.active]
+    from functions.core.waiting import poll
+
+    job = params.job_name
+    runs = ports.glue.recent_runs(job)
+    running = [run.id for run in runs if run.active]
+    active = running + [run.id for run in runs if run.state == "STOPPING"]  # stopped by someone else: wait too
+    if running:
+        ports.glue.stop_runs(job, running)
     if active:
-        ports.glue.stop_runs(params.job_name, active)
-    run_id = ports.glue.start_run(params.job_name, workers=params.to_workers, worker_type=params.worker_type)
+        def stopped() -> bool | None:
+            return True if all(ports.glue.get_run(job, r).state in ENDED for r in active) else None
+
+        if poll(ports.budget, STOP_POLL_SECONDS, stopped) is None:
+            return _pending_start(params, active)
+    run_id = ports.glue.start_run(job, workers=params.to_workers, worker_type=params.worker_type)
     return Done(
         detail=f"stopped {', '.join(active) or 'no run'}; started run {run_id} with {params.to_workers} workers",
-        undo=(f"restart with {params.from_workers} workers: aws glue start-job-run --job-name {params.job_name} "
-              f"--number-of-workers {params.from_workers} --worker-type {params.worker_type}"),
-        changed={"run_id": run_id, "stopped": active,
-                 "workers": {"from": params.from_workers, "to": params.to_workers},
-                 # A scale-up is a lease: this is how it gives the capacity back (functions.core.leases).
-                 **({"revert": {"name": "glue.scale_streaming_job", "target": f"glue:{params.job_name}",
-                                "reason": "lease over",
-                                "params": {"job_name": params.job_name, "from_workers": params.to_workers,
-                                           "to_workers": params.from_workers, "worker_type": params.worker_type}}}
-                    if params.to_workers > params.from_workers else {})},
+        undo=(f"restart with {params.from_workers} workers: "
+              f"{start_command(job, params.from_workers, params.worker_type)} (once the new run has stopped)"),
+        changed={"run_id": run_id, "stopped": active, **_scaled(params)},
+    )
+
+
+def _scaled(params: ScaleJobParams) -> dict[str, Any]:
+    return {"workers": {"from": params.from_workers, "to": params.to_workers},
+            # A scale-up is a lease: this is how it gives the capacity back (functions.core.leases).
+            **({"revert": {"name": "glue.scale_streaming_job", "target": f"glue:{params.job_name}",
+                           "reason": "lease over",
+                           "params": {"job_name": params.job_name, "from_workers": params.to_workers,
+                                      "to_workers": params.from_workers, "worker_type": params.worker_type}}}
+               if params.to_workers > params.from_workers else {})}
+
+
+def _pending_start(params: ScaleJobParams, stopping: list[str]) -> Done:
+    """The stop was requested but has not finished within this invocation: the start is left to the
+    playbook's scheduled checks (functions.core.pending), which make it once the run has stopped, or hand it
+    to a person with the command. The stream is never left stopped without someone or something on it."""
+    job = params.job_name
+    command = start_command(job, params.to_workers, params.worker_type)
+    return Done(
+        detail=(f"stop of {', '.join(stopping)} requested, still STOPPING: the start with {params.to_workers} "
+                f"workers is pending (the playbook's scheduled check makes it once the run has stopped; by hand: "
+                f"{command})"),
+        undo=(f"if the stream must run as before: {start_command(job, params.from_workers, params.worker_type)} "
+              f"(once the run has stopped)"),
+        changed={"stopped": stopping, "pending_start": {"job_name": job, "workers": params.to_workers,
+                                                        "worker_type": params.worker_type, "after": stopping},
+                 **_scaled(params)},
     )
 
 

@@ -207,6 +207,7 @@ def _through_guard(action: Action, guard: Guard, unhealthy: set[str], incident: 
     result = _act(action, ctx)
     ctx.audit.record(incident.id, "action", result.model_dump(mode="json"))
     _keep_lease(result, incident, ctx)
+    _keep_pending_start(result, incident, ctx)
     return decision, result
 
 
@@ -310,6 +311,52 @@ def _keep_lease(result: ActionResult, incident: Incident, ctx: Context) -> None:
     if lease is not None:
         ctx.breaker.put_lease(lease.target, lease.model_dump(mode="json"))
         ctx.audit.record(incident.id, "lease", lease.model_dump(mode="json"))
+
+
+def _keep_pending_start(result: ActionResult, incident: Incident, ctx: Context) -> None:
+    """A restart whose stop AWS had not finished yet: the playbook's scheduled checks make the start
+    (functions.core.pending)."""
+    from functions.core.pending import pending_from
+
+    if result.status is not ActionStatus.SUCCEEDED:
+        return
+    pending = pending_from(result, incident, ctx.clock.now())
+    if pending is not None:
+        ctx.breaker.put_pending_start(pending.target, pending.model_dump(mode="json"))
+        ctx.audit.record(incident.id, "pending_start", pending.model_dump(mode="json"))
+
+
+def finish_pending_start(pending: Any, now: datetime, ctx: Context) -> dict[str, Any]:
+    """The scheduled look at one pending start (functions.core.pending): started, still waiting, or handed to a
+    person. A final answer is recorded, told to on call and the pending start cleared."""
+    from functions.core.pending import complete
+
+    try:
+        engaged = ctx.kill_switch.engaged()
+    except Exception:  # unreadable: as if engaged (nothing automated without knowing it may act)
+        engaged = True
+    done = complete(pending, now, ctx.ports.glue, engaged)
+    if not done.final:
+        return {"target": pending.target, "status": done.status, "detail": done.detail}
+    incident = pending.incident
+    ctx.audit.record(incident.id, "pending_start", {"target": pending.target, "status": done.status,
+                                                    "detail": done.detail, "run_id": done.run_id,
+                                                    "checked_at": now.isoformat()})
+    ctx.breaker.clear_pending_start(pending.target)
+    started = done.status != "ESCALATED"
+    result = ActionResult(action=pending.action, status=ActionStatus.SUCCEEDED if started else ActionStatus.FAILED,
+                          detail=done.detail, changed={"run_id": done.run_id} if done.run_id else {})
+    plan = Plan(playbook=pending.playbook, recommendations=[] if started else [
+        f"a person takes over: {done.detail}"])
+    verification = Verification(status=VerificationStatus.INCONCLUSIVE if started else VerificationStatus.FAILED,
+                                detail=(f"the stream runs again; {incident.alarm_name} is watched as before"
+                                        if started else "the stream is not running"))
+    outcome = Outcome(incident=incident, plan=plan, results=[result], verification=verification,
+                      status=OutcomeStatus.ACTED if started else OutcomeStatus.ESCALATED,
+                      summary=f"pending start of {pending.job_name}: {done.detail}")
+    ctx.audit.record(incident.id, "outcome", _outcome_record(outcome))
+    ctx.notifier.publish(*render(outcome, ctx.catalog))
+    return {"target": pending.target, "status": done.status, "detail": done.detail, "outcome": outcome}
 
 
 def _escalate(incident: Incident, playbook: Playbook, ctx: Context, reason: str) -> Outcome:

@@ -94,6 +94,9 @@ class _IncidentClock:
     def now(self) -> datetime:
         return max(self._clock.now(), self._incident_time)
 
+    def sleep(self, seconds: float) -> None:
+        self._clock.sleep(seconds)
+
 
 def _context(incident: Incident | None = None, at: datetime | None = None) -> Context:
     """A run's context from the cold-start wiring. For an incident: judged at (the later of the wall clock and)
@@ -182,7 +185,12 @@ def handle(event: Any, playbook: Playbook, context: Any = None,
     """Every event a playbook's function receives: a person's answer to an approval, its schedule (the
     scheduled checks of what it did earlier), or an incident (an alarm state change, or what `parse` accepts)."""
     from functions.core.approvals import is_approval_event
+    from functions.core.waiting import Budget
 
+    # What an action may wait for AWS in this invocation: the function's remaining time less a margin.
+    remaining = context.get_remaining_time_in_millis() if context is not None else None
+    wiring = _wiring()
+    wiring["ports"].budget = Budget.for_invocation(wiring["clock"], remaining)
     if is_approval_event(event):
         return handle_approval(event, playbook)
     if isinstance(event, dict) and event.get("detail-type") == "Scheduled Event":
@@ -227,9 +235,28 @@ def scheduled_checks(event: Any, playbook: Playbook) -> dict[str, Any]:
     except BadEvent as error:
         logger.warning("rejected event", extra={"reason": str(error)})
         return {"status": "REJECTED", "reason": str(error)}
+    starts = check_pending_starts(now, playbook.name)
     follow_ups = check_follow_ups(now, playbook)
     leases = check_leases(now, playbook.name)
-    return {"status": "CHECKED", "follow_ups": follow_ups, "leases": leases}
+    return {"status": "CHECKED", "pending_starts": starts, "follow_ups": follow_ups, "leases": leases}
+
+
+def check_pending_starts(now: datetime, playbook: str) -> list[dict[str, Any]]:
+    """Restarts of `playbook` waiting for their stop to finish (functions.core.pending): made, or handed over."""
+    from functions.core.pending import PendingStart
+    from functions.core.playbook import finish_pending_start
+
+    checked = []
+    for raw in _wiring()["breaker"].pending_starts():
+        pending = PendingStart.model_validate(raw)
+        if pending.playbook != playbook:
+            continue
+        result = finish_pending_start(pending, now, _context(at=now))
+        outcome = result.pop("outcome", None)
+        if outcome is not None:
+            _publish_metrics(outcome)
+        checked.append(result)
+    return checked
 
 
 def check_follow_ups(now: datetime, playbook: Playbook) -> list[dict[str, Any]]:

@@ -48,7 +48,17 @@ class MskConsumerLag:
         brokers = self._brokers(catalog, ports)
         runs = ports.glue.recent_runs(job.name, limit=5)
         active = next((r for r in runs if r.active), None)
-        if active is None:
+        stopping = next((r for r in runs if r.state == "STOPPING"), None)
+        if active is None and stopping is not None:
+            # A stop in progress (ours: a restart whose start is pending, functions.core.pending; or a
+            # person's): a start now would be refused by Glue (the run still counts), a second restart is noise.
+            finding = Finding(check="streaming job running", ok=False,
+                              detail=f"streaming job {job.name} is stopping ({stopping.id} STOPPING)")
+            plan = Plan(playbook=self.name, findings=[finding], recommendations=[
+                f"{job.name} is being stopped ({stopping.id}): a restart this playbook began is started by its "
+                f"scheduled check once the run has STOPPED; if nobody is restarting it, start it then: "
+                f"aws glue start-job-run --job-name {job.name}"])
+        elif active is None:
             plan = self._restart(job, runs[0] if runs else None)
         else:
             plan = self._scale(catalog, job, active.workers or job.min_workers,
@@ -109,8 +119,18 @@ class MskConsumerLag:
         threshold, i.e. the lag alarm OK (VERIFIED). Right after acting the alarm is still in ALARM: INCONCLUSIVE,
         and the playbook's scheduled check looks again within its verification window."""
         job = incident.resource.removeprefix("glue:")
-        expected = {r.changed.get("run_id") for r in results}
         runs = {r.id: r for r in ports.glue.recent_runs(job, limit=5)}
+        pending = [r.changed["pending_start"] for r in results if r.changed.get("pending_start")]
+        if pending:
+            # The stop had not finished when the action ended: the scheduled checks make the start
+            # (functions.core.pending); until a run is alive there is nothing to verify yet.
+            started = [r for r in runs.values() if r.active]
+            if not started:
+                return Verification(status=VerificationStatus.INCONCLUSIVE, detail=(
+                    f"the start of {job} with {pending[0]['workers']} workers is pending: its stop is still in "
+                    f"progress"))
+            results = [r.model_copy(update={"changed": {**r.changed, "run_id": started[0].id}}) for r in results]
+        expected = {r.changed.get("run_id") for r in results}
         alive = [runs[i] for i in expected if i in runs and runs[i].active]
         if len(alive) != len(expected):
             states = ", ".join(f"{i}: {runs[i].state if i in runs else 'missing'}" for i in expected)

@@ -56,6 +56,21 @@ class ProcedureInput(BaseModel):
     # No answer (or heartbeat) within this window: the approval ends the run in its failure path.
     approval_timeout_seconds: int = Field(ge=1, le=86_399)
     poll_seconds: int = Field(default=60, ge=1, le=3600)
+    # How long a step waits for what AWS finishes later (a resize, a broker update, a table restore, a Glue
+    # stop) before it ends in the failure path instead of waiting forever; `max_polls` follows from it.
+    max_wait_minutes: int = Field(default=360, ge=1, le=2880)
+    max_polls: int = Field(default=0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _polls(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("max_polls"):
+            try:
+                wait, poll = int(data.get("max_wait_minutes", 360)) * 60, int(data.get("poll_seconds", 60))
+            except (TypeError, ValueError):
+                return data  # the fields' own validation says what is wrong
+            data = {**data, "max_polls": max(-(-wait // max(poll, 1)), 1)}
+        return data
 
     def check(self, catalog: Catalog, now: datetime) -> None:
         """Cross-checks against the catalog and the clock; raise InputRefused."""

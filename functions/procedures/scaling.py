@@ -78,7 +78,14 @@ def plan_msk(inp: ScaleMskInput, clusters: ClusterPort, catalog: Catalog) -> dic
                 "not reversible: MSK cannot remove brokers; existing partitions stay where they are until they "
                 "are reassigned to the new brokers",
                 f"the same by hand: aws kafka update-broker-count --cluster-arn {info['arn']} --current-version "
-                f"<CurrentVersion> --target-number-of-broker-nodes {inp.brokers}"],
+                f"<CurrentVersion> --target-number-of-broker-nodes {inp.brokers}",
+                f"the alarms and dashboard watch brokers 1..{brokers} (catalog msk.broker_count) until the catalog "
+                f"is edited and redeployed: the report says how"],
+            # Per-broker alarms are synthesized from the catalog's broker count: brokers added here are not
+            # watched until a person changes it and redeploys (the report's last step, with the exact edit).
+            "watch": (f"the new brokers {brokers + 1}..{inp.brokers} are NOT watched yet: set msk.broker_count: "
+                      f"{inp.brokers} in config/{catalog.env}.yaml and redeploy (make deploy ENV={catalog.env}) so "
+                      f"the per-broker alarms and the dashboard cover them"),
             "rollback_point": {"procedure": "scale-msk", "resource": f"msk:{name}", "before": {"brokers": brokers},
                                "after": {"brokers": inp.brokers}, "reversible": False}}
 
@@ -143,10 +150,13 @@ def summary_glue(state: dict[str, Any], failed_step: str | None) -> Summary:
 
 def summary_msk(state: dict[str, Any], failed_step: str | None) -> Summary:
     plan = state.get("plan") or {}
-    return _common(state, failed_step, f"MSK cluster {plan.get('cluster')}: {plan.get('current')} -> "
-                                       f"{plan.get('target')} brokers",
-                   "reassign partitions to the new brokers (kafka-reassign-partitions) so they take load",
-                   ("UpdateBrokerCount",))
+    out = _common(state, failed_step, f"MSK cluster {plan.get('cluster')}: {plan.get('current')} -> "
+                                      f"{plan.get('target')} brokers",
+                  "reassign partitions to the new brokers (kafka-reassign-partitions) so they take load",
+                  ("UpdateBrokerCount",))
+    if "UpdateBrokerCount" in (state.get("results") or {}) and plan.get("watch"):
+        out.left.append(str(plan["watch"]))
+    return out
 
 
 def summary_redshift(state: dict[str, Any], failed_step: str | None) -> Summary:

@@ -193,6 +193,29 @@ class ProcedureFlow:
     def wait(self, name: str) -> sfn.Wait:
         return sfn.Wait(self.scope, name, state_name=name, time=sfn.WaitTime.seconds_path("$.poll_seconds"))
 
+    def bounded_poll(self, name: str, check: sfn.IChainable, *, step: str, what: str,
+                     on_timeout: sfn.IChainable | None = None) -> tuple[sfn.Pass, sfn.Pass]:
+        """A poll loop for something AWS finishes later (a resize, a broker update, a restore, a stop) that
+        never assumes it finished and never waits forever: (first, again). `first` sets the count to 0 (the
+        caller goes on from it to the first check); the check's 'not yet' branch goes to `again`: count one
+        more poll, end in the failure path (or `on_timeout`, inside a Map) once `$.max_polls` (the input's
+        max_wait_minutes) are spent, else wait `$.poll_seconds` and check again."""
+        counter = f"$.polls_{name}"
+        first = sfn.Pass(self.scope, f"{name}Start", state_name=f"{name} start", result_path=counter,
+                         result=sfn.Result.from_object({"n": 0}))
+        again = sfn.Pass(self.scope, f"{name}Count", state_name=f"{name} count", result_path=counter,
+                         parameters={"n": sfn.JsonPath.math_add(sfn.JsonPath.number_at(f"{counter}.n"), 1)})
+        bound = sfn.Choice(self.scope, f"{name}Bound", state_name=f"{name} bound")
+        timeout = on_timeout or self.fail_with(
+            f"{name}TimedOut", step, "Remedy.WaitTimedOut",
+            cause=f"{what} had not finished after the input's max_wait_minutes: check it by hand")
+        wait = self.wait(name)
+        bound.when(sfn.Condition.number_greater_than_json_path(f"{counter}.n", "$.max_polls"), timeout)
+        bound.otherwise(wait)
+        again.next(bound)
+        wait.next(check)
+        return first, again
+
     # -- the state machine ----------------------------------------------------------------------------
 
     def role_statements(self) -> list[Statement]:

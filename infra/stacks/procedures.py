@@ -196,12 +196,25 @@ class ProceduresStack(Stack):
         scope = flow.scope
         triggers = scope_arns(c, "glue_triggers")[0]
         assess = flow.lambda_step("Assess", "corruption_assess", result_path="$.plan")
-        stop_runs = flow.map_step("StopRuns", items_path="$.plan.stop_runs", item=flow.sdk_step(
+        stop = flow.sdk_step(
             "StopJobRuns", service="glue", action="batchStopJobRun", iam_action="glue:BatchStopJobRun",
             resources=self._glue_jobs(), parameters={"JobName": sfn.JsonPath.string_at("$.job"),
                                                      "JobRunIds": sfn.JsonPath.list_at("$.run_ids")},
-            result_selector={"stopped": sfn.JsonPath.list_at("$.SuccessfulSubmissions")}, result_path="$",
-            catch=False))
+            result_selector={"stopped": sfn.JsonPath.list_at("$.SuccessfulSubmissions")}, result_path="$.stop",
+            catch=False)
+        # BatchStopJobRun only requests the stops: nothing is restored while a writer may still be STOPPING.
+        stopped = sfn.Map(scope, "WaitForStops", state_name="WaitForStops", items_path="$.run_ids",
+                          max_concurrency=1, result_path=sfn.JsonPath.DISCARD, item_selector={
+                              "job": sfn.JsonPath.string_at("$.job"),
+                              "run_id": sfn.JsonPath.string_at("$$.Map.Item.Value"),
+                              "poll_seconds": sfn.JsonPath.number_at("$.poll_seconds"),
+                              "max_polls": sfn.JsonPath.number_at("$.max_polls")})
+        stopped.item_processor(self._wait_for_stop(flow))
+        stop_runs = flow.map_step("StopRuns", items_path="$.plan.stop_runs", item=stop.next(stopped), item_selector={
+            "job": sfn.JsonPath.string_at("$$.Map.Item.Value.job"),
+            "run_ids": sfn.JsonPath.list_at("$$.Map.Item.Value.run_ids"),
+            "poll_seconds": sfn.JsonPath.number_at("$.poll_seconds"),
+            "max_polls": sfn.JsonPath.number_at("$.max_polls")})
         chain = assess.next(stop_runs)
         if triggers:
             stop_triggers = flow.map_step("StopTriggers", items_path="$.plan.stop_triggers", item=flow.sdk_step(
@@ -213,23 +226,25 @@ class ProceduresStack(Stack):
         restore_table = self._restore_table(flow)
         restore = flow.map_step("RestoreTables", items_path="$.plan.tables", item=restore_table,
                                 item_selector={"table": sfn.JsonPath.string_at("$$.Map.Item.Value"),
-                                               "poll_seconds": sfn.JsonPath.string_at("$.poll_seconds")})
+                                               "poll_seconds": sfn.JsonPath.string_at("$.poll_seconds"),
+                                               "max_polls": sfn.JsonPath.number_at("$.max_polls")})
         swap = flow.lambda_step("SwapTables", "corruption_restore")
         objects = flow.lambda_step("RestoreObjects", "corruption_restore")
         reprocess = flow.lambda_step("Reprocess", "corruption_reprocess")
         check = flow.lambda_step("CheckReprocess", "corruption_reprocess", result_path="$.results.Reprocess")
         done = sfn.Choice(scope, "ReprocessDone", state_name="ReprocessDone")
-        wait = flow.wait("WaitForReprocess")
+        first, again = flow.bounded_poll("WaitForReprocess", check, step="Reprocess",
+                                         what="the re-processing run")
         verify = flow.lambda_step("Verify", "corruption_verify")
         verified = sfn.Choice(scope, "Verified", state_name="Verified")
         restart = flow.map_step("ResumeStreaming", items_path="$.plan.restart_streaming", item=flow.sdk_step(
             "StartStreamingJob", service="glue", action="startJobRun", iam_action="glue:StartJobRun",
             resources=self._glue_jobs(), parameters={"JobName": sfn.JsonPath.string_at("$")},
             result_selector={"run_id": sfn.JsonPath.string_at("$.JobRunId")}, result_path="$", catch=False))
+        first.next(reprocess)
         reprocess.next(done)
         done.when(sfn.Condition.boolean_equals("$.results.Reprocess.done", True), verify)
-        done.otherwise(wait)
-        wait.next(check)
+        done.otherwise(again)
         check.next(done)
         verify.next(verified)
         resume_chain: Any = restart
@@ -242,8 +257,30 @@ class ProceduresStack(Stack):
                       resume_chain.next(flow.report()))
         verified.otherwise(flow.fail_with("VerificationFailed", "Verify", "Remedy.VerificationFailed",
                                           cause_path="$.results.Verify.detail"))
-        after = record.next(restore).next(swap).next(objects).next(reprocess)
+        after = record.next(restore).next(swap).next(objects).next(first)
         return chain.next(flow.approval()).next(after)
+
+    def _wait_for_stop(self, flow: ProcedureFlow) -> sfn.IChainable:
+        """One stopped run, polled until Glue reports it ended (GetJobRun), within the wait bound."""
+        scope = flow.scope
+        check = flow.sdk_step(
+            "CheckStop", service="glue", action="getJobRun", iam_action="glue:GetJobRun", resources=self._glue_jobs(),
+            parameters={"JobName": sfn.JsonPath.string_at("$.job"), "RunId": sfn.JsonPath.string_at("$.run_id")},
+            result_selector={"state": sfn.JsonPath.string_at("$.JobRun.JobRunState")}, result_path="$.run",
+            catch=False)
+        timed_out = sfn.Fail(scope, "StopTimedOut", state_name="StopTimedOut", error="Remedy.WaitTimedOut",
+                             cause="a stopped Glue run was still not STOPPED after the input's max_wait_minutes: "
+                                   "check aws glue get-job-run")
+        first, again = flow.bounded_poll("WaitForStop", check, step="StopJobRuns", what="the Glue run's stop",
+                                         on_timeout=timed_out)
+        ended = sfn.Choice(scope, "RunEnded", state_name="RunEnded")
+        ended.when(sfn.Condition.or_(*[sfn.Condition.string_equals("$.run.state", state) for state in
+                                       ("STOPPED", "SUCCEEDED", "FAILED", "TIMEOUT", "ERROR", "EXPIRED")]),
+                   sfn.Succeed(scope, "RunStopped", state_name="RunStopped"))
+        ended.otherwise(again)
+        first.next(check)
+        check.next(ended)
+        return first
 
     def _restore_table(self, flow: ProcedureFlow) -> sfn.IChainable:
         c = self.catalog
@@ -271,17 +308,21 @@ class ProceduresStack(Stack):
             result_selector={"status": sfn.JsonPath.string_at("$.TableRestoreStatusDetails[0].Status")},
             result_path="$.check", catch=False)
         done = sfn.Choice(scope, "RestoreDone", state_name="RestoreDone")
-        wait = sfn.Wait(scope, "WaitForRestore", state_name="WaitForRestore",
-                        time=sfn.WaitTime.seconds_path("$.poll_seconds"))
         failed = sfn.Fail(scope, "RestoreFailed", state_name="RestoreFailed", error="Remedy.RestoreFailed",
                           cause="RestoreTableFromClusterSnapshot ended FAILED or CANCELED")
+        timed_out = sfn.Fail(scope, "RestoreTimedOut", state_name="RestoreTimedOut", error="Remedy.WaitTimedOut",
+                             cause="the table restore had not finished after the input's max_wait_minutes: check "
+                                   "aws redshift describe-table-restore-status")
+        first, again = flow.bounded_poll("WaitForRestore", check, step="RestoreTable", what="the table restore",
+                                         on_timeout=timed_out)
         done.when(sfn.Condition.string_equals("$.check.status", "SUCCEEDED"),
                   sfn.Succeed(scope, "TableRestored", state_name="TableRestored"))
         done.when(sfn.Condition.or_(sfn.Condition.string_equals("$.check.status", "FAILED"),
                                     sfn.Condition.string_equals("$.check.status", "CANCELED")), failed)
-        done.otherwise(wait)
-        wait.next(check)
-        return start.next(check).next(done)
+        done.otherwise(again)
+        first.next(check)
+        check.next(done)
+        return start.next(first)
 
     # -- Emergency Procedures / Security Incident -----------------------------------------------------
 
@@ -415,19 +456,21 @@ class ProceduresStack(Stack):
                               result_selector=selector)
         at_target = sfn.Choice(flow.scope, "AtTarget", state_name="AtTarget")
         done = sfn.Choice(flow.scope, "UpdateDone", state_name="UpdateDone")
-        wait = flow.wait("WaitForUpdate")
+        first, again = flow.bounded_poll("WaitForUpdate", check, step="UpdateBrokerCount",
+                                         what="the MSK broker update")
         report = flow.report()
         at_target.when(sfn.Condition.number_equals_json_path("$.results.ReadCluster.brokers", "$.plan.target"), report)
         at_target.otherwise(update)
-        update.next(check).next(done)
+        update.next(first)
+        first.next(check)
+        check.next(done)
         done.when(sfn.Condition.and_(sfn.Condition.string_equals("$.results.CheckUpdate.state", "ACTIVE"),
                                      sfn.Condition.number_equals_json_path("$.results.CheckUpdate.brokers",
                                                                            "$.plan.target")), report)
         done.when(sfn.Condition.string_equals("$.results.CheckUpdate.state", "FAILED"),
                   flow.fail_with("UpdateFailed", "UpdateBrokerCount", "Remedy.UpdateFailed",
                                  cause="the MSK cluster went to FAILED during the broker update"))
-        done.otherwise(wait)
-        wait.next(check)
+        done.otherwise(again)
         return self._needs_change(flow, plan, record.next(read).next(at_target))
 
     def _scale_redshift(self, flow: ProcedureFlow) -> sfn.IChainable:
@@ -459,7 +502,7 @@ class ProceduresStack(Stack):
         at_target = sfn.Choice(flow.scope, "AtTarget", state_name="AtTarget")
         api = sfn.Choice(flow.scope, "Resize", state_name="Resize")
         done = sfn.Choice(flow.scope, "ResizeDone", state_name="ResizeDone")
-        wait = flow.wait("WaitForResize")
+        first, again = flow.bounded_poll("WaitForResize", check, step="ResizeCluster", what="the cluster's resize")
         report = flow.report()
         reached = lambda path: sfn.Condition.and_(  # noqa: E731 - a short local
             sfn.Condition.number_equals_json_path(f"{path}.nodes", "$.plan.target.nodes"),
@@ -468,12 +511,12 @@ class ProceduresStack(Stack):
         at_target.otherwise(api)
         api.when(sfn.Condition.string_equals("$.plan.api", "resize"), resize)
         api.otherwise(modify)
-        resize.next(check)
-        modify.next(check)
+        resize.next(first)
+        modify.next(first)
+        first.next(check)
         check.next(done)
         done.when(sfn.Condition.and_(sfn.Condition.string_equals("$.results.CheckResize.status", "available"),
                                      reached("$.results.CheckResize")), report)
-        done.otherwise(wait)
-        wait.next(check)
+        done.otherwise(again)
         return self._needs_change(flow, plan, record.next(read).next(at_target))
 

@@ -31,6 +31,9 @@ class Drill:
     _read: dict[bool, int] = field(default_factory=lambda: {True: 0, False: 0})
 
     def __post_init__(self) -> None:
+        from sandbox import clock
+
+        self.now = max(self.now, clock.now())  # the sandbox's clock never goes back, scenario after scenario
         self.catalog = self.sandbox.catalog
         self._open_inbox()
 
@@ -52,12 +55,26 @@ class Drill:
     # -- time -----------------------------------------------------------------------------------------
 
     def advance(self, minutes: int) -> None:
+        """Let time pass: the scenario's `now` and the sandbox's clock (sandbox.clock: what AWS has finished by
+        then, and the functions' own clock) move together."""
         self.now += timedelta(minutes=minutes)
+        self._sync_clock()
+
+    def _sync_clock(self) -> None:
+        """The sandbox's clock is at least the scenario's `now`; a scenario's `now` that fell behind it (a state
+        machine or a function waited on the sandbox's clock meanwhile) catches up."""
+        from sandbox import clock
+
+        if self.now > clock.now():
+            clock.advance_to(self.now)
+        elif clock.now() - self.now > timedelta(seconds=30):  # real seconds of a run are not 'time passing'
+            self.now = clock.now()
 
     # -- the event path -------------------------------------------------------------------------------
 
     def fire(self) -> list[Delivery]:
         """Evaluate every synthesized alarm at `now`; deliver each state change through EventBridge."""
+        self._sync_clock()
         deliveries = []
         changes = self.sandbox.evaluate_alarms(self.now)
         if not changes:
@@ -70,6 +87,7 @@ class Drill:
 
     def tick(self, only: str | None = None) -> list[Delivery]:
         """Every scheduled rule (or those whose name contains `only`) fires once at `now`."""
+        self._sync_clock()
         names = None if only is None else [r.name for r in self.sandbox.deployment.schedules if only in r.name]
         deliveries = self.sandbox.run_schedules(self.now, names)
         for delivery in deliveries:
@@ -77,7 +95,8 @@ class Drill:
                 result = invocation.result if isinstance(invocation.result, dict) else {}
                 if invocation.error:
                     self.say("handler", f"{delivery.matched[0]} -> {invocation.function} failed: {invocation.error}")
-                elif result.get("status") != "CHECKED" or result.get("leases") or result.get("follow_ups"):
+                elif (result.get("status") != "CHECKED" or result.get("leases") or result.get("follow_ups")
+                      or result.get("pending_starts")):
                     self.say("handler", f"{delivery.matched[0]} -> {invocation.function}: {_brief(result)}")
         return deliveries
 
@@ -105,15 +124,16 @@ class Drill:
         return [r for r in self.runs(job) if r["JobRunState"] in ("STARTING", "RUNNING", "WAITING")]
 
     def stop_streaming_job(self, job: str, error: str = "") -> None:
+        """The job went down a while ago: its runs are STOPPED (or FAILED with `error`), their stop finished."""
         glue = self.sandbox.client("glue")
         active = [r["Id"] for r in self.active_runs(job)]
         if active:
             glue.batch_stop_job_run(JobName=job, JobRunIds=active)
-        if error:
-            backend = self.sandbox.account.glue_backend()
-            for run in backend.get_job(job).job_runs:
-                if run.job_run_id in active:
-                    run.status, run.error_message = "FAILED", error
+        backend = self.sandbox.account.glue_backend()
+        for run in backend.get_job(job).job_runs:
+            if run.job_run_id in active:
+                run.status, run.error_message = ("FAILED", error) if error else ("STOPPED", None)
+                run.completed_on = self.now
         self.say("inject", f"streaming job {job} stopped" + (f" ({error})" if error else ""))
 
     def end_run(self, job: str, state: str, error: str = "", run_id: str | None = None) -> Delivery:
@@ -269,8 +289,10 @@ class Drill:
 
 def _brief(result: dict[str, Any]) -> str:
     if "leases" in result:
-        checked = [f"verification window {x['key'][:60]}: {x['status']} {x.get('detail', '')}".strip()
-                   for x in result.get("follow_ups", [])]
+        checked = [f"pending start on {x['target']}: {x['status']} {x.get('detail', '')}".strip()
+                   for x in result.get("pending_starts", [])]
+        checked += [f"verification window {x['key'][:60]}: {x['status']} {x.get('detail', '')}".strip()
+                    for x in result.get("follow_ups", [])]
         checked += [f"lease on {x['target']}: {x['status']} {x.get('summary', '')}".strip() for x in result["leases"]]
         return "; ".join(checked)[:400] or "nothing to check"
     return str(result.get("status", result))[:200]

@@ -5,22 +5,31 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from functions.core.ports import BreakerState, JobDefinition, JobRun
+from functions.core.waiting import Budget
 
 
 class FakeGlue:
     """Jobs and their runs. Like a streaming job (MaxConcurrentRuns 1), a second active run is refused."""
 
-    def __init__(self, jobs: dict[str, JobDefinition] | None = None):
+    def __init__(self, jobs: dict[str, JobDefinition] | None = None, clock: FixedClock | None = None,
+                 stop_seconds: float | None = None):
         self.jobs: dict[str, JobDefinition] = dict(jobs or {})
         self.runs: dict[str, list[JobRun]] = {name: [] for name in self.jobs}  # newest first
         self.start_error: ClientError | None = None  # set to make start_run fail like AWS would
         self._ids = itertools.count(1)
+        # As AWS: with a clock and `stop_seconds`, a stopped run is STOPPING until the clock has passed them
+        # (and still counts as a run: a start meanwhile is refused). Without: stopped at once (a run that
+        # died, for tests that inject that).
+        self.clock = clock
+        self.stop_seconds = stop_seconds
+        self._stop_requested: dict[str, datetime] = {}
+        self.stop_requests: list[list[str]] = []
 
     def add_job(self, name: str, workers: int = 2, worker_type: str = "G.1X") -> None:
         self.jobs[name] = JobDefinition(name=name, workers=workers, worker_type=worker_type,
@@ -47,16 +56,31 @@ class FakeGlue:
             raise _client_error("EntityNotFoundException", f"Job {name} not found", "GetJob")
         return self.jobs[name]
 
+    def _settle(self, name: str) -> None:
+        if self.clock is None or self.stop_seconds is None:
+            return
+        done = {r for r, at in self._stop_requested.items()
+                if (self.clock.now() - at).total_seconds() >= self.stop_seconds}
+        self.runs[name] = [replace(r, state="STOPPED") if r.id in done and r.state == "STOPPING" else r
+                           for r in self.runs[name]]
+
     def recent_runs(self, name: str, limit: int = 10) -> list[JobRun]:
         self.get_job(name)
+        self._settle(name)
         return list(self.runs[name][:limit])
+
+    def get_run(self, name: str, run_id: str) -> JobRun:
+        self.get_job(name)
+        self._settle(name)
+        return self.run_by_id(name, run_id)
 
     def start_run(self, name: str, workers: int | None = None, worker_type: str | None = None,
                   arguments: dict[str, str] | None = None) -> str:
         job = self.get_job(name)
+        self._settle(name)
         if self.start_error is not None:
             raise self.start_error
-        if self.active_runs(name):
+        if self.active_runs(name) or any(r.state == "STOPPING" for r in self.runs[name]):
             raise _client_error("ConcurrentRunsExceededException",
                                 f"Concurrent runs exceeded for {name}", "StartJobRun")
         run_id = f"jr_{next(self._ids):04d}"
@@ -68,7 +92,14 @@ class FakeGlue:
 
     def stop_runs(self, name: str, run_ids: list[str]) -> None:
         self.get_job(name)
-        self.runs[name] = [replace(r, state="STOPPED") if r.id in run_ids else r for r in self.runs[name]]
+        self.stop_requests.append(list(run_ids))
+        if self.clock is not None and self.stop_seconds is not None:
+            for run_id in run_ids:
+                self._stop_requested[run_id] = self.clock.now()
+            state = "STOPPING"
+        else:
+            state = "STOPPED"
+        self.runs[name] = [replace(r, state=state) if r.id in run_ids else r for r in self.runs[name]]
 
 
 def _client_error(code: str, message: str, operation: str) -> ClientError:
@@ -108,6 +139,7 @@ class FakeBreaker:
     def __init__(self) -> None:
         self.items: dict[str, BreakerState] = {}
         self.lease_items: dict[str, dict[str, Any]] = {}
+        self.pending_items: dict[str, dict[str, Any]] = {}
         # Runs at the start of claim(): lets a test slip in a concurrent writer between load and claim.
         self.before_claim: Callable[[], None] | None = None
 
@@ -137,6 +169,15 @@ class FakeBreaker:
 
     def leases(self) -> list[dict[str, Any]]:
         return list(self.lease_items.values())
+
+    def put_pending_start(self, target: str, pending: dict[str, Any]) -> None:
+        self.pending_items[target] = pending
+
+    def clear_pending_start(self, target: str) -> None:
+        self.pending_items.pop(target, None)
+
+    def pending_starts(self) -> list[dict[str, Any]]:
+        return list(self.pending_items.values())
 
 
 class FakeApprovals:
@@ -231,6 +272,10 @@ class FixedClock:
     def advance(self, **delta: float) -> None:
         self.at += timedelta(**delta)
 
+    def sleep(self, seconds: float) -> None:
+        self.slept = getattr(self, "slept", 0.0) + seconds
+        self.at += timedelta(seconds=seconds)
+
 
 class FakeMskCluster:
     """The catalog's MSK cluster and its state (ListClustersV2); ACTIVE unless a test says otherwise."""
@@ -249,3 +294,5 @@ class FakePorts:
     glue: FakeGlue
     alarms: FakeAlarms = field(default_factory=FakeAlarms)
     kafka: FakeMskCluster = field(default_factory=FakeMskCluster)
+    # How long an action may wait for AWS (functions.core.waiting); by default: not at all.
+    budget: Budget = field(default_factory=lambda: Budget(FixedClock(datetime(2026, 1, 1, tzinfo=UTC))))

@@ -41,9 +41,10 @@ def test_every_action_a_playbook_plans_is_registered(playbook: str) -> None:
 
 
 def test_the_scale_action_declares_the_reads_it_makes() -> None:
-    # It lists runs to find the one to stop: GetJobRuns must be granted or it fails in AWS only.
+    # It lists runs to find the one to stop (GetJobRuns) and polls that run until it has stopped (GetJobRun):
+    # both must be granted or it fails in AWS only.
     assert set(REGISTRY["glue.scale_streaming_job"].iam_actions) == {
-        "glue:BatchStopJobRun", "glue:StartJobRun", "glue:GetJobRuns"}
+        "glue:BatchStopJobRun", "glue:StartJobRun", "glue:GetJobRuns", "glue:GetJobRun"}
     assert REGISTRY["glue.restart_streaming_job"].iam_actions == ("glue:StartJobRun",)
 
 

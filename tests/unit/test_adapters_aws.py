@@ -144,7 +144,9 @@ def test_a_glue_error_surfaces_as_client_error(stubbed: Stubbed) -> None:
     stub.assert_no_pending_responses()
 
 
-def test_a_scale_up_reaches_glue_as_stop_then_start_with_four_workers(stubbed: Stubbed, catalog: Catalog) -> None:
+def test_a_scale_up_reaches_glue_as_stop_wait_until_stopped_then_start(stubbed: Stubbed, catalog: Catalog) -> None:
+    from functions.core.waiting import Budget
+
     clients, stub = stubbed("glue")
     running = {"Id": "jr_old", "JobName": "orders-stream", "JobRunState": "RUNNING", "NumberOfWorkers": 2,
                "WorkerType": "G.1X"}
@@ -153,6 +155,10 @@ def test_a_scale_up_reaches_glue_as_stop_then_start_with_four_workers(stubbed: S
     stub.add_response("batch_stop_job_run", {"SuccessfulSubmissions": [{"JobName": "orders-stream",
                                                                          "JobRunId": "jr_old"}], "Errors": []},
                       {"JobName": "orders-stream", "JobRunIds": ["jr_old"]})
+    # BatchStopJobRun only asks: the run is STOPPING at the first look, STOPPED at the next (GetJobRun).
+    for state in ("STOPPING", "STOPPED"):
+        stub.add_response("get_job_run", {"JobRun": dict(running, JobRunState=state)},
+                          {"JobName": "orders-stream", "RunId": "jr_old"})
     stub.add_response("start_job_run", {"JobRunId": "jr_new"},
                       {"JobName": "orders-stream", "NumberOfWorkers": 4, "WorkerType": "G.1X"})
     stub.add_response("get_job_runs", {"JobRuns": [
@@ -171,12 +177,15 @@ def test_a_scale_up_reaches_glue_as_stop_then_start_with_four_workers(stubbed: S
     kafka_stub.add_response("list_clusters_v2", {"ClusterInfoList": [
         {"ClusterName": "retail-msk-dev", "State": "ACTIVE", "ClusterType": "PROVISIONED"}]},
         {"ClusterNameFilter": "retail-msk-dev"})
-    ctx = Context(catalog=catalog, ports=AwsPorts(clients), kill_switch=FakeKillSwitch(), breaker=FakeBreaker(),
-                  audit=FakeAudit(), notifier=FakeNotifier(), clock=FixedClock(NOW))
+    clock = FixedClock(NOW)
+    ports = AwsPorts(clients, Budget.for_invocation(clock, 60_000))  # a minute left in the invocation
+    ctx = Context(catalog=catalog, ports=ports, kill_switch=FakeKillSwitch(), breaker=FakeBreaker(),
+                  audit=FakeAudit(), notifier=FakeNotifier(), clock=clock)
 
     outcome = run(MskConsumerLag(), lag_incident(), ctx)
 
     assert outcome.status is OutcomeStatus.ACTED
+    assert clock.slept == 5  # one poll interval of the invocation's clock, nothing slept for real
     assert outcome.verification.detail.startswith("run jr_new is STARTING with 4 workers; "
                                                   f"{alarm} is ALARM")
     stub.assert_no_pending_responses()

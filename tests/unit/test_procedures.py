@@ -203,6 +203,22 @@ def test_msk_plan_says_it_cannot_be_undone(catalog: Catalog) -> None:
     assert plan["change"] and plan["target"] == 6 and "not reversible" in plan["about_to"][1]
 
 
+def test_msk_report_says_the_new_brokers_are_not_watched_until_the_catalog_says_so(catalog: Catalog) -> None:
+    plan = scaling.plan_msk(validate("scale-msk", base(brokers=6), catalog, NOW), FakeClusters(msk=MSK), catalog)
+    done = scaling.summary_msk({"plan": plan, "results": {"RecordRollbackPoint": {}, "UpdateBrokerCount": {}}}, None)
+    assert ("the new brokers 4..6 are NOT watched yet: set msk.broker_count: 6 in config/dev.yaml and redeploy "
+            "(make deploy ENV=dev)") in done.left[-1]
+    # Not changed (refused, or failed before the update): nothing to say about new brokers.
+    refused = scaling.summary_msk({"plan": plan, "results": {"RecordRollbackPoint": {}}}, "UpdateBrokerCount")
+    assert not any("NOT watched" in line for line in refused.left)
+
+
+def test_a_procedure_input_bounds_its_polls_by_its_maximum_wait(catalog: Catalog) -> None:
+    assert validate("scale-msk", base(brokers=6), catalog, NOW).max_polls == 360  # 6 h of 60 s polls
+    short = validate("scale-msk", base(brokers=6, poll_seconds=30, max_wait_minutes=10), catalog, NOW)
+    assert short.max_polls == 20
+
+
 @pytest.mark.parametrize(("nodes", "node_type", "api", "cluster_type"), [
     (4, None, "resize", "multi-node"), (2, "ra3.4xlarge", "modify", "multi-node"), (1, None, "resize", "single-node")])
 def test_redshift_plan_picks_elastic_or_classic_resize(catalog: Catalog, nodes: int, node_type: str | None, api: str,

@@ -314,6 +314,21 @@ class DynamoBreaker:
             TableName=self._table, FilterExpression="attribute_exists(lease)", ProjectionExpression="lease")
         return [json.loads(item["lease"]["S"]) for page in pages for item in page.get("Items", [])]
 
+    def put_pending_start(self, target: str, pending: dict[str, Any]) -> None:
+        self._clients("dynamodb").update_item(
+            TableName=self._table, Key={"target": {"S": target}}, UpdateExpression="SET pending_start = :p",
+            ExpressionAttributeValues={":p": {"S": json.dumps(pending, sort_keys=True, default=str)}})
+
+    def clear_pending_start(self, target: str) -> None:
+        self._clients("dynamodb").update_item(TableName=self._table, Key={"target": {"S": target}},
+                                              UpdateExpression="REMOVE pending_start")
+
+    def pending_starts(self) -> list[dict[str, Any]]:
+        pages = self._clients("dynamodb").get_paginator("scan").paginate(
+            TableName=self._table, FilterExpression="attribute_exists(pending_start)",
+            ProjectionExpression="pending_start")
+        return [json.loads(item["pending_start"]["S"]) for page in pages for item in page.get("Items", [])]
+
 
 def _conditional(clients: Clients, request: dict[str, Any]) -> bool:
     """One conditional UpdateItem: False when its condition did not hold (someone else got there first)."""
@@ -471,12 +486,21 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def sleep(self, seconds: float) -> None:
+        import time
+
+        time.sleep(seconds)
+
 
 class AwsPorts:
     """The domain ports a playbook reaches, built on first use."""
 
-    def __init__(self, clients: Clients):
+    def __init__(self, clients: Clients, budget: Any = None):
+        from functions.core.waiting import Budget
+
         self.clients = clients
+        # How long an action may wait for AWS in the current invocation (set per invocation by the runtime).
+        self.budget: Budget = budget or Budget(SystemClock())
 
     @cached_property
     def glue(self) -> GlueAdapter:

@@ -45,10 +45,13 @@ def playbook_approval_approved(d: Drill) -> None:
         answered = incident.approve(d.sandbox.client, d.catalog, ident, by="alice", reason="month-end volume")
         outcome = answered.get("outcome", {})
         d.say("handler", f"{outcome.get('status')}: {outcome.get('summary', '')}")
-        d.expect(f"carried out once approved: {JOB} restarted with {target} workers",
-                 answered.get("decision") == "APPROVED" and
-                 [r.get("NumberOfWorkers") for r in d.active_runs(JOB)] == [target],
-                 f"active: {[(r['Id'][:10], r.get('NumberOfWorkers')) for r in d.active_runs(JOB)]}")
+        d.expect(f"carried out once approved: the run is stopping, its start with {target} workers pending",
+                 answered.get("decision") == "APPROVED" and d.active_runs(JOB) == [] and
+                 "is pending" in outcome.get("summary", ""), outcome.get("summary", "")[:160])
+        d.advance(5)
+        d.tick(LAG_CHECKS)  # the stop has finished: the scheduled check makes the start
+        d.expect(f"{JOB} runs again with {target} workers", [r.get("NumberOfWorkers") for r in d.active_runs(JOB)]
+                 == [target], f"active: {[(r['Id'][:10], r.get('NumberOfWorkers')) for r in d.active_runs(JOB)]}")
         texts = [r["payload"].get("text") for r in d.audit("approval")]
         d.expect("the audit trail says who approved and why", texts == ["APPROVED by alice (month-end volume)"],
                  str(texts))
