@@ -44,7 +44,8 @@ only warns and skips it, on Redshift and on PostgreSQL alike.
 Fault injection. ``add_running_query`` opens a real session as the given user that sleeps in the server
 and lists it in ``stv_recents`` with the given SQL text and a back-dated start time:
 ``pg_terminate_backend(pid)`` really ends it, and the row then turns ``Done`` with pid -1, as on Redshift.
-``add_queued_query`` lists a query waiting in a WLM queue. ``make_stats_stale`` appends rows without
+``add_queued_query`` lists a query waiting in a WLM queue. ``hold_lock`` makes a table slow to ANALYZE
+(a session holds the lock ANALYZE waits for). ``make_stats_stale`` appends rows without
 ANALYZE. ``svv_table_info.stats_off`` is computed from PostgreSQL's cumulative statistics
 (``n_mod_since_analyze``), which ANALYZE resets, so a real ``ANALYZE schema.table`` brings it back to 0.
 Autovacuum is off so that nothing repairs an injected fault behind the test's back.
@@ -765,6 +766,21 @@ class RedshiftStandIn:
                 (pid, float(seconds_running), sql, int(seconds_running * 1_000_000), user),
             )
             thread = threading.Thread(target=self._hold_session, args=(conn,), name=f"standin-query-{pid}", daemon=True)
+            thread.start()
+            self._sleepers[pid] = (thread, conn)
+            return pid
+
+    def hold_lock(self, schema: str, table: str) -> int:
+        """A slow table: a session holds a lock that ANALYZE waits for (SHARE UPDATE EXCLUSIVE, as a long
+        VACUUM or another ANALYZE would) until ``reset_faults``. Returns the holding session's pid."""
+        with self._lock:
+            conn = self._connect(_ADMIN_USER)
+            conn.autocommit = False
+            cur = conn.cursor()
+            cur.execute("SELECT pg_backend_pid()")
+            pid = int(cur.fetchall()[0][0])
+            cur.execute(f"LOCK TABLE {_qualified(schema, table)} IN SHARE UPDATE EXCLUSIVE MODE")
+            thread = threading.Thread(target=self._hold_session, args=(conn,), name=f"standin-lock-{pid}", daemon=True)
             thread.start()
             self._sleepers[pid] = (thread, conn)
             return pid

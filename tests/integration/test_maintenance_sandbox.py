@@ -167,3 +167,27 @@ def test_redshift_analysis_through_redshift_connector(sandbox_env: Sandbox, reds
     assert {("ANALYZE", "analytics.dim_customer"), ("VACUUM", "analytics.fact_sales"),
             ("DISK", sandbox.catalog.redshift.cluster_id)} <= kinds
     assert [p["used_percent"] for p in report["disk"]["history"]] == [54.0, 59.0, 64.0]
+
+
+def test_redshift_analysis_without_a_grant_reports_it_and_the_rest(sandbox_env: Sandbox, redshift: Any) -> None:
+    # Finding 3: svv_table_info (and stv_partitions) are superuser-visible unless granted; the analysis failed.
+    from remedy.redshift_grants import GRANTS_FILE
+    from sandbox.redshift_wiring import grant_service_user
+
+    sandbox = sandbox_env
+    now = datetime.now(UTC).replace(microsecond=0)
+    redshift_history.seed_month(redshift, sandbox.catalog, now)
+    kept = [line for line in GRANTS_FILE.read_text(encoding="utf-8").splitlines()
+            if not line.startswith(("GRANT SELECT ON svv_table_info", "GRANT SELECT ON stv_partitions"))]
+    grant_service_user(redshift, sandbox.catalog, "\n".join(kept))
+    try:
+        result = invoke(sandbox, "redshift_analysis", now, force=True)
+    finally:
+        grant_service_user(redshift, sandbox.catalog)
+    report = result["report"]
+    grants = {r["target"]: r for r in report["recommendations"] if r["kind"] == "GRANT"}
+    assert sorted(grants) == ["stv_partitions", "svv_table_info"]
+    assert grants["svv_table_info"]["reason"].startswith(
+        "the service user IAM:remedy lacks SELECT on svv_table_info: run sql/redshift-grants.sql")
+    assert report["tables"] == [] and report["disk"] is None
+    assert report["slowest"][0]["runs"] == 3  # the rest of the analysis is there

@@ -5,21 +5,24 @@ database (stats_off really drops, a cancelled session is really gone)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from functions.actions.redshift import AnalyzeTablesParams, analyze_tables
 from functions.core.adapters.aws import Clients
-from functions.core.adapters.redshift import RedshiftAdapter, RedshiftError, RedshiftSettings
+from functions.core.adapters.redshift import RedshiftAdapter, RedshiftError, RedshiftSettings, invocation
 from functions.core.catalog import Catalog
 from remedy.gameday.drill import Drill
 from remedy.gameday.scenarios.redshift import RUNAWAY_SQL, cpu_high
+from remedy.redshift_grants import GRANTS_FILE
 from sandbox.catalog_variant import catalog_variant
-from sandbox.core import Sandbox
+from sandbox.core import LambdaContext, Sandbox
 from sandbox.redshift import RedshiftStandIn
 from sandbox.redshift_wiring import (
     attach_redshift,
     detach_redshift,
+    grant_service_user,
     redshift_env,
     reset_redshift,
     running_pids,
@@ -45,6 +48,20 @@ def standin(sandbox_env: Sandbox) -> Iterator[RedshiftStandIn]:
 @pytest.fixture
 def cluster(sandbox: Sandbox, standin: RedshiftStandIn) -> RedshiftStandIn:
     return reset_redshift(sandbox)
+
+
+@pytest.fixture
+def grants(sandbox: Sandbox, cluster: RedshiftStandIn) -> Iterator[Callable[..., None]]:
+    """grants(\"sys:operator\", ...): the service user gets sql/redshift-grants.sql without the statements that
+    contain these words, for one test (the whole file again afterwards)."""
+    def leave_out(*needles: str) -> None:
+        lines = GRANTS_FILE.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if line.startswith("--") or not any(n in line for n in needles)]
+        assert len(kept) == len(lines) - len(needles)
+        grant_service_user(cluster, sandbox.catalog, "\n".join(kept))
+
+    yield leave_out
+    grant_service_user(cluster, sandbox.catalog)
 
 
 def adapter_for(sandbox: Sandbox, standin: RedshiftStandIn) -> RedshiftAdapter:
@@ -167,3 +184,81 @@ def test_a_cancel_the_catalog_auto_approves_really_ends_the_session(sandbox: San
     assert outcome["status"] == "REMEDIATED", outcome
     assert outcome["verification"]["detail"] == f"pid {pid} no longer runs (stv_recents)"
     assert pid not in running_pids(cluster)
+
+
+# --- the service user's privileges: exactly sql/redshift-grants.sql ------------------------------------------
+
+def test_without_select_on_svv_table_info_the_alarm_gets_a_diagnosis_not_an_abort(sandbox: Sandbox,
+                                                                                 cluster: RedshiftStandIn,
+                                                                                 grants: Callable[..., None]) -> None:
+    # Finding 3: SVV_TABLE_INFO is visible only to superusers unless granted; the diagnosis aborted on every alarm.
+    grants("ON svv_table_info")
+    cluster.make_stats_stale("analytics", "fact_sales")
+    pid = cluster.add_running_query("etl_user", RUNAWAY_SQL, seconds_running=2 * 3600)
+
+    drill = Drill(sandbox)
+    with catalog_variant(sandbox, "redshift_performance", mode="auto",
+                         auto_approve_destructive=["redshift.cancel_query"]):
+        outcome = cpu_high(drill)
+
+    assert outcome["status"] == "REMEDIATED", outcome  # the runaway query was still found and cancelled
+    assert pid not in running_pids(cluster)
+    stats = next(f for f in outcome["plan"]["findings"] if f["check"] == "table statistics")
+    assert not stats["ok"] and stats["detail"].startswith(
+        "the service user IAM:remedy lacks SELECT on svv_table_info: run sql/redshift-grants.sql")
+    message = drill.notifications()[-1]["message"]
+    assert "lacks SELECT on svv_table_info: run sql/redshift-grants.sql" in message
+
+
+def test_cancelling_another_users_query_without_sys_operator_fails_naming_the_role(sandbox: Sandbox,
+                                                                                   cluster: RedshiftStandIn,
+                                                                                   grants: Callable[..., None]) -> None:
+    # Finding 4: pg_cancel_backend cancels only the caller's own queries unless superuser or sys:operator.
+    grants("sys:operator")
+    pid = cluster.add_running_query("etl_user", RUNAWAY_SQL, seconds_running=2 * 3600)
+
+    with catalog_variant(sandbox, "redshift_performance", mode="auto",
+                         auto_approve_destructive=["redshift.cancel_query"]):
+        outcome = cpu_high(Drill(sandbox))
+
+    assert [r["status"] for r in outcome["results"]] == ["FAILED"], outcome
+    assert "lacks the role sys:operator (to cancel another user's query): run sql/redshift-grants.sql" in \
+        outcome["results"][0]["detail"]
+    assert "permission denied to cancel query" in outcome["results"][0]["detail"]
+    assert pid in running_pids(cluster)
+
+
+def test_analyze_without_sys_operator_is_said_not_taken_for_done(sandbox: Sandbox, cluster: RedshiftStandIn,
+                                                                 grants: Callable[..., None]) -> None:
+    grants("sys:operator")
+    cluster.make_stats_stale("analytics", "fact_sales")
+
+    with catalog_variant(sandbox, "redshift_performance", mode="auto"):
+        outcome = cpu_high(Drill(sandbox))
+
+    assert [r["status"] for r in outcome["results"]] == ["FAILED"], outcome
+    assert "lacks the role sys:operator (ANALYZE)" in outcome["results"][0]["detail"]
+    assert (stats_off(cluster, "analytics", "fact_sales") or 0) > STALE
+
+
+def test_analyze_of_a_slow_table_stops_before_the_functions_deadline(sandbox: Sandbox,
+                                                                    cluster: RedshiftStandIn) -> None:
+    # Finding 9: ANALYZE table by table with a 40 s statement timeout inside a 60 s function: a slow table
+    # outlived the function. Here the invocation has 14 s: 10 are kept for verification and the report.
+    cluster.make_stats_stale("analytics", "fact_sales")
+    cluster.make_stats_stale("analytics", "dim_customer")
+    cluster.hold_lock("analytics", "fact_sales")  # ANALYZE of it waits for this lock
+    adapter = adapter_for(sandbox, cluster)
+    ports = type("Ports", (), {"redshift": adapter})()
+    context = LambdaContext(function_name="redshift-performance", invoked_function_arn="arn", timeout_seconds=14)
+    began = time.monotonic()
+    try:
+        with invocation(context):
+            done = analyze_tables.run(ports, AnalyzeTablesParams(tables=("analytics.fact_sales", "analytics.dim_customer")))
+    finally:
+        adapter.close()
+
+    assert time.monotonic() - began < 14 - 8, "the work must leave the function time to report"
+    assert done.changed == {"tables": [], "left": ["analytics.fact_sales", "analytics.dim_customer"]}
+    assert "left for the next run" in done.detail and 'ANALYZE "analytics"."dim_customer";' in done.detail
+    assert (stats_off(cluster, "analytics", "dim_customer") or 0) > STALE  # not started: no time for it

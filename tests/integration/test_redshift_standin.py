@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import time
-
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 
