@@ -54,7 +54,8 @@ def _services(statements: list[dict[str, Any]]) -> set[str]:
         actions = statement.get("Action", [])
         for action in [actions] if isinstance(actions, str) else actions:
             prefix = action.split(":", 1)[0].lower()
-            if prefix == "ec2" or action.lower() in _DONE_BY_LAMBDA:
+            # kafka-cluster:* is authorised by the MSK brokers themselves, reached in the VPC: no API endpoint.
+            if prefix in ("ec2", "kafka-cluster") or action.lower() in _DONE_BY_LAMBDA:
                 continue
             services.add(prefix)
     return services

@@ -239,7 +239,61 @@ def probe_statements(catalog: Catalog, probe: str) -> list[Statement]:
         # Lambda's on-failure destination sends with the function's role: an uncounted run end is parked.
         statements.append(Statement("OnFailureDestination", ("sqs:SendMessage",), (names.queue_arn(catalog),)))
         return statements
+    if probe == "consumer_lag":
+        return consumer_lag_probe_statements(catalog)
     raise ValueError(f"no permissions declared for probe {probe!r}: add them in infra/permissions.py")
+
+
+_MSK_UUID = "MSK appends a generated UUID to the cluster's ARN (and to its topics' and groups'); the cluster name " \
+            "and the topic or group are fixed by the catalog"
+
+
+def consumer_lag_probe_statements(catalog: Catalog) -> list[Statement]:
+    """The lag probe (functions/probes/kafka.py, consumer_lag.py): find the brokers, read partition offsets of
+    the probed jobs' topics and the committed offsets of msk-sourced jobs' groups (no write, no group
+    membership), list and read the checkpoints' offsets/ and commits/ logs, nothing else."""
+    from functions.probes import PROBES
+    from functions.probes.consumer_lag import COMMITS_LOG, OFFSETS_LOG, probed_jobs
+
+    cluster = catalog.msk.cluster_name
+    jobs = probed_jobs(catalog)
+    statements = [_probe_logs(catalog, "consumer_lag"), send_traces()]
+    if not jobs:
+        return statements
+    statements += [
+        # The brokers' IAM listener, looked up every run (brokers added by scale-msk are found).
+        Statement("FindBrokers", ("kafka:GetBootstrapBrokers", "kafka:ListClustersV2"), ("*",),
+                  wildcard_reason=f"kafka:ListClustersV2 and kafka:GetBootstrapBrokers {_NO_RESOURCE}"),
+        Statement("ConnectToCluster", ("kafka-cluster:Connect",),
+                  (names.arn(catalog, "kafka", f"cluster/{cluster}/*"),), wildcard_reason=_MSK_UUID),
+        # Metadata and ListOffsets of the jobs' topics.
+        Statement("DescribeTopics", ("kafka-cluster:DescribeTopic",),
+                  tuple(names.arn(catalog, "kafka", f"topic/{cluster}/*/{topic}")
+                        for topic in sorted({j.topic for j in jobs if j.topic})), wildcard_reason=_MSK_UUID),
+    ]
+    groups = sorted({j.consumer_group for j in jobs if j.lag_source == "msk" and j.consumer_group})
+    if groups:
+        # OffsetFetch: does the group commit offsets (else MSK publishes no lag for it)? Reading, not joining.
+        statements.append(Statement("DescribeCommittingGroups", ("kafka-cluster:DescribeGroup",),
+                                    tuple(names.arn(catalog, "kafka", f"group/{cluster}/*/{g}") for g in groups),
+                                    wildcard_reason=_MSK_UUID))
+    checkpoints = [j for j in jobs if j.lag_source == "checkpoint"]
+    for bucket in sorted({j.checkpoint_bucket for j in checkpoints}):
+        mine = [j for j in checkpoints if j.checkpoint_bucket == bucket]
+        arn = names.arn(catalog, "s3", bucket, regional=False, account=False)
+        sid = _sid(bucket)
+        # ListObjectsV2 of the two logs of each checkpoint, and of nothing else in the bucket.
+        statements.append(Statement(f"ListCheckpoints{sid}", ("s3:ListBucket",), (arn,), conditions={
+            "StringEquals": {"s3:prefix": tuple(f"{j.checkpoint_prefix}{log}/" for j in mine
+                                                for log in (OFFSETS_LOG, COMMITS_LOG))}}))
+        # Only offsets/ is read (commits/ entries are only looked for).
+        statements.append(Statement(f"ReadCheckpointOffsets{sid}", ("s3:GetObject",),
+                                    tuple(f"{arn}/{j.checkpoint_prefix}{OFFSETS_LOG}/*" for j in mine),
+                                    wildcard_reason="Spark names one file per batch (its number) in offsets/"))
+    statements += vpc_statements(catalog, PROBES["consumer_lag"])  # type: ignore[arg-type]
+    # A run that failed outright is parked with its error (a blind probe leaves a trace).
+    statements.append(Statement("OnFailureDestination", ("sqs:SendMessage",), (names.queue_arn(catalog),)))
+    return statements
 
 
 def bucket_metrics_statements(catalog: Catalog) -> list[Statement]:

@@ -16,10 +16,17 @@ from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Any
 
-from functions.core.catalog import Catalog
+from functions.core.catalog import Catalog, GlueJob
 from functions.core.naming import OUTAGE_COMPONENT, OUTAGE_SIGNAL, PIPELINE_SIGNAL, alarm_name
 from functions.maintenance.weekly import PLATFORM, pipelines
-from functions.probes.metrics import LANDING_AGE, NAMESPACE, RUN_FAILED, RUN_SUCCEEDED
+from functions.probes.metrics import (
+    LAG_MESSAGES,
+    LAG_UNMEASURED,
+    LANDING_AGE,
+    NAMESPACE,
+    RUN_FAILED,
+    RUN_SUCCEEDED,
+)
 
 # Thresholds the catalog does not carry (yet): fixed here, with the reason.
 REDSHIFT_DISK_PERCENT = 85.0  # room left for a resize, VACUUM and the spill of one large query
@@ -121,43 +128,113 @@ def _metric(namespace: str, name: str, dimensions: Mapping[str, str], statistic:
 
 # --- MSK consumer lag ----------------------------------------------------------------------------------
 
+def _lag_metric(catalog: Catalog, job: GlueJob) -> tuple[MetricSpec, float, str, str]:
+    """Where the job's lag comes from (catalog lag_source): the metric, its threshold, what it counts, and
+    how missing data is treated (README "Consumer lag: which metric")."""
+    if job.lag_source == "msk":
+        return (MetricSpec(
+            namespace="AWS/Kafka",
+            # Total lag over the topic's partitions: what the runbook's "< 10,000 messages" counts.
+            name="SumOffsetLag",
+            dimensions={"Cluster Name": catalog.msk.cluster_name, "Consumer Group": job.consumer_group or "",
+                        "Topic": job.topic or ""},
+            # The worst point of each minute: a backlog that drains within the minute still counts.
+            statistic="Maximum",
+            # MSK publishes consumer lag once a minute; a shorter period only adds empty datapoints.
+            period_seconds=60),
+            catalog.thresholds.consumer_lag_messages, "messages (MSK's SumOffsetLag of the consumer group)",
+            # MSK reports lag only while the group has committed offsets: no datapoint is no evidence of a
+            # backlog and must neither page nor restart a job. The lag probe checks that the group commits
+            # (lag-unmeasured pages when it does not), so a silent metric does not go unnoticed.
+            "notBreaching")
+    if job.lag_source == "glue":
+        return (MetricSpec(
+            namespace="Glue",
+            # Emitted per micro-batch by the job's Kafka source with emitConsumerLagMetrics (Glue 4.0+): the
+            # age of the oldest record of the batch when it reached Glue.
+            name="glue.driver.streaming.maxConsumerLagInMs",
+            dimensions={"JobName": job.name, "JobRunId": "ALL", "Type": "gauge"},
+            statistic="Maximum",
+            period_seconds=60),
+            float(job.lag_threshold_ms or 0), "milliseconds (Glue's maxConsumerLagInMs)",
+            # Emitted only while batches run: a stopped job (glue-failures) or an idle stream has no
+            # datapoint, which is no evidence of a backlog.
+            "notBreaching")
+    return (MetricSpec(
+        namespace=NAMESPACE,
+        # Messages behind, from the job's newest committed batch in its Spark checkpoint (the lag probe).
+        name=LAG_MESSAGES,
+        dimensions={"JobName": job.name},
+        statistic="Maximum",
+        # The probe measures once a minute (its schedule), stamped with the minute it was scheduled for.
+        period_seconds=60),
+        catalog.thresholds.consumer_lag_messages, "messages (from the job's Spark checkpoint)",
+        # The probe publishes every minute, a lag of 0 included: a missing datapoint means it did not run or
+        # could not measure (then lag-unmeasured pages). Neither is evidence either way, so the alarm keeps its
+        # state: no restart on a blind probe, and no false OK that would "verify" a recovery nobody saw.
+        "ignore")
+
+
 def consumer_lag_alarms(catalog: Catalog) -> list[AlarmSpec]:
-    """Runbook 'Key Metrics to Monitor' 1: MSK consumer lag < 10,000 messages, per streaming pipeline."""
+    """Runbook 'Key Metrics to Monitor' 1: consumer lag < 10,000 messages, per streaming job, from the source
+    its catalog entry names (lag_source: checkpoint by default, msk, glue)."""
     specs = []
     for job in catalog.glue_jobs:
-        if not job.streaming or job.consumer_group is None or job.topic is None:
-            continue  # lag is measured per consumer group: a job without one has nothing to watch
+        if not job.streaming or job.topic is None:
+            continue
+        metric, threshold, unit, missing = _lag_metric(catalog, job)
+        reader = f"consumer group {job.consumer_group}" if job.lag_source == "msk" else f"Glue streaming job {job.name}"
+        limit = f"{threshold:,.0f} ms" if job.lag_source == "glue" else f"{threshold:,.0f}"
         specs.append(AlarmSpec(
             name=alarm_name(catalog.prefix, "consumer-lag", f"glue:{job.name}"),
             signal="consumer-lag",
             component=f"glue:{job.name}",
-            description=(f"MSK consumer lag of {job.consumer_group} on topic {job.topic} (Glue streaming job "
-                         f"{job.name}). Runbook: Monitoring / Alarms: MSK consumer lag > "
-                         f"{catalog.thresholds.consumer_lag_messages:,}; remediated by playbook "
+            description=(f"Consumer lag of {reader} on topic {job.topic} in {unit}, lag_source {job.lag_source}. "
+                         f"Runbook: Monitoring / Alarms: MSK consumer lag > {limit}; remediated by playbook "
                          f"msk_consumer_lag"),
-            metric=MetricSpec(
-                namespace="AWS/Kafka",
-                # Total lag over the topic's partitions: what the runbook's "< 10,000 messages" counts.
-                name="SumOffsetLag",
-                dimensions={"Cluster Name": catalog.msk.cluster_name, "Consumer Group": job.consumer_group,
-                            "Topic": job.topic},
-                # The worst point of each minute: a backlog that drains within the minute still counts.
-                statistic="Maximum",
-                # MSK publishes consumer lag once a minute; a shorter period only adds empty datapoints.
-                period_seconds=60,
-            ),
-            threshold=catalog.thresholds.consumer_lag_messages,
+            metric=metric,
+            threshold=threshold,
             # "Should be < 10,000": the threshold itself is still healthy.
             comparison="GreaterThanThreshold",
             # Look at the last 5 minutes...
             evaluation_periods=5,
             # ...and alarm when 3 of them are over: a sustained backlog (~3 min to detect), not one burst.
             datapoints_to_alarm=3,
-            # MSK reports lag only for groups with committed offsets (a Glue streaming job keeps its offsets
-            # in its Spark checkpoint and may publish none): no datapoint is no evidence of a backlog, and
-            # must neither page nor restart a job. Failures and landing freshness cover a silent stream.
-            treat_missing_data="notBreaching",
-            title=f"Consumer lag: {job.consumer_group} on {job.topic} ({job.name})",
+            treat_missing_data=missing,
+            title=f"Consumer lag ({job.lag_source}): {job.topic} ({job.name})",
+        ))
+    return specs
+
+
+def lag_unmeasured_alarms(catalog: Catalog) -> list[AlarmSpec]:
+    """A streaming job whose lag the probe cannot measure (checkpoint missing, AccessDenied, malformed; brokers
+    unreachable; an msk-sourced group that commits nothing): its lag alarm is blind, a person must know."""
+    specs = []
+    for job in catalog.glue_jobs:
+        if not job.streaming or job.lag_source not in ("checkpoint", "msk"):
+            continue
+        component = f"glue:{job.name}"
+        what = (f"its Spark checkpoint {job.checkpoint_location}" if job.lag_source == "checkpoint" else
+                f"whether consumer group {job.consumer_group} commits offsets")
+        specs.append(AlarmSpec(
+            name=alarm_name(catalog.prefix, "lag-unmeasured", component),
+            signal="lag-unmeasured",
+            component=component,
+            description=(f"The lag probe cannot measure the consumer lag of {job.name} ({what}): its consumer-lag "
+                         f"alarm cannot see a backlog. The probe's log line names the reason. Runbook: Monitoring "
+                         f"/ Alarms: MSK consumer lag"),
+            # 1 per probe run that could not measure the job, 0 when it could.
+            metric=_metric(NAMESPACE, LAG_UNMEASURED, {"JobName": job.name}, "Maximum", 60),
+            threshold=0,
+            comparison="GreaterThanThreshold",
+            # 3 of 5 minutes blind: one failed read (an S3 hiccup, a broker restart) is not worth a page; a
+            # checkpoint moved or a role without access is.
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            # The probe publishes 0 or 1 every minute: a missing datapoint is a run that did not happen (its
+            # failure is parked in the unhandled-events queue); the state stays as it was.
+            treat_missing_data="ignore",
+            title=f"Lag unmeasured (1 = blind): {job.name}",
         ))
     return specs
 
@@ -420,7 +497,8 @@ def msk_broker_alarms(catalog: Catalog) -> list[AlarmSpec]:
 
 def metric_alarm_specs(catalog: Catalog) -> list[AlarmSpec]:
     """Every metric alarm, each paging on its own (before the lineage decides which page via composites)."""
-    return [*consumer_lag_alarms(catalog), *glue_failure_alarms(catalog), *glue_success_rate_alarms(catalog),
+    return [*consumer_lag_alarms(catalog), *lag_unmeasured_alarms(catalog), *glue_failure_alarms(catalog),
+            *glue_success_rate_alarms(catalog),
             *redshift_alarms(catalog), *landing_freshness_alarms(catalog), *msk_broker_alarms(catalog)]
 
 

@@ -143,6 +143,9 @@ class Sandbox:
 
     def start(self, templates: dict[str, dict[str, Any]] | None = None) -> Sandbox:
         from sandbox.seed import seed
+        from sandbox.kafka_standin import ENV as KAFKA_STANDIN_ENV
+
+        self.extra_env.update(KAFKA_STANDIN_ENV)  # the lag probe's brokers: the stand-in (sandbox.kafka_standin)
 
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.account.start()

@@ -17,6 +17,9 @@ def seed(catalog: Catalog, account: Any) -> None:
     _glue(catalog, account)
     _msk(catalog, account)
     _redshift(catalog, account)
+    from sandbox.kafka_standin import seed_streams
+
+    seed_streams(catalog, account)  # brokers' offsets and the streaming jobs' Spark checkpoints (lag probe)
 
 
 def _bucket(catalog: Catalog, account: Any) -> None:

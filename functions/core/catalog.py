@@ -65,6 +65,8 @@ class Msk(Strict):
 WorkerType = Literal["G.025X", "G.1X", "G.2X", "G.4X", "G.8X"]
 WORKER_TYPES: tuple[str, ...] = ("G.025X", "G.1X", "G.2X", "G.4X", "G.8X")  # smallest first
 LogGroup = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./#-]{1,511}$")]
+# s3://<bucket>/<prefix>/ of a Spark checkpoint (a "directory": it ends in '/').
+CheckpointLocation = Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{2,62}/([A-Za-z0-9_.=-]+/)+$")]
 
 
 class GlueJob(Strict):
@@ -97,6 +99,40 @@ class GlueJob(Strict):
     error_log_group: LogGroup = "/aws-glue/jobs/error"
     allow_worker_type_upgrade: bool = False
     max_worker_type: WorkerType | None = None
+    # Streaming jobs: where the consumer-lag alarm's number comes from (README "Consumer lag: which metric").
+    # checkpoint (default): the lag probe reads the job's Spark checkpoint (its newest committed batch) and the
+    #   brokers' latest offsets: messages behind, whatever the job does with consumer groups;
+    # msk: MSK's SumOffsetLag of consumer_group; only for a job that commits its offsets to that group (Spark
+    #   does not: MSK then publishes nothing and the alarm cannot fire);
+    # glue: Glue's own glue.driver.streaming.maxConsumerLagInMs (Glue 4.0+, Kafka option emitConsumerLagMetrics
+    #   true): a time lag, so its threshold is lag_threshold_ms, not thresholds.consumer_lag_messages.
+    lag_source: Literal["checkpoint", "msk", "glue"] = "checkpoint"
+    # The job's Spark checkpoint: the `checkpointLocation` option the job's script gives
+    # glueContext.forEachBatch (Glue's examples: <TempDir>/<job>/checkpoint/). Required with lag_source checkpoint.
+    checkpoint_location: CheckpointLocation | None = None
+    lag_threshold_ms: int | None = Field(default=None, ge=1000)
+
+    @model_validator(mode="after")
+    def _lag_source_is_complete(self) -> GlueJob:
+        if not self.streaming:
+            return self
+        if self.lag_source == "checkpoint" and self.checkpoint_location is None:
+            raise ValueError(f"job {self.name}: lag_source checkpoint (the default) needs checkpoint_location, the "
+                             f"s3://bucket/prefix/ the job's script passes as checkpointLocation to forEachBatch")
+        if self.lag_source == "msk" and self.consumer_group is None:
+            raise ValueError(f"job {self.name}: lag_source msk needs the consumer_group that commits its offsets")
+        if self.lag_source == "glue" and self.lag_threshold_ms is None:
+            raise ValueError(f"job {self.name}: lag_source glue measures time: set lag_threshold_ms")
+        return self
+
+    @property
+    def checkpoint_bucket(self) -> str:
+        return (self.checkpoint_location or "").removeprefix("s3://").split("/", 1)[0]
+
+    @property
+    def checkpoint_prefix(self) -> str:
+        """The checkpoint's key prefix in its bucket, ending in '/' (offsets/ and commits/ lie under it)."""
+        return (self.checkpoint_location or "").removeprefix("s3://").partition("/")[2]
 
     @model_validator(mode="after")
     def _role_is_named(self) -> GlueJob:

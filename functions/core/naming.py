@@ -16,6 +16,7 @@ from dataclasses import dataclass
 SIGNALS: dict[str, str | None] = {
     # Runbook "Key Metrics" / "Alarms"
     "consumer-lag": "msk_consumer_lag",  # MSK consumer lag > 10,000
+    "lag-unmeasured": None,  # a streaming job's consumer lag cannot be measured (lag probe): pages only
     "glue-failures": "glue_job_failure",  # Glue job failures
     "glue-success-rate": None,  # Glue job success rate < 99 %: a trend for people; runs are fixed one by one
     "redshift-cpu": "redshift_performance",  # Redshift CPU > 80 %

@@ -1,13 +1,17 @@
 """Probes: the scheduled or event-driven functions that turn what AWS does not publish as a metric into one.
 
-The runbook's Monitoring section needs two numbers CloudWatch does not have:
+The runbook's Monitoring section needs numbers CloudWatch does not have:
 
 - the age of the newest object under each landing-zone prefix ("data within the last hour"): the freshness
   probe lists the prefixes every five minutes and publishes `LandingAgeMinutes`;
 - the outcome of every Glue job run ("success rate > 99 %", "Glue job failures"): the Glue outcomes probe
   receives Glue's `Glue Job State Change` events and publishes `GlueJobRunSucceeded` / `GlueJobRunFailed`.
 
-Both publish with CloudWatch's embedded metric format (EMF, one JSON log line per record), in the namespace
+- the messages behind of each Glue streaming job whose offsets live only in its Spark checkpoint (MSK publishes
+  consumer-group lag only for groups that commit offsets): the consumer-lag probe reads the checkpoint and the
+  brokers every minute and publishes `ConsumerLagMessages` (functions.probes.consumer_lag).
+
+All publish with CloudWatch's embedded metric format (EMF, one JSON log line per record), in the namespace
 `Remedy/DataLake`, with exactly the dimensions the alarms of infra/signals.py name.
 
 Declarations here are data only (like functions.playbooks): CDK reads them to build each probe's function,
@@ -25,6 +29,7 @@ class ProbeDeclaration:
     handler: str  # module.function inside the Lambda asset
     description: str
     runbook_section: str
+    in_vpc: bool = False  # runs in the catalog's `network` (reaches private endpoints: the MSK brokers)
 
 
 PROBES: dict[str, ProbeDeclaration] = {
@@ -39,5 +44,13 @@ PROBES: dict[str, ProbeDeclaration] = {
         handler="functions.handlers.probe_glue_outcomes.handler",
         description="Outcome of every Glue job run (GlueJobRunSucceeded / GlueJobRunFailed)",
         runbook_section="Monitoring / Key Metrics to Monitor 2: Glue Job Success Rate; Alarms: Glue job failures",
+    ),
+    "consumer_lag": ProbeDeclaration(
+        name="consumer_lag",
+        handler="functions.handlers.probe_consumer_lag.handler",
+        description="Messages behind per streaming job from its Spark checkpoint (ConsumerLagMessages, "
+                    "ConsumerLagUnmeasured)",
+        runbook_section="Monitoring / Key Metrics to Monitor 1: MSK Consumer Lag; Alarms: consumer lag > 10,000",
+        in_vpc=True,  # the brokers are private to the cluster's VPC
     ),
 }

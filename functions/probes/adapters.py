@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from functions.core.adapters.aws import Clients
+from functions.probes.consumer_lag import LagUnmeasurable
 from functions.probes.freshness import NewestObject
 from functions.probes.metrics import NAMESPACE, Measurement
 
@@ -33,6 +34,49 @@ class S3Listing:
         if newest is None:
             return None
         return NewestObject(key=newest["Key"], last_modified=newest["LastModified"], scanned=scanned)
+
+
+class S3Checkpoints:
+    """CheckpointPort on S3: a log directory's file names (ListObjectsV2 with a delimiter, every page) and a
+    file's text. What S3 refuses (AccessDenied, NoSuchBucket, NoSuchKey ...) becomes the reason a person reads."""
+
+    def __init__(self, clients: Clients, page_size: int = 1000):
+        self._clients = clients
+        self._page_size = page_size
+
+    def batch_ids(self, bucket: str, prefix: str) -> list[str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        names: list[str] = []
+        try:
+            pages = self._clients("s3").get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix, Delimiter="/", PaginationConfig={"PageSize": self._page_size})
+            for page in pages:
+                names += [item["Key"][len(prefix):] for item in page.get("Contents", [])]
+        except ClientError as error:
+            raise LagUnmeasurable(f"s3://{bucket}/{prefix}: cannot list: {_s3_error(error)}") from None
+        except BotoCoreError as error:
+            raise LagUnmeasurable(f"s3://{bucket}/{prefix}: cannot list: {error}") from None
+        return names
+
+    def read(self, bucket: str, key: str) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            body = self._clients("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            raise LagUnmeasurable(f"s3://{bucket}/{key}: cannot read: {_s3_error(error)}") from None
+        except BotoCoreError as error:
+            raise LagUnmeasurable(f"s3://{bucket}/{key}: cannot read: {error}") from None
+        try:
+            return str(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise LagUnmeasurable(f"s3://{bucket}/{key}: not UTF-8 text") from None
+
+
+def _s3_error(error: Any) -> str:
+    answer = error.response.get("Error", {})
+    return f"{answer.get('Code', 'error')}: {answer.get('Message', '')}".rstrip(": ")
 
 
 class GlueRuns:

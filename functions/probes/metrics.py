@@ -10,9 +10,12 @@ NAMESPACE = "Remedy/DataLake"
 LANDING_AGE = "LandingAgeMinutes"  # dimensions Bucket, Prefix
 RUN_SUCCEEDED = "GlueJobRunSucceeded"  # dimension JobName
 RUN_FAILED = "GlueJobRunFailed"  # dimension JobName
+LAG_MESSAGES = "ConsumerLagMessages"  # dimension JobName: messages behind, from the job's Spark checkpoint
+LAG_UNMEASURED = "ConsumerLagUnmeasured"  # dimension JobName: 1 when the job's lag could not be measured
 
 # CloudWatch has no minutes unit: the name carries it.
-UNITS = {LANDING_AGE: "None", RUN_SUCCEEDED: "Count", RUN_FAILED: "Count"}
+UNITS = {LANDING_AGE: "None", RUN_SUCCEEDED: "Count", RUN_FAILED: "Count", LAG_MESSAGES: "Count",
+         LAG_UNMEASURED: "Count"}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Wiring for the probe handlers: settings, catalog, clients and publisher, built once per environment.
 
-A handler calls `run_freshness(event)` or `run_glue_outcome(event)` and nothing else. Nothing here raises
+A handler calls `run_freshness(event)`, `run_glue_outcome(event)` or `run_consumer_lag(event)`, nothing
+else. Nothing here raises
 for an event it will not count (a retry could not change that): it is logged and answered REJECTED.
 """
 
@@ -54,6 +55,57 @@ def run_freshness(event: Any, now: datetime | None = None) -> dict[str, Any]:
         logger.info("landing freshness", extra=summary)
     trigger = event.get("id") if isinstance(event, dict) else None
     return {"status": "MEASURED", "trigger": trigger, "at": now.isoformat(), "prefixes": summaries}
+
+
+def _scheduled_time(event: Any) -> datetime | None:
+    """The minute EventBridge scheduled this run for (the event's `time`)."""
+    if isinstance(event, dict) and isinstance(event.get("time"), str):
+        try:
+            return datetime.fromisoformat(event["time"].replace("Z", "+00:00")).astimezone(UTC)
+        except ValueError:
+            return None
+    return None
+
+
+def offsets_adapter(cat: Catalog) -> Any:
+    """The brokers' adapter named by LAG_OFFSETS_ADAPTER ("module:factory"), built for this run."""
+    import importlib
+
+    module, _, factory = probe_settings().lag_offsets_adapter.partition(":")
+    return getattr(importlib.import_module(module), factory)(cat, clients())
+
+
+def run_consumer_lag(event: Any) -> dict[str, Any]:
+    """Every minute: each checkpoint-sourced streaming job's lag in messages (ConsumerLagMessages) and, for every
+    probed job, whether it could be measured (ConsumerLagUnmeasured). A job that cannot be measured is reported
+    with its reason, never skipped; the run itself fails only if nothing could be published."""
+    from functions.probes.adapters import EmfPublisher, S3Checkpoints
+    from functions.probes.consumer_lag import JobLag, LagUnmeasurable, lag_measurements, measure, probed_jobs
+
+    # Stamped with the minute the schedule fired for: one datapoint per one-minute period even when a run
+    # starts a few seconds late (the lag alarm's period is that minute).
+    at = _scheduled_time(event) or datetime.now(UTC)
+    cat = catalog()
+    brokers: Any = None
+    try:
+        brokers = offsets_adapter(cat)
+        results = measure(cat, S3Checkpoints(clients()), brokers)
+    except LagUnmeasurable as error:  # no brokers at all: every job unmeasured, for the same reason
+        results = [JobLag(job=j.name, source=j.lag_source, messages=None, reason=str(error))
+                   for j in probed_jobs(cat)]
+    finally:
+        if brokers is not None and hasattr(brokers, "close"):
+            brokers.close()
+    EmfPublisher().publish(lag_measurements(results, at))
+    summaries = [r.summary() for r in results]
+    for summary in summaries:
+        if summary["measured"]:
+            logger.info("consumer lag", extra=summary)
+        else:
+            logger.warning("consumer lag not measured", extra=summary)
+    unmeasured = [s["job"] for s in summaries if not s["measured"]]
+    return {"status": "UNMEASURED" if unmeasured else "MEASURED", "at": at.isoformat(), "unmeasured": unmeasured,
+            "jobs": summaries}
 
 
 def run_glue_outcome(event: Any) -> dict[str, Any]:

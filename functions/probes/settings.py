@@ -12,6 +12,10 @@ class ProbeSettings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     catalog_path: str = Field(alias="CATALOG_PATH")
+    # The lag probe's brokers adapter, "module:factory" (factory(catalog, clients) -> OffsetsPort): MSK by
+    # default; configuration, so that the sandbox can name its stand-in without the code knowing of it.
+    lag_offsets_adapter: str = Field(default="functions.probes.kafka:msk_offsets", alias="LAG_OFFSETS_ADAPTER",
+                                     pattern=r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*:[a-z_][a-z0-9_]*$")
 
 
 _VARIABLES = tuple(str(field.alias) for field in ProbeSettings.model_fields.values())

@@ -108,7 +108,11 @@ def msk_sections(catalog: Catalog, alarms: Mapping[str, cw.Alarm]) -> list[Secti
         widgets: list[cw.IWidget] = []
         lag = _name(catalog, "consumer-lag", f"glue:{job.name}")
         if lag in alarms:
-            widgets.append(_alarm(f"Consumer lag: {job.consumer_group} on {job.topic} ({job.name})", alarms[lag]))
+            widgets.append(_alarm(f"Consumer lag ({job.lag_source}): {job.topic} ({job.name})", alarms[lag]))
+        unmeasured = _name(catalog, "lag-unmeasured", f"glue:{job.name}")
+        if unmeasured in alarms:
+            widgets.append(_alarm(f"Lag unmeasured (1 = the probe is blind): {job.name}", alarms[unmeasured]))
+        if lag in alarms and job.consumer_group:  # MSK's time lag exists only for a group that commits
             widgets.append(_graph(f"Time lag (seconds): {job.consumer_group}", [_metric(
                 "AWS/Kafka", "EstimatedMaxTimeLag",
                 {"Cluster Name": cluster, "Consumer Group": job.consumer_group or "", "Topic": job.topic},

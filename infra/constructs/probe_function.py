@@ -4,17 +4,48 @@ invokes it (a schedule or a pattern)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.constructs.lambda_function import AsyncDelivery, RemedyFunction
+from infra.constructs.lambda_function import RUNTIME, AsyncDelivery, RemedyFunction
 from infra.permissions import Statement
+
+# Only the lag probe talks Kafka: the client and AWS's MSK IAM signer, pure-Python wheels (boto3 and botocore,
+# the signer's other dependencies, are the runtime's; its click is only for its command line). README
+# "Libraries and why".
+KAFKA_CLIENT_LAYER = ("kafka-python==3.0.12", "aws-msk-iam-sasl-signer-python==1.0.2")
+
+
+class KafkaClientLayer(Construct):
+    """A layer for the lag probe alone: the Kafka client and the MSK IAM signer, pip-installed locally."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, requirements: Sequence[str] = KAFKA_CLIENT_LAYER):
+        from infra.constructs.maintenance_jobs import PipLayerBundler
+
+        super().__init__(scope, construct_id)
+        pins = "\n".join(requirements)
+        self.layer = lambda_.LayerVersion(
+            self, "Layer",
+            description="Kafka client and MSK IAM signer for the lag probe (" + ", ".join(requirements) + ")",
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[lambda_.Architecture.X86_64],
+            code=lambda_.Code.from_asset(
+                str(Path(__file__).parent),
+                asset_hash_type=AssetHashType.CUSTOM,
+                asset_hash=hashlib.sha256(pins.encode()).hexdigest(),
+                bundling=BundlingOptions(image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),
+                                         local=PipLayerBundler(requirements)),
+            ),
+        )
 
 
 class ProbeFunction(RemedyFunction):
@@ -22,7 +53,7 @@ class ProbeFunction(RemedyFunction):
                  handler: str, description: str, code: lambda_.Code, layers: Sequence[lambda_.ILayerVersion],
                  environment: Mapping[str, str], statements: Sequence[Statement], log_retention: logs.RetentionDays,
                  retain_logs: bool, timeout: Duration, retry_attempts: int, max_event_age: Duration,
-                 on_failure_arn: str | None = None):
+                 on_failure_arn: str | None = None, network: Any = None):
         super().__init__(
             scope, construct_id, function_name=function_name, log_group_name=log_group_name, handler=handler,
             description=description, code=code, layers=layers, environment=environment, statements=statements,
@@ -30,7 +61,8 @@ class ProbeFunction(RemedyFunction):
             role_description=f"{function_name}: exactly what the probe calls (infra/permissions.py)",
             timeout=timeout,  # traced like every function: its statements carry SendTraces
             delivery=AsyncDelivery(retry_attempts=retry_attempts, max_event_age=max_event_age,
-                                   on_failure_arn=on_failure_arn))
+                                   on_failure_arn=on_failure_arn),
+            network=network)  # the lag probe: in the catalog's VPC, where the brokers are
 
     def on_schedule(self, *, rule_name: str, description: str, schedule: events.Schedule,
                     max_event_age: Duration) -> events.Rule:

@@ -21,6 +21,7 @@ from constructs import Construct
 
 from functions.core.catalog import Catalog
 from functions.probes import PROBES
+from functions.probes.consumer_lag import probed_jobs
 from functions.probes.glue_outcomes import END_STATES
 from infra import names
 from infra.bundling import CATALOG_PATH_IN_LAMBDA, function_code
@@ -34,12 +35,13 @@ from infra.constructs.dashboards import (
     remediation_sections,
     s3_sections,
 )
-from infra.constructs.probe_function import ProbeFunction
+from infra.constructs.probe_function import KafkaClientLayer, ProbeFunction
 from infra.permissions import probe_statements
 from infra.powertools import SERVICE, powertools_layer_arn
 from infra.signals import alarm_specs, composite_specs, service_composite_specs
 
 FRESHNESS_SCHEDULE_MINUTES = 5  # the freshness alarm's period is this schedule
+LAG_SCHEDULE_MINUTES = 1  # the lag alarm's period (60 s) is this schedule: one datapoint per period
 
 
 class MonitoringStack(Stack):
@@ -77,7 +79,7 @@ class MonitoringStack(Stack):
         environment = {"CATALOG_PATH": CATALOG_PATH_IN_LAMBDA, "POWERTOOLS_SERVICE_NAME": SERVICE,
                        "POWERTOOLS_LOG_LEVEL": "INFO"}
 
-        def probe(name: str, **kwargs: Any) -> ProbeFunction:
+        def probe(name: str, extra_layers: tuple[Any, ...] | list[Any] = (), **kwargs: Any) -> ProbeFunction:
             declaration = PROBES[name]
             return ProbeFunction(
                 self, "".join(p.title() for p in f"probe_{name}".split("_")),
@@ -85,7 +87,7 @@ class MonitoringStack(Stack):
                 log_group_name=names.probe_log_group_name(catalog, name),
                 handler=declaration.handler,
                 description=f"Runbook: {declaration.runbook_section} ({declaration.description})",
-                code=code, layers=[powertools], environment=environment,
+                code=code, layers=[powertools, *extra_layers], environment=environment,
                 statements=probe_statements(catalog, name), log_retention=log_retention, retain_logs=retain,
                 **kwargs)
 
@@ -116,4 +118,27 @@ class MonitoringStack(Stack):
                 source=["aws.glue"], detail_type=["Glue Job State Change"],
                 detail={"jobName": [job.name for job in catalog.glue_jobs], "state": list(END_STATES)}),
             max_event_age=Duration.hours(6))
-        return {"freshness": freshness, "glue_outcomes": outcomes}
+        probes = {"freshness": freshness, "glue_outcomes": outcomes}
+        if probed_jobs(catalog):
+            probes["consumer_lag"] = self._lag_probe(catalog, probe)
+        return probes
+
+    def _lag_probe(self, catalog: Catalog, probe: Any) -> ProbeFunction:
+        if catalog.network is None:
+            raise ValueError("the consumer-lag probe reads the MSK brokers from their VPC: the catalog needs a "
+                             "`network` section (or no streaming job with lag_source checkpoint or msk)")
+        kafka = KafkaClientLayer(self, "KafkaClient")
+        lag = probe(
+            "consumer_lag",
+            # Bounded network waits (functions/probes/kafka.py): a run ends with its reasons well before this.
+            timeout=Duration.seconds(50),
+            # A late measurement is worthless (the next one is a minute later): no retry; a failed run is
+            # parked with its error, as the freshness probe's.
+            retry_attempts=0, max_event_age=Duration.minutes(LAG_SCHEDULE_MINUTES),
+            on_failure_arn=names.queue_arn(catalog), network=catalog.network, extra_layers=[kafka.layer])
+        lag.on_schedule(
+            rule_name=names.probe_rule_name(catalog, "consumer_lag"),
+            description="Every minute: messages behind per streaming job, from its Spark checkpoint and the brokers",
+            schedule=events.Schedule.rate(Duration.minutes(LAG_SCHEDULE_MINUTES)),
+            max_event_age=Duration.minutes(LAG_SCHEDULE_MINUTES))
+        return lag

@@ -159,12 +159,44 @@ class Drill:
         return str(run_id)
 
     def consumer_lag(self, job_name: str, values: list[float]) -> None:
-        """What MSK publishes for the job's consumer group: one SumOffsetLag value a minute up to `now`."""
+        """The job's lag, one value a minute up to `now`, where its catalog entry says lag comes from: MSK's
+        SumOffsetLag of its consumer group (lag_source msk), Glue's maxConsumerLagInMs (glue: values in ms), or
+        (checkpoint, the default) the brokers and the job's Spark checkpoint moved so that the job is that many
+        messages behind, and the lag probe run at each of those minutes as its schedule would."""
         job = self.catalog.glue_job(job_name)
-        dims = {"Cluster Name": self.catalog.msk.cluster_name, "Consumer Group": job.consumer_group or "",
-                "Topic": job.topic or ""}
-        self.sandbox.put_metric("AWS/Kafka", "SumOffsetLag", dims, values, end=self.now)
-        self.say("inject", f"consumer lag of {job.consumer_group} on {job.topic}: {_points(values)}")
+        if job.lag_source == "msk":
+            dims = {"Cluster Name": self.catalog.msk.cluster_name, "Consumer Group": job.consumer_group or "",
+                    "Topic": job.topic or ""}
+            self.sandbox.put_metric("AWS/Kafka", "SumOffsetLag", dims, values, end=self.now)
+            self.say("inject", f"consumer lag of {job.consumer_group} on {job.topic} (MSK): {_points(values)}")
+            return
+        if job.lag_source == "glue":
+            self.sandbox.put_metric("Glue", "glue.driver.streaming.maxConsumerLagInMs",
+                                    {"JobName": job.name, "JobRunId": "ALL", "Type": "gauge"}, values, end=self.now)
+            self.say("inject", f"Glue's consumer time lag of {job.name} (ms): {_points(values)}")
+            return
+        from sandbox.kafka_standin import set_lag
+
+        base = datetime.fromtimestamp((int(self.now.timestamp()) // 60) * 60, UTC)
+        for i, value in enumerate(values):
+            set_lag(self.sandbox, job, int(value))
+            self.run_lag_probe(base - timedelta(seconds=60 * (len(values) - i)) + timedelta(seconds=1))
+        self.say("inject", f"{job.name} behind on {job.topic} by {_points(values)} messages (brokers' latest "
+                           f"offsets - its checkpoint's newest committed batch); the lag probe measured each minute")
+
+    def run_lag_probe(self, at: datetime) -> dict[str, Any]:
+        """The lag probe's scheduled run at `at` (its rule, as EventBridge would fire it that minute)."""
+        rule = f"{self.catalog.prefix}-probe-consumer-lag"
+        deliveries = self.sandbox.run_schedules(at, [rule])
+        invocation = deliveries[0].invocations[0] if deliveries and deliveries[0].invocations else None
+        if invocation is None or invocation.error:
+            self.say("handler", f"{rule} failed: {invocation.error if invocation else 'not deployed'}")
+            return {}
+        result = invocation.result if isinstance(invocation.result, dict) else {}
+        if result.get("unmeasured"):
+            reasons = "; ".join(f"{j['job']}: {j['reason']}" for j in result.get("jobs", []) if not j["measured"])
+            self.say("handler", f"{rule}: UNMEASURED {reasons[:300]}")
+        return result
 
     def set_kill_switch(self, on: bool) -> None:
         self.sandbox.client("ssm").put_parameter(Name=self.catalog.guardrails.kill_switch_parameter,
