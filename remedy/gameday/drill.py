@@ -184,6 +184,12 @@ class Drill:
         self.say("inject", f"{job.name} behind on {job.topic} by {_points(values)} messages (brokers' latest "
                            f"offsets - its checkpoint's newest committed batch); the lag probe measured each minute")
 
+    def lag_probe_minutes(self, minutes: int) -> list[dict[str, Any]]:
+        """The lag probe's runs of the last `minutes` minutes up to `now`, one a minute, nothing else changed."""
+        base = datetime.fromtimestamp((int(self.now.timestamp()) // 60) * 60, UTC)
+        return [self.run_lag_probe(base - timedelta(seconds=60 * (minutes - i)) + timedelta(seconds=1))
+                for i in range(minutes)]
+
     def run_lag_probe(self, at: datetime) -> dict[str, Any]:
         """The lag probe's scheduled run at `at` (its rule, as EventBridge would fire it that minute)."""
         rule = f"{self.catalog.prefix}-probe-consumer-lag"

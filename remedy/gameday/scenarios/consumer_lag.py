@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from remedy.gameday.drill import Drill
@@ -206,3 +207,132 @@ def lag_brokers_unhealthy(d: Drill) -> None:
              [(x["verdict"], x["rule"]) for x in decisions] == [("REFUSED", "lineage_hold")]
              and f"msk:{d.catalog.msk.cluster_name}" in decisions[0]["reason"],
              decisions[0]["reason"] if decisions else "no decision")
+
+
+# -- where the lag comes from (catalog lag_source; README "Consumer lag: which metric") -------------------------
+
+def _alarm_metric(d: Drill, job: str) -> str:
+    props = d.sandbox.deployment.alarms[f"{d.catalog.prefix}/consumer-lag/glue:{job}"]
+    return f"{props.get('Namespace')}/{props.get('MetricName')}"
+
+
+def _kafka_lag_points(d: Drill, group: str) -> int:
+    """SumOffsetLag datapoints MSK published for `group` (none for a group that commits no offsets)."""
+    cloudwatch = d.sandbox.client("cloudwatch")
+    listed = cloudwatch.list_metrics(Namespace="AWS/Kafka", MetricName="SumOffsetLag",
+                                     Dimensions=[{"Name": "Consumer Group", "Value": group}])["Metrics"]
+    return len(listed)
+
+
+@scenario("spark-stream-stalls", "Spark stream stuck in a batch, MSK publishes no consumer-group lag: the lag "
+                                 "probe's checkpoint lag trips the alarm and the playbook acts", SECTION)
+def spark_stream_stalls(d: Drill) -> None:
+    from sandbox.kafka_standin import plan_batch, set_lag
+
+    job = d.catalog.glue_job(JOB)
+    d.expect(f"{JOB} is watched through its Spark checkpoint (lag_source {job.lag_source}), not MSK's group lag",
+             job.lag_source == "checkpoint" and _alarm_metric(d, JOB) == "Remedy/DataLake/ConsumerLagMessages",
+             _alarm_metric(d, JOB))
+    set_lag(d.sandbox, job, 5_000)
+    planned = plan_batch(d.sandbox, job)
+    d.say("inject", f"{JOB} planned batch {planned} (offsets/{planned} written, 5,000 messages) and is stuck in "
+                    f"it: no commits/{planned}")
+    d.consumer_lag(JOB, [6_000, 9_000, 14_000, 21_000, 30_000])
+    d.expect(f"MSK published no consumer-group lag for {job.consumer_group} (Spark commits no offsets)",
+             _kafka_lag_points(d, job.consumer_group or "") == 0)
+    measured = d.run_lag_probe(d.now - timedelta(seconds=59))
+    mine = next((j for j in measured.get("jobs", []) if j["job"] == JOB), {})
+    d.expect(f"the probe measures from the newest committed batch, not the planned batch {planned}",
+             mine.get("messages") == 30_000 and mine.get("batch") == planned - 1
+             and any(f"batch {planned} is planned" in n for n in mine.get("notes", [])),
+             f"{mine.get('messages')} messages from batch {mine.get('batch')}")
+    deliveries = d.fire()
+    d.expect("the lag alarm tripped from the probe's ConsumerLagMessages",
+             any(dl.event["detail"]["alarmName"] == _lag_alarm(d) and dl.event["detail"]["state"]["value"] == "ALARM"
+                 for dl in deliveries))
+    decisions = [r["payload"] for r in d.audit("decision")]
+    d.expect("the playbook acted on the stalled stream within the alarm's evaluation (ALLOWED, recorded)",
+             [x["verdict"] for x in decisions] == ["ALLOWED"]
+             and decisions[0]["action"]["name"] in ("glue.scale_streaming_job", "glue.restart_streaming_job"),
+             decisions[0]["action"]["name"] if decisions else "no decision")
+
+
+@scenario("committed-offsets-lag", "A stream that commits its offsets (lag_source msk): MSK's SumOffsetLag still "
+                                   "trips the lag alarm", SECTION)
+def committed_offsets_lag(d: Drill) -> None:
+    job = next((j for j in d.catalog.glue_jobs if j.streaming and j.lag_source == "msk"), None)
+    if not d.expect("the catalog has a streaming job whose group commits offsets (lag_source msk)", job is not None):
+        return
+    assert job is not None
+    d.expect(f"{job.name}'s lag alarm reads MSK's consumer-group metric", _alarm_metric(d, job.name) ==
+             "AWS/Kafka/SumOffsetLag", _alarm_metric(d, job.name))
+    probe = d.lag_probe_minutes(1)[0]
+    mine = next((j for j in probe.get("jobs", []) if j["job"] == job.name), {})
+    d.expect(f"the lag probe confirms {job.consumer_group} commits offsets (MSK can publish its lag)",
+             mine.get("measured") is True, "; ".join(mine.get("notes", [])) or mine.get("reason", ""))
+    d.stop_streaming_job(job.name)
+    d.consumer_lag(job.name, RISING)
+    deliveries = d.fire()
+    alarm = f"{d.catalog.prefix}/consumer-lag/glue:{job.name}"
+    d.expect("the lag alarm tripped from SumOffsetLag",
+             any(dl.event["detail"]["alarmName"] == alarm and dl.event["detail"]["state"]["value"] == "ALARM"
+                 for dl in deliveries))
+    d.expect(f"{job.name} runs again (restarted by the playbook)", len(d.active_runs(job.name)) == 1)
+
+
+def _unmeasured_pages(d: Drill, job: str) -> list[str]:
+    name = f"{d.catalog.prefix}/lag-unmeasured/glue:{job}"
+    return [p["subject"] for p in d.pages() if p["subject"] == f'ALARM: "{name}" in {d.catalog.region}']
+
+
+@scenario("checkpoint-unreadable", "A streaming job's checkpoint cannot be read (malformed, then gone): reported "
+                                   "and paged, never taken for 'no lag'", SECTION)
+def checkpoint_unreadable(d: Drill) -> None:
+    from sandbox.kafka_standin import committed_checkpoint
+
+    job = d.catalog.glue_job(JOB)
+    s3 = d.sandbox.client("s3")
+    d.consumer_lag(JOB, [300, 450, 200, 800, 150])
+    d.fire()
+    batch, _ = committed_checkpoint(s3, job)
+    key = f"{job.checkpoint_prefix}offsets/{batch}"
+    s3.put_object(Bucket=job.checkpoint_bucket, Key=key, Body=b"v1\n")
+    d.say("inject", f"s3://{job.checkpoint_bucket}/{key} truncated (no source line): a malformed checkpoint")
+    d.advance(5)
+    runs = d.lag_probe_minutes(5)
+    reasons = [j["reason"] for r in runs for j in r.get("jobs", []) if j["job"] == JOB and not j["measured"]]
+    d.expect("every probe run reports the job as unmeasured, naming the file",
+             len(reasons) == 5 and all(key in r for r in reasons), reasons[0] if reasons else "measured")
+    states = {dl.event["detail"]["alarmName"]: dl.event["detail"]["state"]["value"] for dl in d.fire()}
+    d.expect("lag-unmeasured went to ALARM; the lag alarm did not flip to a false OK or ALARM",
+             states.get(f"{d.catalog.prefix}/lag-unmeasured/glue:{JOB}") == "ALARM" and _lag_alarm(d) not in states,
+             str(states))
+    d.expect("on call is paged: the lag of the job is not being measured", len(_unmeasured_pages(d, JOB)) == 1)
+
+    for listed in s3.list_objects_v2(Bucket=job.checkpoint_bucket, Prefix=job.checkpoint_prefix).get("Contents", []):
+        s3.delete_object(Bucket=job.checkpoint_bucket, Key=listed["Key"])
+    d.say("inject", f"checkpoint {job.checkpoint_location} deleted (moved by a redeploy of the job's script)")
+    d.advance(1)
+    last = d.lag_probe_minutes(1)[0]
+    mine = next((j for j in last.get("jobs", []) if j["job"] == JOB), {})
+    d.expect("a missing checkpoint is reported too, with what to check", "no batch" in mine.get("reason", ""),
+             mine.get("reason", "measured"))
+
+
+@scenario("msk-group-silent", "A job said to commit offsets whose group commits none: reported, its lag alarm "
+                              "would never fire", SECTION)
+def msk_group_silent(d: Drill) -> None:
+    from sandbox.kafka_standin import forget_group
+
+    job = next((j for j in d.catalog.glue_jobs if j.streaming and j.lag_source == "msk"), None)
+    if not d.expect("the catalog has a streaming job with lag_source msk", job is not None):
+        return
+    assert job is not None
+    forget_group(job.consumer_group or "")
+    d.say("inject", f"consumer group {job.consumer_group} has no committed offsets (the job is plain Spark)")
+    runs = d.lag_probe_minutes(5)
+    reasons = {j["reason"] for r in runs for j in r.get("jobs", []) if j["job"] == job.name and not j["measured"]}
+    d.expect("the probe says why: no committed offsets, MSK publishes no lag, use lag_source checkpoint",
+             len(reasons) == 1 and "lag_source: checkpoint" in next(iter(reasons)), "; ".join(reasons))
+    d.fire()
+    d.expect("on call is paged for the blind lag alarm", len(_unmeasured_pages(d, job.name)) == 1)
