@@ -77,7 +77,9 @@ class MonitoringStack(Stack):
             self, "PowertoolsLayer", powertools_layer_arn(catalog, layer_version))
         # Exactly the fields of functions.probes.settings.ProbeSettings, plus Powertools' own.
         environment = {"CATALOG_PATH": CATALOG_PATH_IN_LAMBDA, "POWERTOOLS_SERVICE_NAME": SERVICE,
-                       "POWERTOOLS_LOG_LEVEL": "INFO"}
+                       "POWERTOOLS_LOG_LEVEL": "INFO",
+                       # The lag probe's brokers: MSK (functions/probes/kafka.py); said, not left to a default.
+                       "LAG_OFFSETS_ADAPTER": "functions.probes.kafka:msk_offsets"}
 
         def probe(name: str, extra_layers: tuple[Any, ...] | list[Any] = (), **kwargs: Any) -> ProbeFunction:
             declaration = PROBES[name]

@@ -51,7 +51,12 @@ def name(catalog: Catalog, signal: str, component: str) -> str:
 
 
 def watched_pipelines(catalog: Catalog) -> list[Any]:
-    return [job for job in catalog.glue_jobs if job.streaming and job.consumer_group]
+    return [job for job in catalog.glue_jobs if job.streaming and job.topic]
+
+
+def probed(catalog: Catalog) -> list[Any]:
+    """Streaming jobs the lag probe looks at: checkpoint-sourced (their lag) and msk-sourced (their group)."""
+    return [job for job in watched_pipelines(catalog) if job.lag_source in ("checkpoint", "msk")]
 
 
 def expected_alarm_names(catalog: Catalog) -> dict[str, set[str]]:
@@ -60,6 +65,7 @@ def expected_alarm_names(catalog: Catalog) -> dict[str, set[str]]:
     jobs = [f"glue:{job.name}" for job in catalog.glue_jobs]
     expected = {
         "consumer-lag": {name(catalog, "consumer-lag", f"glue:{j.name}") for j in watched_pipelines(catalog)},
+        "lag-unmeasured": {name(catalog, "lag-unmeasured", f"glue:{j.name}") for j in probed(catalog)},
         "glue-failures": {name(catalog, "glue-failures", j) for j in jobs},
         "glue-success-rate": {name(catalog, "glue-success-rate", j) for j in jobs},
         "landing-freshness": {name(catalog, "landing-freshness", f"s3:{p}") for p in catalog.s3.landing_prefixes},
@@ -116,21 +122,59 @@ def test_every_alarm_is_configured_on_purpose(synth: Synth) -> None:
 
 # --- MSK consumer lag -----------------------------------------------------------------------------------
 
-def test_lag_alarm_is_the_runbook_threshold_on_the_pipelines_own_metric(synth: Synth) -> None:
+def test_lag_alarm_is_the_runbook_threshold_on_the_metric_its_lag_source_names(synth: Synth) -> None:
     catalog = synth.catalog
     alarms = metric_alarms(synth.monitoring)
+    sources = set()
     for job in watched_pipelines(catalog):
         alarm = alarms[name(catalog, "consumer-lag", f"glue:{job.name}")]
-        assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Kafka", "SumOffsetLag")
-        assert dimensions(alarm) == {
-            "Cluster Name": catalog.msk.cluster_name, "Consumer Group": job.consumer_group, "Topic": job.topic}
-        assert alarm["Threshold"] == catalog.thresholds.consumer_lag_messages
+        sources.add(job.lag_source)
+        if job.lag_source == "msk":  # the group commits: MSK's consumer-group lag exists
+            assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Kafka", "SumOffsetLag")
+            assert dimensions(alarm) == {
+                "Cluster Name": catalog.msk.cluster_name, "Consumer Group": job.consumer_group, "Topic": job.topic}
+            assert alarm["TreatMissingData"] == "notBreaching"
+        else:  # checkpoint (the default): the lag probe's messages behind, exactly its dimension
+            assert (alarm["Namespace"], alarm["MetricName"]) == ("Remedy/DataLake", "ConsumerLagMessages")
+            assert dimensions(alarm) == {"JobName": job.name}
+            # The probe publishes every minute: missing = it did not run or could not measure; state kept.
+            assert alarm["TreatMissingData"] == "ignore"
+        assert alarm["Threshold"] == catalog.thresholds.consumer_lag_messages  # messages, both ways
         assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
         assert (alarm["Statistic"], alarm["Period"]) == ("Maximum", 60)
         assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (5, 3)
-        assert alarm["TreatMissingData"] == "notBreaching"
         assert "Runbook: Monitoring / Alarms: MSK consumer lag > 10,000" in alarm["AlarmDescription"]
         assert "playbook msk_consumer_lag" in alarm["AlarmDescription"]
+    assert "checkpoint" in sources, "the default lag source is rehearsed in every env"
+
+
+def test_glue_lag_source_alarms_on_its_own_threshold_in_milliseconds() -> None:
+    from infra.signals import consumer_lag_alarms
+
+    raw_dev = yaml.safe_load(catalog_path_for("dev", ROOT).read_text(encoding="utf-8"))
+    job = next(j for j in raw_dev["glue_jobs"] if j["name"] == "orders-stream")
+    job.update(lag_source="glue", lag_threshold_ms=120_000)
+    catalog = parse_catalog(raw_dev)
+    [spec] = [a for a in consumer_lag_alarms(catalog) if a.component == "glue:orders-stream"]
+    assert (spec.metric.namespace, spec.metric.name) == ("Glue", "glue.driver.streaming.maxConsumerLagInMs")
+    assert dict(spec.metric.dimensions) == {"JobName": "orders-stream", "JobRunId": "ALL", "Type": "gauge"}
+    assert spec.threshold == 120_000 and "120,000 ms" in spec.description
+    assert spec.treat_missing_data == "notBreaching"
+
+
+def test_lag_unmeasured_alarm_pages_when_the_probe_is_blind_for_3_of_5_minutes(synth: Synth) -> None:
+    catalog = synth.catalog
+    alarms = metric_alarms(synth.monitoring)
+    topic = names.topic_arn(catalog)
+    for job in probed(catalog):
+        alarm = alarms[name(catalog, "lag-unmeasured", f"glue:{job.name}")]
+        assert (alarm["Namespace"], alarm["MetricName"]) == ("Remedy/DataLake", "ConsumerLagUnmeasured")
+        assert dimensions(alarm) == {"JobName": job.name}
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+        assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (
+            "Maximum", 60, 5, 3)
+        assert alarm["TreatMissingData"] == "ignore"
+        assert alarm["AlarmActions"] == [topic]  # it pages
 
 
 # --- Glue: failures and success rate (the outcomes probe's metrics) ---------------------------------------
@@ -194,7 +238,8 @@ def test_redshift_alarms_watch_the_cluster_level_series(synth: Synth) -> None:
 def test_freshness_alarm_per_landing_prefix_on_exactly_the_probes_dimensions(synth: Synth) -> None:
     catalog = synth.catalog
     alarms = metric_alarms(synth.monitoring)
-    [schedule] = [r for r in props(synth.monitoring, "AWS::Events::Rule") if "ScheduleExpression" in r]
+    [schedule] = [r for r in props(synth.monitoring, "AWS::Events::Rule")
+                  if r.get("Name") == f"{synth.catalog.prefix}-probe-freshness"]
     minutes = int(schedule["ScheduleExpression"].removeprefix("rate(").split()[0])
     for prefix in catalog.s3.landing_prefixes:
         alarm = alarms[name(catalog, "landing-freshness", f"s3:{prefix}")]
@@ -333,8 +378,11 @@ def test_probe_functions_run_the_probe_handlers_with_exactly_their_settings(synt
         variables = function["Environment"]["Variables"]
         assert set(variables) == settings | {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"}
         assert variables["CATALOG_PATH"] == "/var/task/catalog.json"
-        [layer] = function["Layers"]
-        assert "AWSLambdaPowertoolsPythonV3-python314-x86_64" in layer
+        layers = function["Layers"]
+        assert any("AWSLambdaPowertoolsPythonV3-python314-x86_64" in str(layer) for layer in layers)
+        # Third-party packages only where needed: the Kafka client's layer for the lag probe alone.
+        assert len(layers) == (2 if probe == "consumer_lag" else 1), probe
+        assert ("VpcConfig" in function) == (probe == "consumer_lag"), probe
         group = groups[function["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
         assert group["LogGroupName"] == f"/aws/lambda/{function['FunctionName']}"
         assert group["RetentionInDays"] > 0
@@ -343,7 +391,8 @@ def test_probe_functions_run_the_probe_handlers_with_exactly_their_settings(synt
 def test_freshness_probe_runs_every_five_minutes(synth: Synth) -> None:
     template = synth.monitoring
     function = logical(template, f"{synth.catalog.prefix}-probe-freshness")
-    [rule] = [r for r in props(template, "AWS::Events::Rule") if "ScheduleExpression" in r]
+    [rule] = [r for r in props(template, "AWS::Events::Rule")
+              if r.get("Name") == f"{synth.catalog.prefix}-probe-freshness"]
     assert rule["ScheduleExpression"] == "rate(5 minutes)"
     assert [t["Arn"] for t in rule["Targets"]] == [{"Fn::GetAtt": [function, "Arn"]}]
     [config] = [c for c in props(template, "AWS::Lambda::EventInvokeConfig")
@@ -351,6 +400,22 @@ def test_freshness_probe_runs_every_five_minutes(synth: Synth) -> None:
     assert config["MaximumRetryAttempts"] == 0  # the next run replaces a failed one
     # A run that could not measure is parked with its error (the freshness alarm ignores missing data).
     assert config["DestinationConfig"] == {"OnFailure": {"Destination": names.queue_arn(synth.catalog)}}
+
+
+def test_lag_probe_runs_every_minute_in_the_clusters_vpc(synth: Synth) -> None:
+    catalog, template = synth.catalog, synth.monitoring
+    function = logical(template, f"{catalog.prefix}-probe-consumer-lag")
+    [rule] = [r for r in props(template, "AWS::Events::Rule") if r.get("Name") == f"{catalog.prefix}-probe-consumer-lag"]
+    assert rule["ScheduleExpression"] == "rate(1 minute)"  # the lag alarm's period
+    assert [t["Arn"] for t in rule["Targets"]] == [{"Fn::GetAtt": [function, "Arn"]}]
+    [config] = [c for c in props(template, "AWS::Lambda::EventInvokeConfig")
+                if c["FunctionName"] == {"Ref": function}]
+    assert config["MaximumRetryAttempts"] == 0  # a late measurement is worthless: the next run is a minute later
+    assert config["DestinationConfig"] == {"OnFailure": {"Destination": names.queue_arn(catalog)}}
+    vpc = template["Resources"][function]["Properties"]["VpcConfig"]
+    assert catalog.network is not None
+    assert vpc["SubnetIds"] == catalog.network.private_subnet_ids
+    assert template["Resources"][function]["Properties"]["Timeout"] <= 60
 
 
 def test_glue_outcomes_probe_hears_every_run_end_of_the_catalogs_jobs(synth: Synth) -> None:
@@ -383,6 +448,13 @@ def as_set(value: Any) -> frozenset[str]:
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}  # active tracing (Powertools Tracer)
 
 
+def VPC_ACTIONS(catalog: Catalog) -> set[str]:
+    """What Lambda needs for a function in a VPC (infra.permissions.vpc_statements)."""
+    from infra.permissions import vpc_statements
+
+    return {a for s in vpc_statements(catalog, PROBES["consumer_lag"]) for a in s.actions}  # type: ignore[arg-type]
+
+
 def test_probe_roles_hold_exactly_what_the_probes_call(synth: Synth) -> None:
     catalog, template = synth.catalog, synth.monitoring
     bucket = f"arn:aws:s3:::{catalog.s3.name}"
@@ -400,6 +472,26 @@ def test_probe_roles_hold_exactly_what_the_probes_call(synth: Synth) -> None:
                                       "sqs:SendMessage"} | XRAY
             assert by_action["s3:ListBucket"] == (
                 {bucket}, {"StringEquals": {"s3:prefix": list(catalog.s3.landing_prefixes)}})
+        elif probe == "consumer_lag":
+            assert set(by_action) == {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage",
+                                      "kafka:ListClustersV2", "kafka:GetBootstrapBrokers", "kafka-cluster:Connect",
+                                      "kafka-cluster:DescribeTopic", "s3:ListBucket", "s3:GetObject",
+                                      } | XRAY | VPC_ACTIONS(catalog) | (
+                {"kafka-cluster:DescribeGroup"} if any(j.lag_source == "msk" for j in probed(catalog)) else set())
+            cluster = f"arn:aws:kafka:{catalog.region}:{catalog.account_id}"
+            assert by_action["kafka-cluster:Connect"][0] == {f"{cluster}:cluster/{catalog.msk.cluster_name}/*"}
+            assert by_action["kafka-cluster:DescribeTopic"][0] == {
+                f"{cluster}:topic/{catalog.msk.cluster_name}/*/{j.topic}" for j in probed(catalog)}
+            if "kafka-cluster:DescribeGroup" in by_action:  # only groups said to commit (lag_source msk)
+                assert by_action["kafka-cluster:DescribeGroup"][0] == {
+                    f"{cluster}:group/{catalog.msk.cluster_name}/*/{j.consumer_group}"
+                    for j in probed(catalog) if j.lag_source == "msk"}
+            checkpoints = [j for j in probed(catalog) if j.lag_source == "checkpoint"]
+            assert by_action["s3:GetObject"][0] == {
+                f"arn:aws:s3:::{j.checkpoint_bucket}/{j.checkpoint_prefix}offsets/*" for j in checkpoints}
+            listing = [s for s in granted if s["Action"] == "s3:ListBucket"]
+            assert {p for s in listing for p in s["Condition"]["StringEquals"]["s3:prefix"]} == {
+                f"{j.checkpoint_prefix}{log}/" for j in checkpoints for log in ("offsets", "commits")}
         else:
             assert set(by_action) == {"logs:CreateLogStream", "logs:PutLogEvents", "glue:GetJobRuns",
                                       "sqs:SendMessage"} | XRAY
@@ -482,6 +574,7 @@ def test_a_new_pipeline_in_the_catalog_gets_its_alarms_probe_scope_and_widgets(t
     data["glue_jobs"].append({"name": "returns-stream", "kind": "streaming", "topic": "returns",
                               "consumer_group": "glue-returns-stream", "min_workers": 2, "max_workers": 4,
                               "role_name": "retail-datalake-dev-glue-returns-stream",
+                              "checkpoint_location": "s3://aws-glue-assets-111111111111-eu-west-1/returns/",
                               "writes_prefix": "landing/returns/"})
     data["s3"]["landing_prefixes"].append("landing/returns/")
     data["lineage"] += [{"upstream": f"msk:{data['msk']['cluster_name']}", "downstream": "topic:returns"},
@@ -497,12 +590,11 @@ def test_a_new_pipeline_in_the_catalog_gets_its_alarms_probe_scope_and_widgets(t
     alarms = metric_alarms(template)
     old = {s: len(n) for s, n in expected_alarm_names(before).items()}
     counts = {s: sum(1 for a in alarms if signal_of(a) == s) for s in old}
-    assert counts == {s: n + (1 if s in {"consumer-lag", "glue-failures", "glue-success-rate",
+    assert counts == {s: n + (1 if s in {"consumer-lag", "lag-unmeasured", "glue-failures", "glue-success-rate",
                                          "landing-freshness"} else 0) for s, n in old.items()}
     assert len(landing_freshness_alarms(catalog)) == len(landing_freshness_alarms(before)) + 1
     new = alarms[name(catalog, "consumer-lag", "glue:returns-stream")]
-    assert dimensions(new) == {"Cluster Name": catalog.msk.cluster_name, "Consumer Group": "glue-returns-stream",
-                               "Topic": "returns"}
+    assert dimensions(new) == {"JobName": "returns-stream"}  # lag_source checkpoint: the lag probe's metric
     assert dimensions(alarms[name(catalog, "landing-freshness", "s3:landing/returns/")]) == {
         "Bucket": catalog.s3.name, "Prefix": "landing/returns/"}
     # The new prefix's page is held by its own stream and the brokers.
@@ -515,7 +607,9 @@ def test_a_new_pipeline_in_the_catalog_gets_its_alarms_probe_scope_and_widgets(t
     # The probes reach it: listing scope and event pattern.
     policies = [s for p in resources(template, "AWS::IAM::Policy").values()
                 for s in p["Properties"]["PolicyDocument"]["Statement"]]
-    [listing] = [s for s in policies if s["Action"] == "s3:ListBucket"]
+    [listing] = [s for s in policies if s["Action"] == "s3:ListBucket" and s["Resource"].endswith(catalog.s3.name)]
+    [checkpoints] = [s for s in policies if s["Action"] == "s3:GetObject" and "offsets/*" in str(s["Resource"])]
+    assert "arn:aws:s3:::aws-glue-assets-111111111111-eu-west-1/returns/offsets/*" in checkpoints["Resource"]
     assert "landing/returns/" in listing["Condition"]["StringEquals"]["s3:prefix"]
     [rule] = [r for r in props(template, "AWS::Events::Rule") if "EventPattern" in r]
     assert "returns-stream" in rule["EventPattern"]["detail"]["jobName"]

@@ -209,7 +209,8 @@ def _with_topics(raw: dict[str, Any], count: int, **thresholds: Any) -> Catalog:
         data["msk"]["consumer_groups"].append({"name": f"glue-t{i}", "topic": f"t{i}"})
         data["glue_jobs"].append({"name": f"t{i}-stream", "kind": "streaming", "topic": f"t{i}",
                                   "consumer_group": f"glue-t{i}", "worker_type": "G.1X", "min_workers": 2,
-                                  "max_workers": 4, "role_name": f"t{i}-stream-role"})
+                                  "max_workers": 4, "role_name": f"t{i}-stream-role",
+                                  "checkpoint_location": f"s3://checkpoints-b/t{i}/checkpoint/"})
     data["thresholds"].update(thresholds)
     return parse_catalog(json.loads(json.dumps(data)), "bent")
 
