@@ -25,6 +25,7 @@ app.add_typer(__import__("remedy.commands.report", fromlist=["report_app"]).repo
 app.add_typer(__import__("remedy.commands.incident", fromlist=["incident_app"]).incident_app, name="incident")
 app.add_typer(__import__("remedy.commands.redshift", fromlist=["redshift_app"]).redshift_app, name="redshift")
 app.command("faults")(__import__("remedy.commands.faults", fromlist=["faults"]).faults)  # the fault matrix
+app.command("doctor")(__import__("remedy.commands.doctor", fromlist=["doctor_command"]).doctor_command)  # preflight
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -36,6 +36,7 @@ from sandbox.alarms import (
 )
 from sandbox.aws import EmulatedAccount
 from sandbox.cfn import Deployment, FunctionSpec, RuleSpec, deploy
+from sandbox.gaps_doctor import seed as seed_for_doctor
 from sandbox.gaps_maintenance import schedule_due, scheduler_input, seed_lake_housekeeping
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,6 +147,9 @@ class Sandbox:
         from sandbox.kafka_standin import ENV as KAFKA_STANDIN_ENV
 
         self.extra_env.update(KAFKA_STANDIN_ENV)  # the lag probe's brokers: the stand-in (sandbox.kafka_standin)
+        from sandbox.gaps_doctor import ENV as DOCTOR_ENV
+
+        self.extra_env.update(DOCTOR_ENV)  # the in-VPC doctor's TCP checks: the emulated private network
 
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.account.start()
@@ -161,6 +165,7 @@ class Sandbox:
         seed_lake_housekeeping(self.catalog, self.account)  # lifecycle rules, Terraform state
         stepfunctions.enable(self)  # state machines run for real; their Lambda tasks run here (procedures)
         self.deployment = deploy(templates, self.account)
+        seed_for_doctor(self.catalog, self.account, templates)  # VPC endpoints, layer, topics… (after the stacks)
         iam.register(self.deployment, self.catalog.account_id)  # each function and machine signs as its role
         self._settle()
         return self
@@ -186,6 +191,7 @@ class Sandbox:
         seed_lake_housekeeping(self.catalog, self.account)  # lifecycle rules, Terraform state
         stepfunctions.after_reset(self)
         self.deployment = deploy(self.templates, self.account)
+        seed_for_doctor(self.catalog, self.account, self.templates)
         iam.register(self.deployment, self.catalog.account_id)
         self._settle()
         self._function_env = None

@@ -312,8 +312,11 @@ class Schedules(Strict):
     redshift_analysis: ScheduleExpression = "cron(0 6 1 * ? *)"  # 1st of the month 06:00
     lifecycle_review: ScheduleExpression = "cron(0 6 1 1,4,7,10 ? *)"  # first day of each quarter
     posture: ScheduleExpression = "cron(0 5 * * ? *)"  # daily 05:00: backup and recovery promises
+    # remedy doctor's checks, daily after deployment: through AWS APIs, and from inside the VPC.
+    doctor: ScheduleExpression = "cron(30 5 * * ? *)"
+    doctor_vpc: ScheduleExpression = "cron(35 5 * * ? *)"
 
-    @field_validator("weekly_review", "redshift_analysis", "lifecycle_review", "posture")
+    @field_validator("weekly_review", "redshift_analysis", "lifecycle_review", "posture", "doctor", "doctor_vpc")
     @classmethod
     def _one_day_field_unspecified(cls, value: str) -> str:
         if value.startswith("cron("):

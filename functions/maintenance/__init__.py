@@ -28,9 +28,15 @@ Scope = Literal[
     "reports_bucket",  # the reports bucket (listing)
     "own_reports",  # objects under the job's own report prefix
     "on_call_topic",
+    # remedy doctor (functions.doctor): what its daily checks read
+    "no_resource_level",  # actions that support no resource-level permissions ("*")
+    "msk_cluster",  # the catalog's MSK cluster
+    "glue_jobs",  # the catalog's Glue jobs
+    "admin_secret",  # the catalog's Redshift admin secret (described, never read)
+    "kill_switch",  # the kill-switch parameter
 ]
 
-ReportKind = Literal["weekly", "redshift", "lifecycle", "posture"]
+ReportKind = Literal["weekly", "redshift", "lifecycle", "posture", "doctor", "doctor-vpc"]
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,51 @@ JOBS: dict[str, MaintenanceJob] = {
             ("s3:PutObject", "own_reports"),  # today's posture, overwritten by a re-run: nothing to take back
         ),
         notifies=False,  # a broken promise is a metric and an alarm (which pages), and a line in the weekly review
+    ),
+    # `remedy doctor`'s checks after deployment (functions.doctor): a failed check is a metric and an alarm
+    # <prefix>/doctor/<check> that pages, like a broken posture promise. Read-only: Describe/Get/List only.
+    "doctor": MaintenanceJob(
+        name="doctor",
+        report="doctor",
+        runbook_section="Deployment / remedy doctor, daily: the account still matches the catalog",
+        handler="functions.handlers.maintenance_doctor.handler",
+        grants=(
+            ("kafka:ListClustersV2", "no_resource_level"),
+            ("kafka:ListTopics", "msk_cluster"),
+            ("cloudwatch:ListMetrics", "no_resource_level"),
+            ("glue:GetJob", "glue_jobs"),
+            ("s3:ListBucket", "lake_bucket"),
+            ("redshift:DescribeClusters", "redshift_cluster"),
+            ("redshift-data:ExecuteStatement", "redshift_cluster"),
+            ("redshift-data:DescribeStatement", "no_resource_level"),
+            ("redshift-data:GetStatementResult", "no_resource_level"),
+            ("redshift:GetClusterCredentials", "redshift_dbuser"),  # the Data API's DbUser: the service user
+            ("redshift:GetClusterCredentials", "redshift_dbname"),
+            ("secretsmanager:DescribeSecret", "admin_secret"),
+            ("sns:GetTopicAttributes", "on_call_topic"),
+            ("sns:ListSubscriptionsByTopic", "on_call_topic"),
+            ("ssm:GetParameter", "kill_switch"),
+            ("events:ListRules", "no_resource_level"),
+            ("events:TestEventPattern", "no_resource_level"),
+            ("cloudwatch:DescribeAlarms", "service_alarms"),
+            ("s3:PutObject", "own_reports"),  # today's findings, overwritten by a re-run
+        ),
+        notifies=False,
+    ),
+    "doctor_vpc": MaintenanceJob(
+        name="doctor_vpc",
+        report="doctor-vpc",
+        runbook_section="Deployment / remedy doctor, daily from inside the VPC: brokers and cluster reachable",
+        handler="functions.handlers.maintenance_doctor.vpc_handler",
+        grants=(
+            ("kafka:ListClustersV2", "no_resource_level"),
+            ("kafka:GetBootstrapBrokers", "no_resource_level"),
+            ("redshift:DescribeClusters", "redshift_cluster"),
+            ("s3:PutObject", "own_reports"),
+        ),
+        notifies=False,
+        in_vpc=True,
+        timeout_seconds=60,
     ),
 }
 

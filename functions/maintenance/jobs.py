@@ -93,6 +93,7 @@ class Ports:
     storage: StoragePort | None = None
     backups: BackupPort | None = None
     redshift: Callable[[], RedshiftHistoryPort] | None = None  # connects on first use
+    doctor: Any = None  # functions.doctor.checks.Context (the doctor jobs)
     emit: Callable[[list[dict[str, Any]]], None] = field(default=lambda records: None)
 
 
@@ -187,11 +188,24 @@ def posture(ports: Ports, at: datetime, force: bool) -> dict[str, Any]:
                     force=True, summary=summary)
 
 
+def doctor(ports: Ports, at: datetime, force: bool, job: str = "doctor") -> dict[str, Any]:
+    from functions.doctor import daily
+
+    assert ports.doctor is not None
+    findings, summary, text = daily.run(job, ports.doctor, at)
+    ports.emit(daily.emf_records(job, findings, at))
+    subject = f"[{ports.catalog.prefix}] remedy doctor ({job}) {at:%Y-%m-%d}: {summary}"
+    return _deliver(ports, JOBS[job], f"{at:%Y-%m-%d}", None, at, {"findings": [f.as_dict() for f in findings]},
+                    subject, text, force=True, summary=summary)
+
+
 RUNNERS: dict[str, Callable[[Ports, datetime, bool], dict[str, Any]]] = {
     "weekly_review": weekly_review,
     "redshift_analysis": redshift_analysis,
     "lifecycle_review": lifecycle_review,
     "posture": posture,
+    "doctor": doctor,
+    "doctor_vpc": lambda ports, at, force: doctor(ports, at, force, job="doctor_vpc"),
 }
 
 

@@ -25,6 +25,8 @@ class MaintenanceSettings(BaseModel):
     reports_bucket: str = Field(alias="REPORTS_BUCKET")
     audit_table: str | None = Field(default=None, alias="AUDIT_TABLE")
     topic_arn: str | None = Field(default=None, alias="TOPIC_ARN")
+    # The doctor job: sql/redshift-grants.sql rendered for the catalog (the asset carries no sql/ directory).
+    redshift_grants: str | None = Field(default=None, alias="REDSHIFT_GRANTS")
 
 
 def ports_for(job: str, environ: dict[str, str] | None = None) -> Ports:
@@ -51,6 +53,10 @@ def ports_for(job: str, environ: dict[str, str] | None = None) -> Ports:
         ports.alarms = CloudWatchAlarmHistory(clients)
     elif job == "redshift_analysis":
         ports.redshift = lambda: redshift_history(clients, catalog)
+    elif job in ("doctor", "doctor_vpc"):
+        from functions.doctor.adapters import context_for
+
+        ports.doctor = context_for(catalog, clients, grants_sql=settings.redshift_grants, in_vpc=job == "doctor_vpc")
     else:
         ports.storage = S3Storage(clients)
         ports.backups = RedshiftBackups(clients)

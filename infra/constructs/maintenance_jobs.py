@@ -147,6 +147,39 @@ class PostureAlarms(Construct):
             self.alarms[name] = alarm
 
 
+class DoctorAlarms(Construct):
+    """One alarm per scheduled doctor check (functions.doctor.daily): ALARM while the daily run publishes
+    CheckFailed 1 for it, the same shape as the posture alarms (hourly periods over 26 hours, missing data is no
+    evidence)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, catalog: Catalog, checks: Sequence[str],
+                 topic: sns.ITopic):
+        from functions.doctor import daily
+
+        super().__init__(scope, construct_id)
+        action = cw_actions.SnsAction(topic)
+        self.alarms: dict[str, cw.Alarm] = {}
+        for check in checks:
+            name = daily.check_alarm_name(catalog, check)
+            alarm = cw.Alarm(
+                self, check,
+                alarm_name=name,
+                alarm_description=f"remedy doctor: check {check} failed in the daily run ({catalog.prefix}-doctor"
+                                  f"{'-vpc' if check == 'private-endpoints' else ''}); its findings and the fix are "
+                                  f"in the reports bucket, and `remedy doctor --env {catalog.env}` shows them",
+                metric=cw.Metric(namespace=daily.NAMESPACE, metric_name=daily.METRIC, statistic="Maximum",
+                                 dimensions_map={"Check": check}, period=Duration.hours(1)),
+                threshold=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=26,
+                datapoints_to_alarm=1,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+            self.alarms[name] = alarm
+
+
 @jsii.implements(ILocalBundling)
 class PipLayerBundler:
     """pip install of pinned pure-Python wheels into <layer>/python for the Lambda platform: no Docker."""

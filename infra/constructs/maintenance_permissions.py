@@ -21,6 +21,9 @@ def _s3(catalog: Catalog, bucket: str, key: str | None = None) -> str:
 
 _WHY_ALARMS = ("alarm names are <prefix>/<signal>/<component>: the prefix is this service's own alarms and nothing "
                "else (the weekly review reads their states and history)")
+_WHY_NO_RESOURCE = ("kafka:ListClustersV2, kafka:GetBootstrapBrokers, cloudwatch:ListMetrics, events:ListRules, "
+                    "events:TestEventPattern, redshift-data:DescribeStatement and GetStatementResult support no "
+                    "resource-level permissions (IAM service reference): Resource must be *")
 _WHY_SNAPSHOTS = ("Redshift names automated snapshots itself (rs:<cluster>-<timestamp>): every snapshot of the "
                   "catalog's one cluster, read only")
 
@@ -43,11 +46,20 @@ def scope_arns(catalog: Catalog, scope: Scope, job: MaintenanceJob) -> tuple[tup
                         f"report keys are named by period under the job's own prefix {job.report}/ of the reports "
                         f"bucket"),
         "on_call_topic": (names.topic_arn(catalog), ""),
+        "no_resource_level": ("*", _WHY_NO_RESOURCE),
+        "msk_cluster": (names.arn(catalog, "kafka", f"cluster/{catalog.msk.cluster_name}/*"),
+                        "MSK appends a UUID to the cluster's ARN: the catalog's one cluster, any UUID"),
+        "kill_switch": (names.parameter_arn(catalog, catalog.guardrails.kill_switch_parameter), ""),
+        "admin_secret": (names.arn(catalog, "secretsmanager", f"secret:{rs.admin_secret}-??????"),
+                         "Secrets Manager appends six random characters to a secret's ARN: the catalog's one "
+                         "secret") if rs.admin_secret else ("", ""),
     }
+    if scope == "glue_jobs":
+        return tuple(names.arn(catalog, "glue", f"job/{j.name}") for j in catalog.glue_jobs), ""
     if scope not in arns:
         raise ValueError(f"no ARN mapping for maintenance scope {scope!r}: add one in {__name__}")
     arn, reason = arns[scope]
-    return (arn,), reason
+    return ((arn,) if arn else ()), reason
 
 
 def _sid(text: str) -> str:
@@ -81,6 +93,8 @@ def job_statements(catalog: Catalog, job: MaintenanceJob) -> list[Statement]:
         by_scope.setdefault(scope, []).append(action)
     for scope, actions in by_scope.items():
         arns, reason = scope_arns(catalog, scope, job)
+        if not arns:  # e.g. no admin secret in the catalog: nothing to describe
+            continue
         statements.append(Statement(sid=_sid(scope), actions=tuple(sorted(set(actions))), resources=arns,
                                     wildcard_reason=reason))
     return statements

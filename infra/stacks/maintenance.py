@@ -19,6 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from functions.core.catalog import Catalog
+from functions.doctor.daily import scheduled_checks
 from functions.maintenance import (
     JOBS,
     function_name,
@@ -30,6 +31,7 @@ from functions.maintenance.posture import promises
 from infra import names
 from infra.bundling import CATALOG_PATH_IN_LAMBDA, function_code
 from infra.constructs.maintenance_jobs import (
+    DoctorAlarms,
     MaintenanceFunction,
     MaintenanceSchedule,
     PostureAlarms,
@@ -38,6 +40,14 @@ from infra.constructs.maintenance_jobs import (
 )
 from infra.constructs.maintenance_permissions import job_statements, log_group_name, scheduler_statements
 from infra.powertools import SERVICE, powertools_layer_arn
+
+
+def grants_statements(catalog: Catalog) -> str:
+    """sql/redshift-grants.sql rendered for the catalog, comments dropped (a Lambda environment holds 4 KB)."""
+    from remedy.redshift_grants import for_catalog
+
+    text = "\n".join(line.split("--", 1)[0].rstrip() for line in for_catalog(catalog).splitlines())
+    return "\n".join(line for line in text.splitlines() if line)
 
 
 def maintenance_stack_name(catalog: Catalog) -> str:
@@ -72,6 +82,8 @@ class MaintenanceStack(Stack):
                 environment["AUDIT_TABLE"] = names.audit_table(catalog)
             if job.notifies:
                 environment["TOPIC_ARN"] = names.topic_arn(catalog)
+            if name == "doctor":  # the grants the doctor checks: the asset carries no sql/ directory
+                environment["REDSHIFT_GRANTS"] = grants_statements(catalog)
             if job.in_vpc and catalog.network is None:
                 raise ValueError(f"maintenance job {name} runs in a VPC: the catalog needs a `network` section")
             function = MaintenanceFunction(
@@ -111,3 +123,5 @@ class MaintenanceStack(Stack):
                                                           f"{function_name(catalog, name)}")
             CfnOutput(self, f"{logical}When", value=when, description=f"Runbook: {job.runbook_section}")
         self.posture = PostureAlarms(self, "PostureAlarms", catalog=catalog, promises=promises(catalog), topic=topic)
+        self.doctor = DoctorAlarms(self, "DoctorAlarms", catalog=catalog,
+                                   checks=scheduled_checks("doctor") + scheduled_checks("doctor_vpc"), topic=topic)
