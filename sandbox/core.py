@@ -13,7 +13,6 @@ import logging
 import os
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -116,11 +115,18 @@ class LambdaContext:
     log_stream_name: str = ""
     # The invocation's deadline counts down from its start, as in Lambda (the functions' timeout is 60 s
     # unless a test or a template says otherwise): work that must fit the invocation can be checked here.
+    # On the sandbox's clock (sandbox.clock): real seconds count, and so do the seconds a function waits for AWS.
     timeout_seconds: float = 60.0
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=lambda: _sandbox_clock().timestamp())
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
+        return max(0, int((self.timeout_seconds - (_sandbox_clock().timestamp() - self.started)) * 1000))
+
+
+def _sandbox_clock() -> datetime:
+    from sandbox import clock
+
+    return clock.now()
 
 
 class Sandbox:
@@ -137,6 +143,12 @@ class Sandbox:
         self.last_api_calls: list[str] = []  # AWS calls of the last invocation (benchmark: calls per branch)
         # Configuration the sandbox adds to every function (the Redshift stand-in's host and port).
         self.extra_env: dict[str, str] = {}
+        from sandbox.kafka_standin import ENV as KAFKA_STANDIN_ENV
+
+        self.extra_env.update(KAFKA_STANDIN_ENV)  # the lag probe's brokers: the stand-in (sandbox.kafka_standin)
+        from sandbox.gaps_doctor import ENV as DOCTOR_ENV
+
+        self.extra_env.update(DOCTOR_ENV)  # the in-VPC doctor's TCP checks: the emulated private network
         self.redshift: Any = None  # the Redshift stand-in, started on first use (sandbox.redshift_wiring)
         self._sessions: dict[str, Any] = {}  # one boto3 session per function role (sandbox.iam), see _as_role
 
@@ -144,12 +156,6 @@ class Sandbox:
 
     def start(self, templates: dict[str, dict[str, Any]] | None = None) -> Sandbox:
         from sandbox.seed import seed
-        from sandbox.kafka_standin import ENV as KAFKA_STANDIN_ENV
-
-        self.extra_env.update(KAFKA_STANDIN_ENV)  # the lag probe's brokers: the stand-in (sandbox.kafka_standin)
-        from sandbox.gaps_doctor import ENV as DOCTOR_ENV
-
-        self.extra_env.update(DOCTOR_ENV)  # the in-VPC doctor's TCP checks: the emulated private network
 
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.account.start()
