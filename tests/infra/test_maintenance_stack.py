@@ -27,6 +27,13 @@ CALLS = {
                          "s3:PutObject", "s3:DeleteObject", "sns:Publish"},
     "posture": {"redshift:DescribeClusters", "redshift:DescribeClusterSnapshots", "s3:GetBucketVersioning",
                 "s3:GetLifecycleConfiguration", "s3:PutObject"},
+    # remedy doctor: what functions.doctor.adapters calls, read-only (the Data API as the service user)
+    "doctor": {"kafka:ListClustersV2", "kafka:ListTopics", "cloudwatch:ListMetrics", "glue:GetJob", "s3:ListBucket",
+               "redshift:DescribeClusters", "redshift-data:ExecuteStatement", "redshift-data:DescribeStatement",
+               "redshift-data:GetStatementResult", "redshift:GetClusterCredentials", "secretsmanager:DescribeSecret",
+               "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "ssm:GetParameter", "events:ListRules",
+               "events:TestEventPattern", "cloudwatch:DescribeAlarms", "s3:PutObject"},
+    "doctor_vpc": {"kafka:ListClustersV2", "kafka:GetBootstrapBrokers", "redshift:DescribeClusters", "s3:PutObject"},
 }
 RUNTIME_NEEDS = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
                  "sqs:SendMessage"}
@@ -113,8 +120,9 @@ def test_no_job_writes_anything_but_its_reports(synth: Synth) -> None:
                 if action.startswith("s3:") and action.endswith(("PutObject", "DeleteObject", "GetObject")):
                     assert as_list(statement["Resource"]) == [
                         f"arn:aws:s3:::{reports_bucket(catalog)}/{job.report}/*"], (job.name, action)
-                if action == "s3:ListBucket":
-                    assert as_list(statement["Resource"]) == [f"arn:aws:s3:::{reports_bucket(catalog)}"]
+                if action == "s3:ListBucket":  # the reports; the doctor lists the lake's prefixes too (read)
+                    lake = [f"arn:aws:s3:::{catalog.s3.name}"] if ("s3:ListBucket", "lake_bucket") in job.grants else []
+                    assert as_list(statement["Resource"]) in ([f"arn:aws:s3:::{reports_bucket(catalog)}"], lake)
 
 
 def test_functions_environment_and_the_redshift_driver_layer(synth: Synth) -> None:
@@ -133,7 +141,7 @@ def test_functions_environment_and_the_redshift_driver_layer(synth: Synth) -> No
 
 def test_one_posture_alarm_per_promise_on_the_published_metric(synth: Synth) -> None:
     template, catalog = maintenance(synth), synth.catalog
-    alarms = {p["AlarmName"]: p for p in props(template, "AWS::CloudWatch::Alarm")}
+    alarms = {p["AlarmName"]: p for p in props(template, "AWS::CloudWatch::Alarm") if "/posture/" in p["AlarmName"]}
     expected = {spec.alarm_name(catalog): spec for spec in promises(catalog)}
     assert set(alarms) == set(expected)
     for name, alarm in alarms.items():
@@ -148,6 +156,19 @@ def test_one_posture_alarm_per_promise_on_the_published_metric(synth: Synth) -> 
             f"arn:aws:sns:{catalog.region}:{catalog.account_id}:{catalog.notifications.on_call_topic}"]
     versioned_lake = f"{catalog.prefix}/posture/s3-versioning:{catalog.s3.name}"
     assert (versioned_lake in alarms) == catalog.s3.versioning  # prod promises a versioned lake, dev does not
+
+
+def test_one_doctor_alarm_per_scheduled_check(synth: Synth) -> None:
+    from functions.doctor import daily
+
+    template, catalog = maintenance(synth), synth.catalog
+    alarms = {p["AlarmName"]: p for p in props(template, "AWS::CloudWatch::Alarm") if "/doctor/" in p["AlarmName"]}
+    checks = daily.scheduled_checks("doctor") + daily.scheduled_checks("doctor_vpc")
+    assert set(alarms) == {f"{catalog.prefix}/doctor/{check}" for check in checks}
+    for name, alarm in alarms.items():
+        assert (alarm["Namespace"], alarm["MetricName"]) == (daily.NAMESPACE, daily.METRIC)
+        assert alarm["Dimensions"] == [{"Name": "Check", "Value": name.rsplit("/", 1)[1]}]
+        assert alarm["TreatMissingData"] == "notBreaching" and alarm["AlarmActions"] == alarm["OKActions"]
 
 
 def test_reports_bucket_is_private_encrypted_versioned_and_expires(synth: Synth) -> None:
