@@ -21,6 +21,8 @@ help:
 	@echo "make deploy       cdk deploy to the account in your AWS credentials (ENV=prod)"
 	@echo "make bench        benchmarks, written to bench-results/"
 	@echo "make faults       the fault matrix: every AWS call x 4 faults (bench-results/fault-matrix.md)"
+	@echo "make figures      the dated snapshot of measured figures the docs include (docs/figures/snapshot.md)"
+	@echo "make docs         the docs site, built strictly into site/ (make docs-serve: on 127.0.0.1:8000)"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -81,5 +83,17 @@ bench: $(STAMP)
 faults: $(STAMP)
 	$(BIN)/remedy faults --env $(ENV)
 
+# The docs site (mkdocs.yml, docs/): strict, so a broken link, a missing page or snippet fails. No network needed.
+.PHONY: docs docs-serve figures
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
+
+# From bench-results/ (make bench, make faults) and gameday-report/ (make gameday): commit docs/figures/ after.
+figures: $(STAMP)
+	$(BIN)/python -m remedy.figures
+
 clean:
-	rm -rf cdk.out gameday-report bench-results .sandbox
+	rm -rf cdk.out gameday-report bench-results .sandbox site

@@ -1,0 +1,226 @@
+"""`make figures`: the measured figures the docs quote, as one dated snapshot, never copied by hand.
+
+Reads what the measuring commands wrote (neither is committed):
+
+- `bench-results/bench.json` (`make bench`, remedy.bench): cold starts, API calls per playbook branch, state
+  transitions per procedure execution, the alarm storm, asset size, game day time; it names its machine;
+- `bench-results/fault-matrix.json` (`make faults`, or `make bench`'s neighbour `remedy faults`);
+- `gameday-report/report.json` (`make gameday`): which scenarios met their expected outcome.
+
+and writes `docs/figures/snapshot.md` (committed; the docs include its sections with pymdownx.snippets) and
+`docs/figures/snapshot.json` (the same figures for a program). Each section says when its source was written and on
+which machine; a missing source is said to be missing, not filled in. Exit 1 when no source exists at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path("bench-results/bench.json")
+FAULTS = Path("bench-results/fault-matrix.json")
+GAMEDAY = Path("gameday-report/report.json")
+OUT = Path("docs/figures")
+
+
+def this_machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _written(path: Path) -> str:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _table(headers: list[str], rows: Iterable[Iterable[object]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    return lines
+
+
+def _section(name: str, lines: list[str]) -> list[str]:
+    # Snippet section markers (pymdownx.snippets): a page includes `docs/figures/snapshot.md:<name>`.
+    return [f"<!-- --8<-- [start:{name}] -->", *lines, f"<!-- --8<-- [end:{name}] -->", ""]
+
+
+def _span(values: list[float], unit: str = "") -> str:
+    return f"{min(values):g}{unit}" if min(values) == max(values) else f"{min(values):g} to {max(values):g}{unit}"
+
+
+def bench_sections(bench: Mapping[str, Any], source: str) -> tuple[list[str], dict[str, Any]]:
+    date = str(bench.get("date", "?"))
+    machine = str(bench.get("machine", "?"))
+    head = [f"Measured by `make bench` on {date} ({machine}); source `{source}`.", ""]
+    starts = bench.get("cold_start", [])
+    summary: dict[str, Any] = {"date": date, "machine": machine}
+    lines: list[str] = []
+    if starts:
+        ratios = [r["ratio"] for r in starts]
+        first = [r["first_event_ratio"] for r in starts]
+        met = sum(1 for r in starts if r["meets_target"])
+        target = starts[0]["target"]
+        summary["cold_start"] = {"functions": len(starts), "init_ratio": [min(ratios), max(ratios)],
+                                 "first_event_ratio": [min(first), max(first)], "meet_target": met,
+                                 "target": target}
+        lines += [f"**Cold start**, median of fresh interpreters, against a minimal Powertools handler with the same "
+                  f"utilities measured in the same run: init {_span(ratios, 'x')} the baseline "
+                  f"(target ≤ {target}x: met by {met} of {len(starts)} functions); init + first event "
+                  f"{_span(first, 'x')}.", ""]
+        lines += _table(["function", "init ms", "baseline ms", "ratio", "init + 1st event ms", "baseline ms",
+                         "ratio", "1st event"],
+                        ([r["function"], r["init_ms"], r["baseline_init_ms"], r["ratio"], r["first_event_ms"],
+                          r["baseline_first_event_ms"], r["first_event_ratio"], r["first_event"]] for r in starts))
+        lines.append("")
+    cold = _section("cold-start", head + lines)
+
+    calls = bench.get("api_calls", [])
+    by_branch: dict[tuple[str, str, str], list[int]] = {}
+    for row in calls:
+        by_branch.setdefault((row["function"], row["scenario"], row["status"]), []).append(row["api_calls"])
+    call_lines = [*head, "**AWS API calls per playbook invocation** in the game day, counted by the sandbox "
+                             "(S3 calls are not counted: moto's S3 bypasses the counter).", ""]
+    call_lines += _table(["function", "scenario", "outcome", "invocations", "API calls"],
+                         ([f, s, o, len(v), _span([float(x) for x in v])]
+                          for (f, s, o), v in sorted(by_branch.items())))
+    summary["api_calls"] = [{"function": f, "scenario": s, "outcome": o, "calls": v}
+                            for (f, s, o), v in sorted(by_branch.items())]
+
+    runs = bench.get("procedure_transitions", {}).get("executions", [])
+    run_lines = [*head, "**State transitions per procedure execution** in the game day (Standard workflows are "
+                            "priced per transition, $0.025 per 1,000): every state entered.", ""]
+    run_lines += _table(["procedure", "scenario", "status", "transitions"],
+                        ([r["procedure"], r["scenario"], r["status"], r["transitions"]]
+                         for r in sorted(runs, key=lambda r: (r["procedure"], r["scenario"]))))
+    summary["procedure_transitions"] = runs
+
+    storm = bench.get("storm", {})
+    other = head[:]
+    if storm:
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(storm.get("outcomes", {}).items()))
+        other.append(f"- **Alarm storm**: {storm['events']} events through the synthesized routing and the real "
+                     f"handler, in process: {storm['events_per_second']} events/s ({storm['seconds']} s; {outcomes}).")
+    for name, size in bench.get("asset_bytes", {}).items():
+        other.append(f"- **Asset size**, {name}: {size / 1024:.0f} KiB (the Powertools and redshift-connector "
+                     f"layers aside).")
+    if "gameday_seconds" in bench:
+        other.append(f"- **Game day**, every scenario in one sandbox: {bench['gameday_seconds']} s.")
+    summary["storm"], summary["asset_bytes"] = storm, bench.get("asset_bytes", {})
+    summary["gameday_seconds"] = bench.get("gameday_seconds")
+    return (cold + _section("api-calls", [*call_lines, ""]) + _section("transitions", [*run_lines, ""])
+            + _section("bench-other", [*other, ""])), summary
+
+
+def fault_sections(matrix: Mapping[str, Any], source: str, written: str) -> tuple[list[str], dict[str, Any]]:
+    results = matrix.get("results", [])
+    lost = [r for r in results if not r.get("survived")]
+    units = sorted({r["unit"] for r in results})
+    lines = [f"Written by `make faults` (`remedy faults`) at {written} (file time); source `{source}`.", ""]
+    lines += _table(["calls", "faults", "cases", "survived", "units", "run time"],
+                    [[matrix.get("calls"), len(matrix.get("faults", [])), len(results), matrix.get("survived"),
+                      len(units), f"{matrix.get('seconds')} s"]])
+    if lost:
+        lines += ["", "Cases that did not survive:", ""]
+        lines += _table(["unit", "call", "fault", "outcome"],
+                        ([r["unit"], r["call"], r["fault"], r.get("outcome", "")] for r in lost))
+    summary = {"written": written, "calls": matrix.get("calls"), "cases": len(results),
+               "survived": matrix.get("survived"), "seconds": matrix.get("seconds"),
+               "not_survived": [{k: r.get(k) for k in ("unit", "call", "fault", "outcome")} for r in lost]}
+    return _section("fault-matrix", [*lines, ""]), summary
+
+
+def known_scenarios() -> int | None:
+    """How many scenarios the game day has, to tell a partial report from a whole one (None: cannot tell)."""
+    try:
+        from remedy.gameday import registry
+
+        return len(registry.all_scenarios())
+    except Exception:  # the registry cannot load (a scenario module mid-edit): say nothing about coverage
+        return None
+
+
+def gameday_sections(report: Mapping[str, Any], source: str) -> tuple[list[str], dict[str, Any]]:
+    scenarios = report.get("scenarios", [])
+    missed = [s for s in scenarios if not s.get("passed")]
+    seconds = [float(s.get("seconds") or 0) for s in scenarios]
+    lines = [f"Game day report of {report.get('generated_at', '?')} (env {report.get('env', '?')}); source "
+             f"`{source}`: **{len(scenarios) - len(missed)} of {len(scenarios)} scenarios met their expected "
+             f"outcome**, {sum(seconds):.0f} s of scenario time"
+             + (f" (median {statistics.median(seconds):.1f} s)." if seconds else "."), ""]
+    known = known_scenarios()
+    if known is not None and known != len(scenarios):
+        lines += [f"This report is a partial run: the game day has {known} scenarios, this run {len(scenarios)} "
+                  f"(`remedy gameday --scenario …`). Run `make gameday` for all of them.", ""]
+    lines += _table(["scenario", "runbook", "met", "seconds", "error"],
+                    ([s["name"], s.get("runbook", ""), "yes" if s.get("passed") else "**no**", s.get("seconds", ""),
+                      (s.get("error") or "").splitlines()[0][:160] if s.get("error") else ""]
+                     for s in scenarios))
+    summary = {"generated_at": report.get("generated_at"), "scenarios": len(scenarios), "known": known,
+               "met": len(scenarios) - len(missed),
+               "missed": [{"name": s["name"], "error": s.get("error")} for s in missed]}
+    return _section("gameday", [*lines, ""]), summary
+
+
+def _absent(names: tuple[str, ...], source: Path, command: str) -> list[str]:
+    """The sections a missing source would have written, saying so (the docs include them by name)."""
+    return [line for name in names
+            for line in _section(name, [f"Not measured in this snapshot: `{source}` did not exist (`{command}`).", ""])]
+
+
+def snapshot(root: Path = ROOT, now: datetime | None = None) -> tuple[str, dict[str, Any], list[str]]:
+    """The snapshot's Markdown and JSON, and the sources that were missing."""
+    now = now or datetime.now(UTC)
+    missing: list[str] = []
+    md = [f"<!-- Written by `make figures` (python -m remedy.figures) on {now:%Y-%m-%d %H:%M} UTC. "
+          f"Do not edit by hand: run the measurements again and regenerate. -->", ""]
+    md += _section("header", [f"Snapshot of {now:%Y-%m-%d %H:%M} UTC, written by `make figures` on "
+                              f"{this_machine()}. Each section names its source, when it was measured and, where "
+                              f"the source records it, the machine.", ""])
+    data: dict[str, Any] = {"snapshot": now.isoformat(timespec="seconds"), "machine": this_machine()}
+    if (root / BENCH).is_file():
+        lines, data["bench"] = bench_sections(json.loads((root / BENCH).read_text(encoding="utf-8")), str(BENCH))
+        md += lines
+    else:
+        missing.append(f"{BENCH} (make bench)")
+        md += _absent(("cold-start", "api-calls", "transitions", "bench-other"), BENCH, "make bench")
+    if (root / FAULTS).is_file():
+        lines, data["fault_matrix"] = fault_sections(json.loads((root / FAULTS).read_text(encoding="utf-8")),
+                                                     str(FAULTS), _written(root / FAULTS))
+        md += lines
+    else:
+        missing.append(f"{FAULTS} (make faults)")
+        md += _absent(("fault-matrix",), FAULTS, "make faults")
+    if (root / GAMEDAY).is_file():
+        lines, data["gameday"] = gameday_sections(json.loads((root / GAMEDAY).read_text(encoding="utf-8")),
+                                                  str(GAMEDAY))
+        md += lines
+    else:
+        missing.append(f"{GAMEDAY} (make gameday)")
+        md += _absent(("gameday",), GAMEDAY, "make gameday")
+    return "\n".join(md).rstrip() + "\n", data, missing
+
+
+def main(argv: list[str] | None = None) -> int:
+    root = Path(argv[0]).resolve() if argv else ROOT
+    text, data, missing = snapshot(root)
+    if len(missing) == 3:
+        print("remedy.figures: nothing measured yet: run make bench, make faults and make gameday first",
+              file=sys.stderr)
+        return 1
+    out = root / OUT
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "snapshot.md").write_text(text, encoding="utf-8")
+    (out / "snapshot.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {OUT / 'snapshot.md'} and {OUT / 'snapshot.json'}"
+          + (f"; missing: {', '.join(missing)}" if missing else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

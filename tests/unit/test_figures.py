@@ -1,0 +1,70 @@
+"""remedy.figures: the snapshot says what was measured, when and where, and says so when a source is missing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from remedy import figures
+
+NOW = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+BENCH = {
+    "date": "2026-12-02T05:00:00+00:00", "machine": "x86_64, 2 cores, Python 3.11.7",
+    "cold_start": [
+        {"function": "remedy-dev-a", "handler": "h.a", "init_ms": 230.0, "baseline_init_ms": 220.0, "ratio": 1.05,
+         "target": 1.5, "meets_target": True, "first_event_ms": 400.0, "baseline_first_event_ms": 220.0,
+         "first_event_ratio": 1.82, "first_event": "REJECTED"},
+        {"function": "remedy-dev-b", "handler": "h.b", "init_ms": 200.0, "baseline_init_ms": 230.0, "ratio": 0.87,
+         "target": 1.5, "meets_target": True, "first_event_ms": 300.0, "baseline_first_event_ms": 230.0,
+         "first_event_ratio": 1.3, "first_event": "REJECTED"}],
+    "api_calls": [{"scenario": "streaming-job-down", "function": "remedy-dev-msk-consumer-lag", "status": "ACTED",
+                   "api_calls": 18, "calls": []}],
+    "procedure_transitions": {"executions": [{"scenario": "procedure-scale-glue", "procedure": "scale-glue",
+                                              "status": "SUCCEEDED", "transitions": 11}]},
+    "storm": {"events": 1000, "seconds": 17.7, "events_per_second": 56.4, "outcomes": {"DUPLICATE": 534}},
+    "asset_bytes": {"shared functions asset": 500_000}, "gameday_seconds": 60.2,
+}
+GAMEDAY = {"env": "dev", "generated_at": "2026-12-02T05:30:00+00:00", "passed": False, "scenarios": [
+    {"name": "streaming-job-down", "runbook": "Common Issues / MSK Consumer Lag High", "passed": True,
+     "seconds": 1.5, "error": None},
+    {"name": "kill-switch", "runbook": "Common Issues / MSK Consumer Lag High", "passed": False, "seconds": 0.5,
+     "error": "AssertionError: expected REFUSED\nmore"}]}
+
+
+def _write(root: Path, relative: Path, data: object) -> None:
+    (root / relative).parent.mkdir(parents=True, exist_ok=True)
+    (root / relative).write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_snapshot_dates_and_names_its_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(figures, "known_scenarios", lambda: 39)
+    _write(tmp_path, figures.BENCH, BENCH)
+    _write(tmp_path, figures.GAMEDAY, GAMEDAY)
+    text, data, missing = figures.snapshot(tmp_path, NOW)
+
+    assert "Snapshot of 2026-12-02 06:00 UTC" in text
+    assert "Measured by `make bench` on 2026-12-02T05:00:00+00:00 (x86_64, 2 cores, Python 3.11.7)" in text
+    assert "init 0.87 to 1.05x the baseline (target ≤ 1.5x: met by 2 of 2 functions)" in text
+    assert "**1 of 2 scenarios met their expected outcome**" in text
+    assert "This report is a partial run: the game day has 39 scenarios, this run 2" in text
+    assert "| kill-switch | Common Issues / MSK Consumer Lag High | **no** | 0.5 | AssertionError: expected REFUSED |" \
+        in text
+    assert missing == [f"{figures.FAULTS} (make faults)"]
+    assert "Not measured in this snapshot: `bench-results/fault-matrix.json` did not exist" in text
+    assert data["gameday"]["missed"] == [{"name": "kill-switch", "error": GAMEDAY["scenarios"][1]["error"]}]
+    assert data["bench"]["cold_start"]["meet_target"] == 2
+
+
+def test_every_section_the_docs_include_is_there_even_when_nothing_was_measured(tmp_path: Path) -> None:
+    text, _, missing = figures.snapshot(tmp_path, NOW)
+    assert len(missing) == 3
+    for name in ("header", "cold-start", "api-calls", "transitions", "bench-other", "fault-matrix", "gameday"):
+        assert f"<!-- --8<-- [start:{name}] -->" in text and f"<!-- --8<-- [end:{name}] -->" in text
+
+
+def test_main_refuses_to_write_an_empty_snapshot(tmp_path: Path) -> None:
+    assert figures.main([str(tmp_path)]) == 1
+    assert not (tmp_path / figures.OUT).exists()
