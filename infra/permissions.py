@@ -193,15 +193,17 @@ def core_statements(catalog: Catalog, declaration: PlaybookDeclaration) -> list[
 
 
 def vpc_statements(catalog: Catalog, declaration: PlaybookDeclaration) -> list[Statement]:
-    """A function in a VPC: Lambda creates, describes and removes its network interfaces with its role."""
+    """A function in a VPC: Lambda creates, describes and removes its network interfaces with its role: the
+    actions of AWS's managed AWSLambdaVPCAccessExecutionRole (v3, 2024), DescribeSubnets included."""
     if not getattr(declaration, "in_vpc", False):  # maintenance jobs share these statements and run outside
         return []
     return [Statement("VpcNetworkInterfaces",
                       ("ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
-                       "ec2:DescribeNetworkInterfaces", "ec2:UnassignPrivateIpAddresses"), ("*",),
+                       "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:UnassignPrivateIpAddresses"),
+                      ("*",),
                       wildcard_reason="Lambda manages the function's network interfaces in the catalog's subnets; "
-                                      "their ids exist only once created, and DescribeNetworkInterfaces takes no "
-                                      "resource")]
+                                      "their ids exist only once created, and DescribeNetworkInterfaces and "
+                                      "DescribeSubnets take no resource")]
 
 
 def function_statements(catalog: Catalog, declaration: PlaybookDeclaration) -> list[Statement]:

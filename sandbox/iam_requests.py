@@ -245,6 +245,8 @@ TABLE: dict[tuple[str, str], Row] = {
     # SSM, SNS, SQS
     ("ssm", "GetParameter"): _one("ssm:GetParameter", _parameter),
     ("sns", "Publish"): _one("sns:Publish", lambda c: str(c.get("TopicArn") or c.get("TargetArn"))),
+    ("sns", "GetTopicAttributes"): _one("sns:GetTopicAttributes", lambda c: str(c.get("TopicArn"))),
+    ("sns", "ListSubscriptionsByTopic"): _one("sns:ListSubscriptionsByTopic", lambda c: str(c.get("TopicArn"))),
     ("sqs", "SendMessage"): _one("sqs:SendMessage", _queue),
     # Redshift
     ("redshift", "DescribeClusters"): _one("redshift:DescribeClusters", _cluster),
@@ -270,6 +272,8 @@ TABLE: dict[tuple[str, str], Row] = {
     ("kafka", "DescribeCluster"): _one("kafka:DescribeCluster", _kafka_cluster),
     ("kafka", "UpdateBrokerCount"): _one("kafka:UpdateBrokerCount", _kafka_cluster),
     ("kafka", "ListNodes"): _one("kafka:ListNodes", _kafka_cluster),
+    ("kafka", "GetBootstrapBrokers"): _star("kafka:GetBootstrapBrokers"),
+    ("kafka", "ListTopics"): _one("kafka:ListTopics", _kafka_cluster),
     # CloudWatch, Logs, CloudTrail, CloudFormation, Health, Support
     ("cloudwatch", "DescribeAlarms"): _one("cloudwatch:DescribeAlarms", _alarms),
     ("cloudwatch", "DescribeAlarmHistory"): _one("cloudwatch:DescribeAlarmHistory", _alarms),
@@ -277,6 +281,9 @@ TABLE: dict[tuple[str, str], Row] = {
                                            context=lambda c: {"cloudwatch:namespace": c.get("Namespace")}),
     ("cloudwatch", "GetMetricData"): _star("cloudwatch:GetMetricData"),
     ("cloudwatch", "GetMetricStatistics"): _star("cloudwatch:GetMetricStatistics"),
+    ("cloudwatch", "ListMetrics"): _star("cloudwatch:ListMetrics"),
+    ("events", "ListRules"): _star("events:ListRules"),
+    ("events", "TestEventPattern"): _star("events:TestEventPattern"),
     ("logs", "FilterLogEvents"): _one("logs:FilterLogEvents",
                                       lambda c: c.arn("logs", f"log-group:{c.get('logGroupName')}:log-stream:")),
     ("cloudtrail", "LookupEvents"): _star("cloudtrail:LookupEvents"),
@@ -307,10 +314,14 @@ TABLE: dict[tuple[str, str], Row] = {
     # EC2
     ("ec2", "DescribeSecurityGroups"): _star("ec2:DescribeSecurityGroups"),
     ("ec2", "DescribeSubnets"): _star("ec2:DescribeSubnets"),
+    ("ec2", "DescribeRouteTables"): _star("ec2:DescribeRouteTables"),
+    ("ec2", "DescribeNatGateways"): _star("ec2:DescribeNatGateways"),
+    ("ec2", "DescribeVpcEndpoints"): _star("ec2:DescribeVpcEndpoints"),
     ("ec2", "RevokeSecurityGroupIngress"): _one(
         "ec2:RevokeSecurityGroupIngress", lambda c: c.arn("ec2", f"security-group/{c.get('GroupId')}")),
     # Secrets Manager, Step Functions, Lambda, STS
     ("secretsmanager", "RotateSecret"): _one("secretsmanager:RotateSecret", _secret),
+    ("secretsmanager", "DescribeSecret"): _one("secretsmanager:DescribeSecret", _secret),
     ("stepfunctions", "StartExecution"): _one("states:StartExecution", _state_machine),
     ("stepfunctions", "ListExecutions"): _one("states:ListExecutions", _state_machine),
     ("stepfunctions", "DescribeExecution"): _one("states:DescribeExecution", lambda c: str(c.get("executionArn"))),

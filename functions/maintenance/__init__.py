@@ -115,7 +115,7 @@ JOBS: dict[str, MaintenanceJob] = {
         handler="functions.handlers.maintenance_posture.handler",
         grants=(
             ("redshift:DescribeClusters", "redshift_cluster"),
-            ("redshift:DescribeClusterSnapshots", "redshift_snapshots"),
+            ("redshift:DescribeClusterSnapshots", "no_resource_level"),
             ("s3:GetBucketVersioning", "lake_bucket"),
             ("s3:GetLifecycleConfiguration", "lake_bucket"),
             ("s3:GetBucketVersioning", "state_bucket"),

@@ -81,7 +81,7 @@ STEP_FUNCTIONS: dict[str, StepFunctionDeclaration] = {s.name: s for s in (
         "corruption_assess", "functions.handlers.procedure_corruption.assess",
         "Data corruption: affected jobs and triggers, snapshot and object versions before the range, checks",
         (Grant(("glue:GetJobRuns",), "glue_jobs"), Grant(("glue:GetTrigger",), "glue_triggers"),
-         Grant(("redshift:DescribeClusterSnapshots",), "redshift_snapshots"),
+         Grant(("redshift:DescribeClusterSnapshots",), "no_resource_level"),
          Grant(("s3:GetBucketVersioning", "s3:ListBucketVersions"), "s3_bucket"), *_DATA_API)),
     StepFunctionDeclaration(
         "corruption_restore", "functions.handlers.procedure_corruption.restore",

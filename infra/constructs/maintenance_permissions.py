@@ -21,7 +21,8 @@ def _s3(catalog: Catalog, bucket: str, key: str | None = None) -> str:
 
 _WHY_ALARMS = ("alarm names are <prefix>/<signal>/<component>: the prefix is this service's own alarms and nothing "
                "else (the weekly review reads their states and history)")
-_WHY_NO_RESOURCE = ("kafka:ListClustersV2, kafka:GetBootstrapBrokers, cloudwatch:ListMetrics, events:ListRules, "
+_WHY_NO_RESOURCE = ("redshift:DescribeClusterSnapshots (the posture check reads the catalog cluster's snapshots), "
+                    "kafka:ListClustersV2, kafka:GetBootstrapBrokers, cloudwatch:ListMetrics, events:ListRules, "
                     "events:TestEventPattern, redshift-data:DescribeStatement and GetStatementResult support no "
                     "resource-level permissions (IAM service reference): Resource must be *")
 _WHY_SNAPSHOTS = ("Redshift names automated snapshots itself (rs:<cluster>-<timestamp>): every snapshot of the "
@@ -85,9 +86,10 @@ def job_statements(catalog: Catalog, job: MaintenanceJob) -> list[Statement]:
         statements.append(Statement(
             "VpcNetworkInterfaces", ("ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface",
                                      "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces",
-                                     "ec2:UnassignPrivateIpAddresses"), ("*",),
-            wildcard_reason="Lambda manages the function's network interfaces in the catalog's subnets; their ids "
-                            "exist only once created, and DescribeNetworkInterfaces takes no resource"))
+                                     "ec2:DescribeSubnets", "ec2:UnassignPrivateIpAddresses"), ("*",),
+            wildcard_reason="Lambda manages the function's network interfaces in the catalog's subnets (the actions "
+                            "of AWS's AWSLambdaVPCAccessExecutionRole); their ids exist only once created, and "
+                            "DescribeNetworkInterfaces and DescribeSubnets take no resource"))
     by_scope: dict[Scope, list[str]] = {}
     for action, scope in job.grants:
         by_scope.setdefault(scope, []).append(action)

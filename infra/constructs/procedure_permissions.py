@@ -32,6 +32,12 @@ NO_RESOURCE_LEVEL: dict[str, str] = {
     "health:DescribeEvents": "AWS Health DescribeEvents supports no resource-level permissions: the outage evidence",
     "support:CreateCase": "AWS Support supports no resource-level permissions: the outage escalation",
     "cloudformation:ListStacks": "ListStacks supports no resource-level permissions: recent deployments",
+    "redshift:DescribeClusterSnapshots": "Redshift DescribeClusterSnapshots supports no resource-level permissions "
+                                         "(IAM service reference): the snapshot before the corruption is found "
+                                         "among the catalog's cluster's snapshots",
+    "redshift:DescribeTableRestoreStatus": "Redshift DescribeTableRestoreStatus supports no resource-level "
+                                           "permissions (IAM service reference): the data-corruption restore polls "
+                                           "its own request on the catalog's cluster",
     "ec2:DescribeSecurityGroups": "EC2 Describe* calls support no resource-level permissions: the ingress review "
                                   "of the catalog's security groups",
     "kafka:ListClustersV2": "MSK ListClustersV2 supports no resource-level permissions: the cluster's ARN (with "

@@ -35,6 +35,7 @@ from infra.constructs.procedure_approvals import ApprovalsTable
 from infra.constructs.procedure_flow import ProcedureFlow, ProcedureStateMachine
 from infra.constructs.procedure_function import ProcedureStepFunction
 from infra.constructs.procedure_permissions import (
+    NO_RESOURCE_LEVEL,
     PRINCIPALS_REASON,
     approvals_table,
     glue_role_arns,
@@ -302,7 +303,8 @@ class ProceduresStack(Stack):
             result_path="$.restore", catch=False)
         check = flow.sdk_step(
             "CheckRestore", service="redshift", action="describeTableRestoreStatus",
-            iam_action="redshift:DescribeTableRestoreStatus", resources=cluster,
+            iam_action="redshift:DescribeTableRestoreStatus", resources=("*",),
+            reason=NO_RESOURCE_LEVEL["redshift:DescribeTableRestoreStatus"],
             parameters={"ClusterIdentifier": sfn.JsonPath.string_at("$.table.cluster"),
                         "TableRestoreRequestId": sfn.JsonPath.string_at("$.restore.request_id")},
             result_selector={"status": sfn.JsonPath.string_at("$.TableRestoreStatusDetails[0].Status")},

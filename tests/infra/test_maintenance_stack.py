@@ -38,7 +38,8 @@ CALLS = {
 RUNTIME_NEEDS = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
                  "sqs:SendMessage"}
 VPC_NEEDS = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
-             "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}  # the Redshift analysis: in the VPC
+             "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+             "ec2:DescribeSubnets"}  # the Redshift analysis: in the VPC (AWSLambdaVPCAccessExecutionRole's actions)
 
 
 def maintenance(synth: Synth) -> dict[str, Any]:

@@ -40,6 +40,8 @@ ONLY_ON_EVERY_RESOURCE = {
     "cloudformation:ListStacks", "cloudtrail:LookupEvents", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets",
     "kafka:ListClustersV2",
     "health:DescribeEvents", "support:CreateCase",
+    # Redshift reads the IAM service reference lists without a resource type (issue 11, findings 1 and 2).
+    "redshift:DescribeClusterSnapshots", "redshift:DescribeTableRestoreStatus",
     # Lambda manages a VPC function's network interfaces with its role (ids unknown until created).
     "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
     "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
@@ -68,9 +70,9 @@ def role_statements(template: dict[str, Any], function_name: str) -> list[tuple[
     return granted
 
 
-# A function in a VPC: what Lambda needs to manage its network interfaces.
+# A function in a VPC: what Lambda needs to manage its network interfaces (AWSLambdaVPCAccessExecutionRole's actions).
 VPC_NEEDS = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
-             "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}
+             "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "ec2:DescribeSubnets"}
 
 
 def expected_actions(declaration: PlaybookDeclaration) -> set[str]:
