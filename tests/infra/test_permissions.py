@@ -38,7 +38,7 @@ ONLY_ON_EVERY_RESOURCE = {
     "logs:UpdateLogDelivery", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
     # List and describe calls that take no resource ARN.
     "cloudformation:ListStacks", "cloudtrail:LookupEvents", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets",
-    "kafka:ListClustersV2",
+    "kafka:ListClustersV2", "kafka:GetBootstrapBrokers",
     "health:DescribeEvents", "support:CreateCase",
     # Redshift reads the IAM service reference lists without a resource type (issue 11, findings 1 and 2).
     "redshift:DescribeClusterSnapshots", "redshift:DescribeTableRestoreStatus",
