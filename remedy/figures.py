@@ -135,6 +135,16 @@ def fault_sections(matrix: Mapping[str, Any], source: str, written: str) -> tupl
     return _section("fault-matrix", [*lines, ""]), summary
 
 
+def _why_not(scenario: Mapping[str, Any]) -> str:
+    """A missed scenario's error, or the first expectation it did not meet (one line, shortened)."""
+    if scenario.get("passed"):
+        return ""
+    error = scenario.get("error")
+    failed = [step.get("text", "") for step in scenario.get("steps", []) if step.get("ok") is False]
+    text = str(error).splitlines()[0] if error else (f"expected: {failed[0]}" if failed else "")
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 def known_scenarios() -> int | None:
     """How many scenarios the game day has, to tell a partial report from a whole one (None: cannot tell)."""
     try:
@@ -157,10 +167,9 @@ def gameday_sections(report: Mapping[str, Any], source: str) -> tuple[list[str],
     if known is not None and known != len(scenarios):
         lines += [f"This report is a partial run: the game day has {known} scenarios, this run {len(scenarios)} "
                   f"(`remedy gameday --scenario …`). Run `make gameday` for all of them.", ""]
-    lines += _table(["scenario", "runbook", "met", "seconds", "error"],
+    lines += _table(["scenario", "runbook", "met", "seconds", "why not"],
                     ([s["name"], s.get("runbook", ""), "yes" if s.get("passed") else "**no**", s.get("seconds", ""),
-                      (s.get("error") or "").splitlines()[0][:160] if s.get("error") else ""]
-                     for s in scenarios))
+                      _why_not(s)] for s in scenarios))
     summary = {"generated_at": report.get("generated_at"), "scenarios": len(scenarios), "known": known,
                "met": len(scenarios) - len(missed),
                "missed": [{"name": s["name"], "error": s.get("error")} for s in missed]}
