@@ -14,16 +14,16 @@ Who signs with what:
 
 Each principal's access key id is deterministic (ASIA + 16 characters of a hash of role and session): the same
 templates give the same keys in every run, so the fault matrix and tests can name a function's key.
+
+Enforcement has no off switch: a test that wants a call allowed changes the templates' grants, as a deployment
+would.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -33,9 +33,6 @@ from sandbox.iam_requests import Call, UnmappedOperation, requests_for
 
 ADMIN_KEY = "sandbox"
 STATES_SESSION = "StepFunctions"  # the session name the sandbox gives a state machine's role
-
-logger = logging.getLogger("sandbox.iam")
-
 
 @dataclass
 class Principal:
@@ -70,7 +67,6 @@ class Denial:
 
 
 _PRINCIPALS: dict[str, Principal] = {}
-_ENFORCED = [True]
 UNMAPPED: list[str] = []  # calls a principal made that sandbox.iam_requests has no row for (each one a failure)
 DENIALS: list[Denial] = []  # every call denied, in order (game day reports, tests)
 
@@ -126,23 +122,13 @@ def credentials(key: str) -> dict[str, str]:
     return {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret_for(key), "AWS_SESSION_TOKEN": f"session-{key}"}
 
 
-@contextmanager
-def not_enforced() -> Iterator[None]:
-    """Tests only: what a call would do without IAM (e.g. to tell a denial from another failure)."""
-    _ENFORCED.append(False)
-    try:
-        yield
-    finally:
-        _ENFORCED.pop()
-
-
 # -- the decision -----------------------------------------------------------------------------------------------
 
 def authorize(key: str, call: Call) -> Denial | None:
     """None when `key` is not a principal's (the sandbox's own calls) or every authorization the call needs is
     allowed; else the first denial. Raises UnmappedOperation for a call the table does not know."""
     who = _PRINCIPALS.get(key)
-    if who is None or not _ENFORCED[-1]:
+    if who is None:
         return None
     for request in requests_for(call):
         denial = decide(who, request, call.service, call.operation)
@@ -202,7 +188,7 @@ def unmapped_answer(error: Exception, service: str, content_type: str) -> tuple[
 
 def check_moto(response: Any, caller: str) -> tuple[int, dict[str, str], Any] | None:
     """The IAM answer for a request moto's BaseResponse is about to handle (None: let it through)."""
-    if caller not in _PRINCIPALS or not _ENFORCED[-1]:
+    if caller not in _PRINCIPALS:
         return None
     who = _PRINCIPALS[caller]
     service = response.service_name or ""
@@ -217,7 +203,7 @@ def check_moto(response: Any, caller: str) -> tuple[int, dict[str, str], Any] | 
 
 
 def check_s3(request: Any, full_url: str, operation: str, caller: str) -> tuple[int, dict[str, str], Any] | None:
-    if caller not in _PRINCIPALS or not _ENFORCED[-1]:
+    if caller not in _PRINCIPALS:
         return None
     from moto.core.routing import get_service_router
 
@@ -241,7 +227,7 @@ def check_s3(request: Any, full_url: str, operation: str, caller: str) -> tuple[
 
 def check_global(service: str, operation: str, caller: str) -> tuple[int, dict[str, str], Any] | None:
     """AWS Health and Support (answered before moto's routing): their operations take no resource ARN."""
-    if caller not in _PRINCIPALS or not _ENFORCED[-1]:
+    if caller not in _PRINCIPALS:
         return None
     who = _PRINCIPALS[caller]
     content_type = "application/x-amz-json-1.1"
