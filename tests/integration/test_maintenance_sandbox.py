@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from functions.maintenance import function_name, reports_bucket, schedule_name, terraform_state_bucket
+from functions.maintenance import JOBS, function_name, reports_bucket, schedule_name, terraform_state_bucket
 from remedy.gameday.drill import Drill
 from sandbox import redshift_history
 from sandbox.core import Sandbox
@@ -131,7 +131,7 @@ def test_schedules_come_from_the_catalog_and_fire_when_due(sandbox_env: Sandbox)
     mine = {s.name: s for s in sandbox.deployment.schedules if s.input is not None}
     assert {name: s.pattern["schedule"] for name, s in mine.items()} == {
         schedule_name(catalog, job): getattr(catalog.schedules, job)
-        for job in ("weekly_review", "redshift_analysis", "lifecycle_review", "posture")}
+        for job in JOBS}
     listed = sandbox.client("scheduler").list_schedules()["Schedules"]
     assert set(mine) <= {s["Name"] for s in listed}
     monday = datetime(2026, 11, 23, 7, 0, 30, tzinfo=UTC)  # cron(0 7 ? * MON *)
