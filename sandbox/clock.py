@@ -55,6 +55,15 @@ def offset() -> timedelta:
     return _offset
 
 
+def reset() -> None:
+    """A new, empty account (Sandbox.reset): its time starts again at the wall clock, durations as documented.
+    Never called while anything of the old account lives on: within an account the clock only goes forward."""
+    global _offset
+    with _LOCK:
+        _offset = timedelta(0)
+    reset_durations()
+
+
 def advance(seconds: float) -> datetime:
     """Let `seconds` of sandbox time pass (never backwards); the new 'now'."""
     global _offset

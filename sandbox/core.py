@@ -193,6 +193,7 @@ class Sandbox:
 
         stepfunctions.stop_executions(self)  # nothing left waiting on an approval token
         self.account.reset()
+        __import__("sandbox.clock").clock.reset()  # a new account's time starts again at the wall clock
         seed(self.catalog, self.account)
         seed_lake_housekeeping(self.catalog, self.account)  # lifecycle rules, Terraform state
         stepfunctions.after_reset(self)
