@@ -41,7 +41,8 @@ def test_lag_alarm_trips_only_on_enough_breaching_datapoints(sandbox: Sandbox) -
     # The event is what the product's own parser accepts as a CloudWatch Alarm State Change.
     incident = parse_alarm_event(event, sandbox.catalog)
     assert incident.resource == f"glue:{JOB}"
-    assert incident.dimensions["Consumer Group"] == sandbox.catalog.glue_job(JOB).consumer_group
+    # The alarm's own dimensions (lag_source checkpoint: the lag probe's JobName), carried into the incident.
+    assert incident.dimensions == {dim["Name"]: dim["Value"] for dim in props["Dimensions"]} == {"JobName": JOB}
 
 
 def test_routing_uses_the_synthesized_patterns(sandbox: Sandbox) -> None:
