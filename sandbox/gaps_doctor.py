@@ -168,7 +168,7 @@ _USER_VIEWS = [
 
 
 def _install_user_views(rs: Any) -> None:
-    if getattr(rs, "_doctor_views", False):
+    if rs.execute("SELECT 1 FROM pg_catalog.pg_views WHERE viewname = 'svv_user_info'"):
         return
     rs.execute("SET allow_system_table_mods = on")
     try:
@@ -176,20 +176,21 @@ def _install_user_views(rs: Any) -> None:
             rs.execute(statement)
     finally:
         rs.execute("RESET allow_system_table_mods")
-    rs._doctor_views = True
 
 
 def _fill_redshift_views() -> None:
+    """Only statements that read these objects install them (the other Data API callers' stand-in is untouched)."""
     from sandbox import gaps_procedures
 
-    original = gaps_procedures.standin
+    original = gaps_procedures._run_statements
 
-    def standin() -> Any:
-        rs = original()
-        _install_user_views(rs)
-        return rs
+    def run_statements(sqls: list[str]) -> dict[str, Any]:
+        if any("svv_user_info" in sql or "user_is_member_of" in sql for sql in sqls):
+            _install_user_views(gaps_procedures.standin())
+        result: dict[str, Any] = original(sqls)
+        return result
 
-    gaps_procedures.standin = standin
+    gaps_procedures._run_statements = run_statements
 
 
 def install() -> None:
