@@ -32,7 +32,8 @@ INVOKED_BY = {
     PLAYBOOK: "EventBridge (its alarms' state changes)",
     STARTER: "EventBridge (the procedure-starting alarms' changes to ALARM)",
     PROBE_EVENTS: "EventBridge (Glue Job State Change)",
-    PROBE_SCHEDULED: "EventBridge (its five-minute schedule; no retry, the next run replaces a failed one)",
+    PROBE_SCHEDULED: "EventBridge (its schedule, every one or five minutes; no retry, the next run replaces a "
+                     "failed one)",
     MAINTENANCE: "EventBridge Scheduler (its schedule)",
 }
 ON_FAILURE = ("invoked asynchronously by {invoker}; after its retries the event goes to the on-failure destination "
@@ -53,7 +54,7 @@ CONCURRENCY = {  # CKV_AWS_115: ReservedConcurrentExecutions
              f"by the starter itself (held while another runs); {SHARED_POOL}",
     PROBE_EVENTS: f"one invocation per Glue job run that ends, a handful an hour; {SHARED_POOL}",
     MAINTENANCE: f"one invocation per schedule (daily at most); {SHARED_POOL}",
-    PROBE_SCHEDULED: f"one invocation every five minutes; {SHARED_POOL}",
+    PROBE_SCHEDULED: f"one invocation per scheduled minute (lag) or five minutes (freshness); {SHARED_POOL}",
     STEP: f"one invocation per step of a procedure run; {SHARED_POOL}",
     PROVIDER: "CDK's AwsCustomResource provider: runs once per deployment of the stack, nothing to reserve "
               "capacity for",
@@ -99,7 +100,7 @@ def function_kind(handler: str | None, path: str) -> str | None:
         return PLAYBOOK
     if handler == "functions.handlers.procedure_start.handler":
         return STARTER
-    if handler == "functions.handlers.probe_freshness.handler":
+    if handler in ("functions.handlers.probe_freshness.handler", "functions.handlers.probe_consumer_lag.handler"):
         return PROBE_SCHEDULED
     if handler == "functions.handlers.probe_glue_outcomes.handler":
         return PROBE_EVENTS

@@ -12,15 +12,6 @@ from tests.infra.helpers import Synth
 
 pytestmark = pytest.mark.infra
 
-# Issue 11, findings 1 and 2: "*"-only Redshift actions granted on ARNs (a silent deny in AWS). Another change
-# fixes the grants; until it lands these exact lines are expected, and the strict xfail below says when they
-# are gone (then delete this tuple and that test).
-KNOWN_UNFIXED = (
-    'redshift:DescribeTableRestoreStatus supports only "*", granted on arn:aws:redshift:',
-    'redshift:DescribeClusterSnapshots supports only "*", granted on arn:aws:redshift:',
-)
-
-
 def _findings(synth: Synth, templates: dict | None = None) -> list[str]:
     found = gates.iam_findings(templates or synth.templates, synth.catalog.region, synth.catalog.account_id)
     print("\n".join(found))  # one line per problem, shown by pytest when the test fails
@@ -28,15 +19,10 @@ def _findings(synth: Synth, templates: dict | None = None) -> list[str]:
 
 
 def test_granted_actions_exist_and_fit_their_resource_types(synth: Synth) -> None:
-    unexpected = [f for f in _findings(synth) if not any(k in f for k in KNOWN_UNFIXED)]
-    assert unexpected == [], "\n".join(unexpected)
-
-
-@pytest.mark.xfail(strict=True, reason='issue 11 findings 1-2: "*"-only redshift actions granted on ARNs, '
-                                       "fixed by another change (delete KNOWN_UNFIXED and this test then)")
-def test_star_only_redshift_actions_are_granted_on_star(synth: Synth) -> None:
-    known = [f for f in _findings(synth) if any(k in f for k in KNOWN_UNFIXED)]
-    assert known == [], "\n".join(known)
+    # Before issue 11's fix this printed, per env, DescribeClusterSnapshots (posture, corruption Assess) and
+    # DescribeTableRestoreStatus (CheckRestore) as "supports only "*", granted on arn:aws:redshift:…".
+    found = _findings(synth)
+    assert found == [], "\n".join(found)
 
 
 def test_a_star_only_action_granted_on_an_arn_fails_the_gate_with_a_line_naming_it(synth: Synth) -> None:

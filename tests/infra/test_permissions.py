@@ -47,6 +47,8 @@ ONLY_ON_EVERY_RESOURCE = {
     "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
     # The Data API's statement calls are authorised on the statement id, which has no ARN.
     "redshift-data:DescribeStatement", "redshift-data:GetStatementResult",
+    # The doctor's read-only checks: listing calls the IAM service reference gives no resource type.
+    "cloudwatch:ListMetrics", "events:ListRules", "events:TestEventPattern",
 }
 
 

@@ -117,7 +117,7 @@ def test_access_denied_is_not_retried_and_the_missing_action_is_named(sandbox: S
     assert [r["JobRunState"] for r in d.runs(BATCH)] == ["FAILED"]
     assert result["status"] == "NO_ACTION"
     findings = [f["detail"] for f in result["plan"]["findings"]]
-    assert ("role remedy-dev-glue-sales-batch may not s3:PutObject on retail-datalake-dev/curated/sales/* "
+    assert (f"role {sandbox.catalog.glue_job(BATCH).role_name} may not s3:PutObject on retail-datalake-dev/curated/sales/* "
             "(explicitDeny)") in findings
     assert domain_calls(calls) == ["glue:GetJobRuns", "glue:GetJob", "logs:FilterLogEvents",
                                    "iam:SimulatePrincipalPolicy"]

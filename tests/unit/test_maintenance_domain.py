@@ -472,4 +472,4 @@ def test_catalog_maintenance_defaults_and_schedule_rules(catalog: Catalog, raw_c
     raw_catalog["schedules"] = {"posture": "every day; rm -rf /"}
     with pytest.raises(CatalogError, match=r"schedules.posture: String should match pattern"):
         parse_catalog(raw_catalog)
-    assert set(JOBS) == {"weekly_review", "redshift_analysis", "lifecycle_review", "posture"}
+    assert set(JOBS) == {"weekly_review", "redshift_analysis", "lifecycle_review", "posture", "doctor", "doctor_vpc"}
