@@ -70,3 +70,16 @@ def test_yaml_section_ends_before_the_next_key() -> None:
     lines = (ROOT / "config/dev.yaml").read_text(encoding="utf-8").splitlines()
     assert lines[first - 1].startswith("thresholds:")
     assert all(line[:1] in ("", " ", "#") for line in lines[first:last])
+
+
+def test_the_readme_is_short_and_its_links_resolve() -> None:
+    import re
+
+    readme = ROOT / "README.md"
+    assert readme.stat().st_size <= 12_500, "the README is the front door: reference material goes to docs/"
+    text = readme.read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text)
+    assert targets, "the README links into the docs"
+    # Inside the repository only: the runbook it links to lives beside the checkout, not in it.
+    missing = [t for t in targets if not t.startswith(("http", "../")) and not (ROOT / t).exists()]
+    assert missing == []

@@ -31,11 +31,14 @@ def test_the_in_vpc_functions_need_the_endpoints_of_every_service_they_call(synt
     assert f"{synth.catalog.prefix}-redshift-performance" in endpoints[f"com.amazonaws.{region}.ssm"].functions
 
 
-def test_the_readme_lists_every_endpoint_the_prod_functions_need(synths: dict[str, Synth]) -> None:
+def test_the_docs_and_the_readme_list_every_endpoint_the_prod_functions_need(synths: dict[str, Synth]) -> None:
     synth = synths["prod"]
+    deploying = (ROOT / "docs" / "deploying.md").read_text(encoding="utf-8")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for endpoint in required_endpoints(synth.templates, synth.catalog.region):
-        assert f"com.amazonaws.<region>.{endpoint.name.rsplit('.', 1)[1]}" in readme, endpoint.name
+        service = endpoint.name.rsplit(".", 1)[1]
+        assert f"com.amazonaws.<region>.{service}" in deploying, endpoint.name
+        assert f"`{service}`" in readme or f"com.amazonaws.<region>.{service}" in readme, endpoint.name
 
 
 def test_a_network_without_its_egress_is_refused() -> None:
