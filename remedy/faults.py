@@ -603,6 +603,14 @@ def run_matrix(env: str = "dev", workdir: Path | None = None, on_case: Callable[
     began = time.monotonic()
     sandbox = Sandbox(env, workdir=workdir).start()
     _PREPARED.clear()
+    # A unit that is neither a deployed function nor a procedure is refused at once, before the calls are
+    # enumerated (minutes); one that is but makes no call is refused after the enumeration, below.
+    deployed = {_unit(sandbox, spec.name) for spec in sandbox.deployment.functions.values()} | {
+        f"procedure {run.name}" for run in PROCEDURE_RUNS}
+    strangers = sorted(set(units or ()) - deployed)
+    if strangers:
+        sandbox.stop()
+        raise UnknownUnit(f"unknown unit {strangers[0]!r} (known: {', '.join(sorted(deployed))})")
     try:
         with accelerated(WAIT_FACTOR), prepared_once():
             _INBOX[0] = _open_inbox(sandbox)

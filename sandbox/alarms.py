@@ -127,8 +127,10 @@ def _period(p: dict[str, Any]) -> int:
     return min(int(m["MetricStat"]["Period"]) for m in p["Metrics"] if "MetricStat" in m)
 
 
-def evaluate(cloudwatch: Any, name: str, p: dict[str, Any], now: datetime | None = None) -> Evaluation:
-    """Decide the alarm's state at `now` from the metric data, as CloudWatch does (M out of N)."""
+def evaluate(cloudwatch: Any, name: str, p: dict[str, Any], now: datetime | None = None,
+             current: str | None = None) -> Evaluation:
+    """Decide the alarm's state at `now` from the metric data, as CloudWatch does (M out of N). `current` is the
+    alarm's state before, when the caller has read it already (one DescribeAlarms for every alarm)."""
     now = now or datetime.now(UTC)
     period = _period(p)
     periods = int(p["EvaluationPeriods"])
@@ -147,7 +149,8 @@ def evaluate(cloudwatch: Any, name: str, p: dict[str, Any], now: datetime | None
         breaching += sum(1 for v in datapoints if v is None)
     present = [v for v in datapoints if v is not None]
 
-    current = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"]
+    if current is None:
+        current = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"]
     if breaching >= needed:
         state = "ALARM"
     elif not present and treat in ("missing", "ignore"):

@@ -28,6 +28,10 @@ class Checkpoint:
     # (BackendDict, account, AccountSpecificBackend, region, copy of the backend)
     backends: list[tuple[Any, str, Any, str, Any]] = field(default_factory=list)
     procedures_state: Any = None  # sandbox.gaps_procedures.STATE
+    # What other gap fills and stand-ins keep beside moto: the doctor's fills (sandbox.gaps_doctor STATE,
+    # BLOCKED) and the Kafka stand-in's brokers (sandbox.kafka_standin.BROKERS).
+    beside: dict[str, Any] = field(default_factory=dict)
+    clock_offset: Any = None  # sandbox.clock's offset when captured: the account's time goes back with it
     suppressed: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -114,7 +118,28 @@ def capture(sandbox: Any) -> Checkpoint:
         backends = [(bd, account, asb, region, copy.deepcopy(backend, memo))
                     for bd, account, asb in containers for region, backend in dict.items(asb)]
         state = copy.deepcopy(gaps_procedures.STATE)
-    return Checkpoint(backends=backends, procedures_state=state, suppressed=list(sandbox.suppressed))
+        beside = copy.deepcopy(_beside())
+    from sandbox import clock
+
+    return Checkpoint(backends=backends, procedures_state=state, suppressed=list(sandbox.suppressed), beside=beside,
+                      clock_offset=clock.offset())
+
+
+def _beside() -> dict[str, Any]:
+    from sandbox import gaps_doctor, kafka_standin
+
+    return {"doctor": gaps_doctor.STATE, "blocked": set(gaps_doctor.BLOCKED), "brokers": kafka_standin.BROKERS}
+
+
+def _put_beside(saved: dict[str, Any]) -> None:
+    from sandbox import gaps_doctor, kafka_standin
+
+    if not saved:
+        return
+    gaps_doctor.STATE = copy.deepcopy(saved["doctor"])
+    gaps_doctor.BLOCKED.clear()
+    gaps_doctor.BLOCKED.update(saved["blocked"])
+    kafka_standin.BROKERS = copy.deepcopy(saved["brokers"])
 
 
 def restore(sandbox: Any, checkpoint: Checkpoint) -> None:
@@ -138,6 +163,9 @@ def restore(sandbox: Any, checkpoint: Checkpoint) -> None:
                 BackendDict._instances.append(bd)
             dict.__setitem__(asb, region, copy.deepcopy(backend, memo))
         gaps_procedures.STATE = copy.deepcopy(checkpoint.procedures_state)
+        _put_beside(checkpoint.beside)
+        if checkpoint.clock_offset is not None:
+            __import__("sandbox.clock").clock.restore_offset(checkpoint.clock_offset)
     stepfunctions.INVOCATIONS.clear()
     sandbox.suppressed = list(checkpoint.suppressed)
     cold_start(sandbox)

@@ -64,6 +64,14 @@ def reset() -> None:
     reset_durations()
 
 
+def restore_offset(saved: timedelta) -> None:
+    """A checkpoint put back (sandbox.checkpoint): the account's time is again what it was when the checkpoint was
+    taken (plus the wall time since), as its resources are. Like `reset`, only for a whole account at once."""
+    global _offset
+    with _LOCK:
+        _offset = saved
+
+
 def advance(seconds: float) -> datetime:
     """Let `seconds` of sandbox time pass (never backwards); the new 'now'."""
     global _offset

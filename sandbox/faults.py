@@ -124,26 +124,22 @@ _ACCELERATION = threading.Lock()
 
 @contextlib.contextmanager
 def accelerated(factor: float = 0.01) -> Iterator[None]:
-    """Within the block, botocore's retry backoff, the state machines' Retry intervals and their Wait states
-    last `factor` times as long. Every retry still happens: only the time between them shrinks."""
+    """Within the block, botocore's retry backoff and the state machines' Retry intervals last `factor` times as
+    long. Every retry still happens: only the time between them shrinks. Wait states need nothing here: they
+    already pass on the sandbox's clock without sleeping (sandbox.stepfunctions), and a Glue stop or a resize
+    they poll finishes on that clock; sleeping them for real, however briefly, would leave it standing."""
     from botocore import retryhandler
     from botocore.retries import standard
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 
     class _Clock:
         @staticmethod
         def sleep(seconds: float) -> None:
             time.sleep(seconds * factor)
 
-    def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
-        if wait_seconds > 0:
-            env.program_state_event.wait(wait_seconds * factor)
-
     original_backoff = standard.ExponentialBackoff.delay_amount
     original_legacy = retryhandler.delay_exponential
     original_clock = retrier_decl.time
-    original_wait = wait_function.WaitFunction._wait_interval
 
     def backoff(self: Any, context: Any) -> float:
         return float(original_backoff(self, context)) * factor
@@ -155,11 +151,9 @@ def accelerated(factor: float = 0.01) -> Iterator[None]:
         standard.ExponentialBackoff.delay_amount = backoff
         retryhandler.delay_exponential = legacy
         retrier_decl.time = _Clock  # type: ignore[assignment]
-        wait_function.WaitFunction._wait_interval = wait_interval
         try:
             yield
         finally:
             standard.ExponentialBackoff.delay_amount = original_backoff
             retryhandler.delay_exponential = original_legacy
             retrier_decl.time = original_clock
-            wait_function.WaitFunction._wait_interval = original_wait

@@ -65,6 +65,29 @@ def active() -> Any:
     return _ACTIVE
 
 
+_PARSED: dict[str, Any] = {}
+
+
+def _validate_once() -> None:
+    """moto validates a state machine's definition by parsing it with its ANTLR grammar at every CreateStateMachine
+    and UpdateStateMachine: about a quarter of a second per definition, six per deployment, and the sandbox deploys
+    the same six definitions again at every reset. The same text parses to the same answer: it is parsed once per
+    process (what a definition is checked against is unchanged; an invalid one still fails the same way)."""
+    from moto.stepfunctions.parser import models
+
+    if getattr(models.StepFunctionsParserBackend._validate_definition, "_once", False):
+        return
+    original = models.StepFunctionsParserBackend._validate_definition
+
+    def validate(definition: str) -> None:
+        if definition not in _PARSED:
+            original(definition)  # raises on an invalid definition: nothing is remembered then
+            _PARSED[definition] = True
+
+    validate._once = True  # type: ignore[attr-defined]
+    models.StepFunctionsParserBackend._validate_definition = staticmethod(validate)  # type: ignore[method-assign]
+
+
 def enable(sandbox: Any) -> None:
     """Make `sandbox` the one whose deployed functions answer state machines' Lambda tasks."""
     global _ACTIVE, _ORIGINAL
@@ -72,6 +95,7 @@ def enable(sandbox: Any) -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
     default_user_config["stepfunctions"]["execute_state_machine"] = True
+    _validate_once()
     # A failed state is an outcome the run records in its history; moto would also log it at ERROR.
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
     # moto's ASL interpreter calls AWS (aws-sdk integrations) on localhost:$MOTO_PORT: this server.

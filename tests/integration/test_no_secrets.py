@@ -131,8 +131,10 @@ def watch(sandbox_env: Sandbox, monkeypatch: pytest.MonkeyPatch, caplog: pytest.
 
 
 def run_maintenance(sandbox: Sandbox) -> None:
-    """The two maintenance jobs no scenario runs, as `remedy report` runs them (history seeded first)."""
-    from functions.maintenance import function_name
+    """The maintenance jobs no scenario runs: the two reports as `remedy report` runs them (history seeded first),
+    the doctor's daily runs (its Redshift check reads the service user's grants through the Data API) on their
+    schedules."""
+    from functions.maintenance import function_name, schedule_name
     from sandbox import redshift_history
 
     now = datetime.now(UTC)
@@ -143,6 +145,10 @@ def run_maintenance(sandbox: Sandbox) -> None:
         result = sandbox.invoke(sandbox.function(function_name(sandbox.catalog, job)),
                                 {"job": job, "scheduled_time": now.isoformat()})
         assert result["status"] in ("REPORTED", "ALREADY_REPORTED"), result
+    for job in ("doctor", "doctor_vpc"):
+        (delivery,) = sandbox.run_schedules(now, names=[schedule_name(sandbox.catalog, job)])
+        (invocation,) = delivery.invocations
+        assert invocation.error is None and invocation.result["status"] == "REPORTED", invocation.error
 
 
 def test_no_secret_reaches_logs_notifications_the_audit_trail_or_reports(sandbox_env: Sandbox, watch: Watch) -> None:

@@ -13,6 +13,7 @@ from functions.core.naming import alarm_name
 from functions.playbooks import PLAYBOOKS
 from functions.probes.freshness import NO_OBJECT_AGE_MINUTES
 from remedy.gameday.drill import Drill
+from sandbox import clock
 from sandbox.core import Sandbox
 from sandbox.glue_events import job_state_change_event
 
@@ -177,6 +178,7 @@ def test_a_stopped_streaming_job_is_a_failure_unless_a_new_run_replaced_it(sandb
     down = sandbox.invoke(probe, glue_event(sandbox, "orders-stream", "STOPPED", now, running))
     assert (down["status"], down["counted"]) == ("COUNTED", "failed")
 
+    clock.advance(clock.DURATIONS["glue.stop"])  # Glue finishes the stop: the run no longer counts as running
     restarted = glue.start_job_run(JobName="orders-stream")["JobRunId"]
     again = sandbox.invoke(probe, glue_event(sandbox, "orders-stream", "STOPPED", now, running))
     assert (again["status"], again["counted"]) == ("NOT_COUNTED", None) and restarted in again["reason"]
