@@ -58,13 +58,13 @@ unit: $(STAMP)
 test: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check functions infra sandbox remedy tests app.py
 	$(BIN)/mypy
-	$(BIN)/pytest -q -n 2 --durations=15 tests
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=15 tests
 
 # The inner loop: everything but the drills marked `drill` (game day, fault matrix, storm, secrets scan).
 check: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check functions infra sandbox remedy tests app.py
 	$(BIN)/mypy
-	$(BIN)/pytest -q -n 2 --durations=10 -m "not drill" tests
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=10 -m "not drill" tests
 
 gameday: $(STAMP)
 	$(BIN)/remedy gameday --env $(ENV)

@@ -195,7 +195,10 @@ def _drive(sandbox: Any, procedure: str, incident_id: str, options: dict[str, An
     from remedy.commands import incident
 
     catalog = sandbox.catalog
-    incident.start(sandbox.client, catalog, procedure, {"incident_id": incident_id, "poll_seconds": 1, **options})
+    # The catalog's poll interval: Wait states pass on the sandbox's clock (no real time), so a shorter interval
+    # would only add polls (a 5-minute table restore polled every second is 300 state transitions per case).
+    incident.start(sandbox.client, catalog, procedure,
+                   {"incident_id": incident_id, "poll_seconds": catalog.procedures.poll_seconds, **options})
     arn = incident.execution_arn(catalog, procedure, incident_id)
     sfn = sandbox.client("stepfunctions")
     deadline, asked = time.monotonic() + timeout, 0.0

@@ -164,8 +164,35 @@ def print_findings(console: Console, findings: list[Finding], meta: dict[str, An
 def doctor_command(
     env: Annotated[str, typer.Option("--env", help="Catalog to use: config/<env>.yaml")] = "dev",
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout")] = False,
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="Check the local sandbox's emulated account (seeded "
+                                                            "from the catalog, the stacks deployed) instead of "
+                                                            "the account in your credentials")] = False,
 ) -> None:
     """Read-only preflight: does the account match the catalog, can the service work in it? (exit 1: a check failed)"""
-    code = doctor(env, as_json)
+    code = _in_the_sandbox(env, as_json) if sandbox else doctor(env, as_json)
     if code:
         raise typer.Exit(code)
+
+
+def _in_the_sandbox(env: str, as_json: bool) -> int:
+    """The same checks against a freshly started sandbox: what a deployed account passes. The CLI reaches it the
+    way it reaches AWS, through configuration (AWS_ENDPOINT_URL and credentials)."""
+    import os
+
+    from remedy.cli import _catalog_for_env
+    from sandbox.core import Sandbox
+
+    catalog_path = _catalog_for_env(env)
+    with err.status("starting the sandbox (synthesizing the stacks, seeding the data lake)…"):
+        emulated = Sandbox(env, catalog_path=catalog_path).start()
+    saved = {name: os.environ.get(name) for name in emulated.account.environ()}
+    try:
+        os.environ.update(emulated.account.environ())
+        return doctor(env, as_json)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        emulated.stop()

@@ -170,3 +170,18 @@ def test_daily_runs_report_page_and_show_in_the_cli(sandbox: Sandbox) -> None:
     assert changes.get("remedy-dev/doctor/kill-switch") == "ALARM"
     assert changes.get("remedy-dev/doctor/private-endpoints") == "ALARM"
     assert "remedy-dev/doctor/glue-jobs" not in changes or changes["remedy-dev/doctor/glue-jobs"] != "ALARM"
+
+
+def test_remedy_doctor_against_the_sandbox_passes_from_the_command_line() -> None:
+    """A new user's first try, no AWS account: the seeded sandbox is what a deployed account looks like."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "remedy.cli", "doctor", "--env", "dev", "--sandbox", "--json"],
+                          cwd=root, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    answer = json.loads(done.stdout)
+    assert answer["status"] == "PASS"
+    assert not [f for f in answer["findings"] if f["status"] == "FAIL"]
