@@ -197,13 +197,16 @@ class PipLayerBundler:
         return True
 
 
-class RedshiftConnectorLayer(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, requirements: Sequence[str] = REDSHIFT_CONNECTOR_LAYER):
+class PipLayer(Construct):
+    """A layer of pinned pure-Python wheels for the one function that needs them (bundled by PipLayerBundler;
+    its asset hash is the pins, so the layer changes only when they do)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, requirements: Sequence[str], what: str):
         super().__init__(scope, construct_id)
         pins = "\n".join(requirements)
         self.layer = lambda_.LayerVersion(
             self, "Layer",
-            description="redshift-connector and what its import needs (" + ", ".join(requirements) + ")",
+            description=f"{what} (" + ", ".join(requirements) + ")",
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[lambda_.Architecture.X86_64],
             code=lambda_.Code.from_asset(
@@ -214,3 +217,9 @@ class RedshiftConnectorLayer(Construct):
                                          local=PipLayerBundler(requirements)),
             ),
         )
+
+
+class RedshiftConnectorLayer(PipLayer):
+    def __init__(self, scope: Construct, construct_id: str, *, requirements: Sequence[str] = REDSHIFT_CONNECTOR_LAYER):
+        super().__init__(scope, construct_id, requirements=requirements,
+                         what="redshift-connector and what its import needs")

@@ -4,19 +4,18 @@ invokes it (a schedule or a pattern)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.constructs.lambda_function import RUNTIME, AsyncDelivery, RemedyFunction
+from infra.constructs.lambda_function import AsyncDelivery, RemedyFunction
+from infra.constructs.maintenance_jobs import PipLayer
 from infra.permissions import Statement
 
 # Only the lag probe talks Kafka: the client and AWS's MSK IAM signer, pure-Python wheels (boto3 and botocore,
@@ -25,27 +24,12 @@ from infra.permissions import Statement
 KAFKA_CLIENT_LAYER = ("kafka-python==3.0.12", "aws-msk-iam-sasl-signer-python==1.0.2")
 
 
-class KafkaClientLayer(Construct):
+class KafkaClientLayer(PipLayer):
     """A layer for the lag probe alone: the Kafka client and the MSK IAM signer, pip-installed locally."""
 
     def __init__(self, scope: Construct, construct_id: str, *, requirements: Sequence[str] = KAFKA_CLIENT_LAYER):
-        from infra.constructs.maintenance_jobs import PipLayerBundler
-
-        super().__init__(scope, construct_id)
-        pins = "\n".join(requirements)
-        self.layer = lambda_.LayerVersion(
-            self, "Layer",
-            description="Kafka client and MSK IAM signer for the lag probe (" + ", ".join(requirements) + ")",
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[lambda_.Architecture.X86_64],
-            code=lambda_.Code.from_asset(
-                str(Path(__file__).parent),
-                asset_hash_type=AssetHashType.CUSTOM,
-                asset_hash=hashlib.sha256(pins.encode()).hexdigest(),
-                bundling=BundlingOptions(image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),
-                                         local=PipLayerBundler(requirements)),
-            ),
-        )
+        super().__init__(scope, construct_id, requirements=requirements,
+                         what="Kafka client and MSK IAM signer for the lag probe")
 
 
 class ProbeFunction(RemedyFunction):

@@ -49,7 +49,7 @@ def test_the_fresh_interpreter_gets_the_functions_settings_and_no_way_to_reach_a
 def test_a_fresh_start_imports_the_handler_then_hands_it_one_event(tmp_path: Path) -> None:
     (tmp_path / "tiny_handler.py").write_text(
         "def handler(event, context):\n"
-        "    assert context.function_name == 'bench'\n"
+        "    assert context.function_name == 'bench' and context.get_remaining_time_in_millis() > 0\n"
         "    return {'status': 'REJECTED' if 'bench' in event else 'ACCEPTED'}\n"
         "def crash(event, context):\n"
         "    raise KeyError('state')\n", encoding="utf-8")
