@@ -238,6 +238,9 @@ def probe_statements(catalog: Catalog, probe: str) -> list[Statement]:
         if streaming:
             # Is a stopped streaming job's run replaced by a newer one (a restart) or not (a failure)?
             statements.append(Statement("ReadStreamingJobRuns", ("glue:GetJobRuns",), streaming))
+            # Did this service stop the run itself, its start pending (functions.core.pending)?
+            statements.append(Statement("ReadPendingStarts", ("dynamodb:GetItem",),
+                                        (names.table_arn(catalog, names.breaker_table(catalog)),)))
         # Lambda's on-failure destination sends with the function's role: an uncounted run end is parked.
         statements.append(Statement("OnFailureDestination", ("sqs:SendMessage",), (names.queue_arn(catalog),)))
         return statements

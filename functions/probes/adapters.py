@@ -3,6 +3,7 @@ configuration), metrics as EMF log lines through Powertools."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -91,6 +92,24 @@ class GlueRuns:
     def other_active_runs(self, job: str, run_id: str) -> list[str]:
         runs = self._clients("glue").get_job_runs(JobName=job, MaxResults=self._limit)["JobRuns"]
         return [r["Id"] for r in runs if r.get("JobRunState") in self.ACTIVE and r["Id"] != run_id]
+
+
+class PendingStarts:
+    """The restarts this service's playbooks left waiting for a stop (functions.core.pending), from the breaker
+    table: one GetItem of the job's target."""
+
+    def __init__(self, clients: Clients, table: str | None):
+        self._clients = clients
+        self._table = table
+
+    def waits_for(self, job: str, run_id: str) -> bool:
+        """A pending start of `job` waits for `run_id` to end: the service stopped that run itself."""
+        if not self._table:  # no breaker table configured: nothing of ours can be pending
+            return False
+        item = self._clients("dynamodb").get_item(TableName=self._table, Key={"target": {"S": f"glue:{job}"}},
+                                                  ProjectionExpression="pending_start").get("Item", {})
+        raw = item.get("pending_start", {}).get("S")
+        return bool(raw) and run_id in json.loads(raw).get("after", [])
 
 
 class EmfPublisher:

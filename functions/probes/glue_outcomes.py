@@ -96,9 +96,12 @@ def parse_state_change(event: object, catalog: Catalog) -> GlueJobStateChange:
 
 
 def classify(change: GlueJobStateChange, catalog: Catalog,
-             other_active_runs: Callable[[str, str], list[str]]) -> RunOutcome:
+             other_active_runs: Callable[[str, str], list[str]],
+             restart_pending: Callable[[str, str], bool] = lambda _job, _run: False) -> RunOutcome:
     """Succeeded, failed or not counted. `other_active_runs(job, run_id)` lists the job's active runs other
-    than `run_id`; it is only asked about a stopped streaming job."""
+    than `run_id`; `restart_pending(job, run_id)` says whether this service stopped `run_id` itself to start the
+    job again (a scale-up whose start waits for the stop: functions.core.pending). Both are only asked about a
+    stopped streaming job."""
     detail = change.detail
     job = catalog.glue_job(detail.job_name)
 
@@ -115,6 +118,11 @@ def classify(change: GlueJobStateChange, catalog: Catalog,
     newer = other_active_runs(job.name, detail.job_run_id)
     if newer:
         return outcome(None, f"the streaming job was restarted (run {', '.join(newer)} is active): "
+                             "a restart, not a failure")
+    if restart_pending(job.name, detail.job_run_id):
+        # Our own scale-up stopped it and its start is due at the lag playbook's next check: a restart on its way,
+        # not a failure (counting it would page about the service's own change).
+        return outcome(None, "this service stopped the run to restart the job (a scale-up); its start is pending: "
                              "a restart, not a failure")
     return outcome("failed", "the streaming job was stopped and nothing replaced it: the pipeline is down")
 

@@ -110,7 +110,7 @@ def run_consumer_lag(event: Any) -> dict[str, Any]:
 
 def run_glue_outcome(event: Any) -> dict[str, Any]:
     """Count the run a Glue Job State Change event ends; publish both outcome counts for its job."""
-    from functions.probes.adapters import EmfPublisher, GlueRuns
+    from functions.probes.adapters import EmfPublisher, GlueRuns, PendingStarts
     from functions.probes.glue_outcomes import (
         RejectedEvent,
         classify,
@@ -124,7 +124,8 @@ def run_glue_outcome(event: Any) -> dict[str, Any]:
     except RejectedEvent as error:
         logger.warning("rejected event", extra={"reason": str(error)})
         return {"status": "REJECTED", "reason": str(error)}
-    outcome = classify(change, cat, GlueRuns(clients()).other_active_runs)
+    outcome = classify(change, cat, GlueRuns(clients()).other_active_runs,
+                       PendingStarts(clients(), probe_settings().breaker_table).waits_for)
     published = EmfPublisher().publish(outcome_measurements(outcome))
     summary = outcome.summary()
     logger.info("glue run outcome", extra=summary)

@@ -16,6 +16,8 @@ class ProbeSettings(BaseModel):
     # default; configuration, so that the sandbox can name its stand-in without the code knowing of it.
     lag_offsets_adapter: str = Field(default="functions.probes.kafka:msk_offsets", alias="LAG_OFFSETS_ADAPTER",
                                      pattern=r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*:[a-z_][a-z0-9_]*$")
+    # The playbooks' breaker table, where a scale-up's pending start waits (the Glue outcomes probe reads it).
+    breaker_table: str | None = Field(default=None, alias="BREAKER_TABLE")
 
 
 _VARIABLES = tuple(str(field.alias) for field in ProbeSettings.model_fields.values())

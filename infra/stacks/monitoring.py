@@ -79,7 +79,10 @@ class MonitoringStack(Stack):
         environment = {"CATALOG_PATH": CATALOG_PATH_IN_LAMBDA, "POWERTOOLS_SERVICE_NAME": SERVICE,
                        "POWERTOOLS_LOG_LEVEL": "INFO",
                        # The lag probe's brokers: MSK (functions/probes/kafka.py); said, not left to a default.
-                       "LAG_OFFSETS_ADAPTER": "functions.probes.kafka:msk_offsets"}
+                       "LAG_OFFSETS_ADAPTER": "functions.probes.kafka:msk_offsets",
+                       # Where a scale-up's pending start waits: the Glue outcomes probe does not count the
+                       # service's own stop as a failure.
+                       "BREAKER_TABLE": names.breaker_table(catalog)}
 
         def probe(name: str, extra_layers: tuple[Any, ...] | list[Any] = (), **kwargs: Any) -> ProbeFunction:
             declaration = PROBES[name]

@@ -494,10 +494,13 @@ def test_probe_roles_hold_exactly_what_the_probes_call(synth: Synth) -> None:
                 f"{j.checkpoint_prefix}{log}/" for j in checkpoints for log in ("offsets", "commits")}
         else:
             assert set(by_action) == {"logs:CreateLogStream", "logs:PutLogEvents", "glue:GetJobRuns",
-                                      "sqs:SendMessage"} | XRAY
+                                      "dynamodb:GetItem", "sqs:SendMessage"} | XRAY
             assert by_action["glue:GetJobRuns"][0] == {
                 f"arn:aws:glue:{catalog.region}:{catalog.account_id}:job/{j.name}"
                 for j in catalog.glue_jobs if j.streaming}
+            # The breaker table only, where a scale-up's pending start waits (its own stop is not a failure).
+            assert by_action["dynamodb:GetItem"][0] == {
+                f"arn:aws:dynamodb:{catalog.region}:{catalog.account_id}:table/{catalog.prefix}-breaker"}
 
 
 def test_bucket_request_metrics_are_configured_by_a_least_privilege_custom_resource(synth: Synth) -> None:

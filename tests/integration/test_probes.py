@@ -185,6 +185,29 @@ def test_a_stopped_streaming_job_is_a_failure_unless_a_new_run_replaced_it(sandb
     assert count(sandbox, "orders-stream", now) == {"gluejobrunsucceeded": [0.0], "gluejobrunfailed": [1.0]}
 
 
+def test_the_services_own_stop_with_its_start_pending_is_not_counted(sandbox: Sandbox) -> None:
+    """A scale-up whose stop outlasted its invocation leaves a pending start (functions.core.pending) on the job's
+    breaker item; Glue's STOPPED event for that run reaches the probe before the start is made: not a failure."""
+    import json
+
+    now = datetime.now(UTC)
+    glue = sandbox.client("glue")
+    [running] = [r["Id"] for r in glue.get_job_runs(JobName="orders-stream")["JobRuns"]
+                 if r["JobRunState"] == "RUNNING"]
+    glue.batch_stop_job_run(JobName="orders-stream", JobRunIds=[running])
+    clock.advance(clock.DURATIONS["glue.stop"])
+    sandbox.client("dynamodb").update_item(
+        TableName=f"{sandbox.catalog.prefix}-breaker", Key={"target": {"S": "glue:orders-stream"}},
+        UpdateExpression="SET pending_start = :p",
+        ExpressionAttributeValues={":p": {"S": json.dumps({"job_name": "orders-stream", "after": [running]})}})
+
+    stopped = sandbox.invoke(sandbox.function(OUTCOMES), glue_event(sandbox, "orders-stream", "STOPPED", now, running))
+
+    assert (stopped["status"], stopped["counted"]) == ("NOT_COUNTED", None), stopped
+    assert "start is pending" in stopped["reason"]
+    assert count(sandbox, "orders-stream", now) == {"gluejobrunsucceeded": [], "gluejobrunfailed": []}
+
+
 def test_a_failed_run_trips_the_failure_alarm_and_pages_through_its_composite(sandbox: Sandbox) -> None:
     d = Drill(sandbox)
     now = datetime.now(UTC)

@@ -116,6 +116,23 @@ def test_a_stopped_streaming_job_that_nothing_replaced_is_a_failure(catalog: Cat
     assert asked == [("orders-stream", "jr_1")]
 
 
+def test_a_stream_this_service_stopped_for_its_pending_restart_is_not_a_failure(catalog: Catalog) -> None:
+    asked: list[tuple[str, str]] = []
+
+    def ours(job: str, run_id: str) -> bool:
+        asked.append((job, run_id))
+        return True
+
+    outcome = classify(parse_state_change(glue_event("orders-stream", "STOPPED"), catalog), catalog, lambda j, r: [],
+                       ours)
+    assert outcome.counted is None and "start is pending" in outcome.reason
+    assert outcome_measurements(outcome) == [] and asked == [("orders-stream", "jr_1")]
+    # Someone else's stop, with nothing pending for that run: still the pipeline down.
+    other = classify(parse_state_change(glue_event("orders-stream", "STOPPED"), catalog), catalog, lambda j, r: [],
+                     lambda j, r: False)
+    assert other.counted == "failed"
+
+
 def test_a_stopped_streaming_job_with_a_newer_run_is_a_restart(catalog: Catalog) -> None:
     outcome = classify(parse_state_change(glue_event("orders-stream", "STOPPED"), catalog), catalog, restarted)
     assert outcome.counted is None and "jr_2" in outcome.reason
