@@ -114,6 +114,20 @@ class ReportsBucket(Construct):
         )
 
 
+def daily_check_alarm(scope: Construct, construct_id: str, *, name: str, description: str, metric: cw.Metric,
+                      action: cw_actions.SnsAction) -> cw.Alarm:
+    """ALARM while a daily check publishes 1 for what it watches, paging on the way in and out. Hourly periods
+    over 26 hours: a daily datapoint keeps the alarm in its state until the next day's run (two hours of slack for
+    a late one), and no datapoint at all is no evidence."""
+    alarm = cw.Alarm(scope, construct_id, alarm_name=name, alarm_description=description, metric=metric,
+                     threshold=1, comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                     evaluation_periods=26, datapoints_to_alarm=1,
+                     treat_missing_data=cw.TreatMissingData.NOT_BREACHING)
+    alarm.add_alarm_action(action)
+    alarm.add_ok_action(action)
+    return alarm
+
+
 class PostureAlarms(Construct):
     """One alarm per backup promise: ALARM while the daily check publishes BrokenPromise 1. Hourly periods
     over 26 hours: a daily datapoint keeps the alarm in its state until the next day's check (with two hours
@@ -127,24 +141,14 @@ class PostureAlarms(Construct):
         self.alarms: dict[str, cw.Alarm] = {}
         for spec in promises:
             name = spec.alarm_name(catalog)
-            alarm = cw.Alarm(
-                self, spec.component.replace(":", "-"),
-                alarm_name=name,
-                alarm_description=f"Backup promise broken: {spec.description}. Runbook: Maintenance / Backup and "
-                                  f"Recovery; checked daily by {catalog.prefix}-posture (report in the reports "
-                                  f"bucket under posture/)",
+            self.alarms[name] = daily_check_alarm(
+                self, spec.component.replace(":", "-"), name=name, action=action,
+                description=f"Backup promise broken: {spec.description}. Runbook: Maintenance / Backup and "
+                            f"Recovery; checked daily by {catalog.prefix}-posture (report in the reports "
+                            f"bucket under posture/)",
                 metric=cw.Metric(namespace=NAMESPACE, metric_name=METRIC, statistic="Maximum",
                                  dimensions_map={"Promise": spec.promise, "Resource": spec.resource},
-                                 period=Duration.hours(1)),
-                threshold=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                evaluation_periods=26,
-                datapoints_to_alarm=1,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-            )
-            alarm.add_alarm_action(action)
-            alarm.add_ok_action(action)
-            self.alarms[name] = alarm
+                                 period=Duration.hours(1)))
 
 
 class DoctorAlarms(Construct):
@@ -161,23 +165,13 @@ class DoctorAlarms(Construct):
         self.alarms: dict[str, cw.Alarm] = {}
         for check in checks:
             name = daily.check_alarm_name(catalog, check)
-            alarm = cw.Alarm(
-                self, check,
-                alarm_name=name,
-                alarm_description=f"remedy doctor: check {check} failed in the daily run ({catalog.prefix}-doctor"
-                                  f"{'-vpc' if check == 'private-endpoints' else ''}); its findings and the fix are "
-                                  f"in the reports bucket, and `remedy doctor --env {catalog.env}` shows them",
+            self.alarms[name] = daily_check_alarm(
+                self, check, name=name, action=action,
+                description=f"remedy doctor: check {check} failed in the daily run ({catalog.prefix}-doctor"
+                            f"{'-vpc' if check == 'private-endpoints' else ''}); its findings and the fix are "
+                            f"in the reports bucket, and `remedy doctor --env {catalog.env}` shows them",
                 metric=cw.Metric(namespace=daily.NAMESPACE, metric_name=daily.METRIC, statistic="Maximum",
-                                 dimensions_map={"Check": check}, period=Duration.hours(1)),
-                threshold=1,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                evaluation_periods=26,
-                datapoints_to_alarm=1,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-            )
-            alarm.add_alarm_action(action)
-            alarm.add_ok_action(action)
-            self.alarms[name] = alarm
+                                 dimensions_map={"Check": check}, period=Duration.hours(1)))
 
 
 @jsii.implements(ILocalBundling)
