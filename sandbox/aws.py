@@ -393,7 +393,7 @@ def install_gap_fills() -> None:
         __import__("sandbox.gaps_glue_failure").gaps_glue_failure.install()  # glue_job_failure, data_quality
         __import__("sandbox.gaps_procedures").gaps_procedures.install()  # emergency and scaling procedures
         __import__("sandbox.gaps_maintenance").gaps_maintenance.install()  # DescribeAlarmHistory (weekly review)
-        __import__("sandbox.gaps_lambda").gaps_lambda.install()  # Invoke of deployed functions (approvals)
+        __import__("sandbox.gaps.awslambda").gaps.awslambda.install()  # Invoke of deployed functions (approvals)
         __import__("sandbox.gaps_doctor").gaps_doctor.install()  # what remedy doctor reads (after gaps_procedures)
         _fill_global_fault_injection()  # in front of the Health/Support fill
         _PATCHED = True

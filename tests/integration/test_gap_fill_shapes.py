@@ -28,7 +28,7 @@ from sandbox.core import Sandbox
 pytestmark = pytest.mark.integration
 
 GAP_MODULES = ("sandbox.aws", "sandbox.gaps_glue_failure", "sandbox.gaps_procedures", "sandbox.gaps_maintenance",
-               "sandbox.gaps_lambda")
+               "sandbox.gaps.awslambda")
 JOB = "orders-stream"
 
 
