@@ -235,7 +235,7 @@ def _execution_status(arn: str) -> str:
 
 def _waiting_for_approval(sandbox: Any, arn: str, incident_id: str) -> bool:
     """An approval of this run is pending and its task waits on the token (the step's Lambda has returned)."""
-    from functions.core.adapters.aws import Clients as LazyClients
+    from functions.core.adapters.clients import Clients as LazyClients
     from functions.procedures import approvals_table_name
     from functions.procedures.adapters import ApprovalTable
 

@@ -116,13 +116,13 @@ _INSTALLED = False
 
 
 def install_function_clock() -> None:
-    """The functions' wall clock (functions.core.adapters.aws.SystemClock) reads and sleeps on this clock: in the
+    """The functions' wall clock (functions.core.adapters.clock.SystemClock) reads and sleeps on this clock: in the
     sandbox a function that waits for AWS lets sandbox time pass instead of sleeping, and judges 'now' as the
     emulated account does. Production code is not touched otherwise: it never asks where it runs."""
     global _INSTALLED
     if _INSTALLED:
         return
-    from functions.core.adapters import aws as adapters
+    from functions.core.adapters.clock import SystemClock
 
     def system_now(self: object) -> datetime:
         return now()
@@ -130,6 +130,6 @@ def install_function_clock() -> None:
     def system_sleep(self: object, seconds: float) -> None:
         advance(max(seconds, 0.0))
 
-    adapters.SystemClock.now = system_now  # type: ignore[method-assign]
-    adapters.SystemClock.sleep = system_sleep  # type: ignore[method-assign]
+    SystemClock.now = system_now  # type: ignore[method-assign]
+    SystemClock.sleep = system_sleep  # type: ignore[method-assign]
     _INSTALLED = True

@@ -15,8 +15,10 @@ from pydantic import ValidationError
 
 from functions.core.actions import describe, spec_for, validated_params
 from functions.core.catalog import Catalog, Mode, PlaybookGuardrails
+from functions.core.errors import error_line
 from functions.core.models import Action, Decision, Verdict
-from functions.core.ports import BreakerPort, BreakerState, KillSwitchPort
+from functions.core.ports import BreakerPort, BreakerState, KillSwitchPort, SafetyPort
+from functions.core.safety import FREEZE, freeze_in_force, hands_off
 
 
 @dataclass
@@ -27,6 +29,10 @@ class Guard:
     breaker: BreakerPort
     dry_run: bool = False
     seen: dict[str, BreakerState] = field(default_factory=dict)  # breaker state each decision was based on
+    # Snoozes, ad-hoc freezes (functions.core.safety); None: only the catalog's exclusions and freeze windows.
+    safety: SafetyPort | None = None
+    # A lease give-back (functions.core.leases): spends no fleet budget, waits while a freeze is in force.
+    gives_back: bool = False
 
     def check(self, action: Action, unhealthy: set[str], now: datetime, approved: bool = False) -> Decision:
         """`approved`: a person approved this exact action (functions.core.approvals). That meets the mode
@@ -53,6 +59,9 @@ class Guard:
             return decide(Verdict.RECOMMENDED, "mode", f"playbook {self.playbook} recommends; a person runs it")
         if rails.mode is Mode.APPROVE and not approved:
             return decide(Verdict.AWAITING_APPROVAL, "mode", f"playbook {self.playbook} acts after approval")
+        frozen = freeze_in_force(self.catalog, self.safety, now) if rails.mode is Mode.AUTO else None
+        if frozen and not approved:  # during a freeze, auto behaves as approve
+            return decide(Verdict.AWAITING_APPROVAL, FREEZE, f"{frozen}: auto acts after approval meanwhile")
         if spec.destructive and action.name not in rails.auto_approve_destructive and not approved:
             return decide(Verdict.AWAITING_APPROVAL, "destructive",
                           f"{action.name} is destructive: it waits for a person")
@@ -73,6 +82,13 @@ class Guard:
             return Verdict.REFUSED, "kill_switch", f"kill switch {parameter} {switch}"
         if rails.mode is Mode.OBSERVE:
             return Verdict.OBSERVED, "mode", f"playbook {self.playbook} is in observe mode"
+        left_alone = hands_off(self.catalog, self.safety, action.target, now)
+        if left_alone:
+            return Verdict.REFUSED, *left_alone
+        if self.gives_back:  # capacity is not taken away while a freeze is in force: the lease waits
+            frozen = freeze_in_force(self.catalog, self.safety, now)
+            if frozen:
+                return Verdict.REFUSED, FREEZE, f"{frozen}: the give-back waits until it ends"
         held_by = [c for c in self.catalog.upstream_of(action.target) if c in unhealthy]
         if held_by:
             return Verdict.REFUSED, "lineage_hold", f"upstream {', '.join(held_by)} is unhealthy: fix the cause first"
@@ -86,11 +102,16 @@ class Guard:
         return None
 
     def _kill_switch(self) -> str | None:
-        """Why the kill switch stops everything, or None. Unreadable counts as on: failing closed."""
-        try:
-            return "is on" if self.kill_switch.engaged() else None
-        except Exception as error:
-            return f"could not be read, so it counts as on ({_error_line(error)})"
+        return kill_switch_reason(self.kill_switch)
+
+
+def kill_switch_reason(kill_switch: KillSwitchPort) -> str | None:
+    """Why the kill switch stops everything, or None. Unreadable counts as on: failing closed. The one reading
+    of rule `kill_switch`: the playbooks' guard and the procedures' gate (functions.procedures.gate) ask it."""
+    try:
+        return "is on" if kill_switch.engaged() else None
+    except Exception as error:
+        return f"could not be read, so it counts as on ({error_line(error)})"
 
 
 def breaker_refusal(state: BreakerState, cooldown_minutes: int, budget: int, window_hours: int,
@@ -127,8 +148,3 @@ def blast_radius(catalog: Catalog, action_name: str, params: object) -> str | No
         return f"{nodes} nodes exceeds max_redshift_nodes {catalog.guardrails.max_redshift_nodes}"
     return None
 
-
-def _error_line(error: Exception) -> str:
-    code = getattr(error, "response", {}).get("Error", {}).get("Code") if hasattr(error, "response") else None
-    text = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-    return f"{code}: {text}" if code else f"{type(error).__name__}: {text}"

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from functions.core.actions import execute
 from functions.core.catalog import Catalog
+from functions.core.errors import error_line
 from functions.core.guard import Guard
 from functions.core.models import (
     Action,
@@ -44,6 +45,7 @@ from functions.core.ports import (
     FollowUpPort,
     KillSwitchPort,
     NotifierPort,
+    SafetyPort,
 )
 
 
@@ -73,6 +75,9 @@ class Context:
     # keeps neither (the notification still names the approval id and command).
     approvals: ApprovalPort | None = None
     follow_ups: FollowUpPort | None = None
+    # Snoozes, ad-hoc freezes and the fleet budget (functions.core.safety; the breaker table in AWS). None: the
+    # catalog's exclusions and freeze windows still hold; no snoozes and no fleet budget.
+    safety: SafetyPort | None = None
 
 
 def run(playbook: Playbook, incident: Incident, ctx: Context) -> Outcome:
@@ -90,11 +95,11 @@ def run(playbook: Playbook, incident: Incident, ctx: Context) -> Outcome:
     try:
         plan = playbook.diagnose_and_plan(incident, ctx.catalog, ctx.ports)
     except Exception as error:
-        return _escalate(incident, playbook, ctx, f"diagnosis failed: {_error_line(error)}")
+        return _escalate(incident, playbook, ctx, f"diagnosis failed: {error_line(error)}")
     audit.record(incident.id, "plan", plan.model_dump(mode="json"))
     unhealthy = ctx.unhealthy | {f.component for f in plan.findings if not f.ok and f.component}
 
-    guard = Guard(ctx.catalog, playbook.name, ctx.kill_switch, ctx.breaker, ctx.dry_run)
+    guard = _guard(playbook, ctx)
     decisions: list[Decision] = []
     results: list[ActionResult] = []
     pending: list[PendingApproval] = []
@@ -175,7 +180,7 @@ def _window(approval: PendingApproval) -> int:
 def _carry_out(playbook: Playbook, approval: PendingApproval, ctx: Context) -> Outcome:
     incident = approval.incident
     plan = Plan(playbook=playbook.name, findings=approval.findings, actions=[approval.action])
-    guard = Guard(ctx.catalog, playbook.name, ctx.kill_switch, ctx.breaker, ctx.dry_run)
+    guard = _guard(playbook, ctx)
     decision, result = _through_guard(approval.action, guard, ctx.unhealthy, incident, playbook.name, ctx,
                                       approved=True)
     return _report(playbook, incident, plan, [decision], [result] if result else [], ctx,
@@ -197,7 +202,8 @@ def _through_guard(action: Action, guard: Guard, unhealthy: set[str], incident: 
     """One action: the guard's decision (audited), the breaker claimed, the action done (audited)."""
     now = ctx.clock.now()
     decision = guard.check(action, unhealthy, now, approved=approved)
-    refusal = _claim(ctx, guard, playbook, action.target, now) if decision.verdict is Verdict.ALLOWED else None
+    refusal = (_claim(ctx, guard, playbook, action.target, now, incident.id)
+               if decision.verdict is Verdict.ALLOWED else None)
     if refusal is not None:
         decision = decision.model_copy(update={"verdict": Verdict.REFUSED, "rule": refusal[0],
                                                "reason": refusal[1]})
@@ -369,23 +375,52 @@ def _escalate(incident: Incident, playbook: Playbook, ctx: Context, reason: str)
     return outcome
 
 
-def _claim(ctx: Context, guard: Guard, playbook: str, target: str, now: datetime) -> tuple[str, str] | None:
-    """Record the attempt before acting, conditional on the breaker state the guard judged: of two
-    concurrent incidents on one resource only one acts, and a crash mid-action still counts. None when
-    claimed; otherwise the refusal's rule and reason (nothing is done without the attempt on record)."""
+def _guard(playbook: Playbook, ctx: Context) -> Guard:
+    return Guard(ctx.catalog, playbook.name, ctx.kill_switch, ctx.breaker, ctx.dry_run, safety=ctx.safety,
+                 gives_back=bool(getattr(playbook, "gives_back", False)))
+
+
+def _claim(ctx: Context, guard: Guard, playbook: str, target: str, now: datetime,
+           incident_id: str = "") -> tuple[str, str] | None:
+    """Record the attempt before acting: first a unit of the fleet budget (rule fleet_budget: across every
+    resource and playbook; a lease give-back spends none), then the resource's breaker, conditional on the
+    state the guard judged: of two concurrent incidents on one resource only one acts, and a crash mid-action
+    still counts. None when claimed; otherwise the refusal's rule and reason (nothing is done without the
+    attempt on record)."""
+    from functions.core.safety import FLEET_BUDGET, claim_fleet_unit, fleet_entry, release_fleet_unit
+
     rails = ctx.catalog.guardrails.playbooks[playbook]  # type: ignore[index]
+    entry = None
+    if ctx.safety is not None and not guard.gives_back:
+        entry = fleet_entry(target, playbook, incident_id, now)
+        try:
+            spent = claim_fleet_unit(ctx.safety, ctx.catalog.guardrails.fleet_budget_per_hour, entry, now)
+        except Exception as error:
+            return FLEET_BUDGET, f"the fleet budget could not be claimed, so nothing was done ({error_line(error)})"
+        if spent:
+            return FLEET_BUDGET, spent
     try:
         claimed = ctx.breaker.claim(guard.seen[target], now, now - timedelta(hours=rails.budget_window_hours))
     except Exception as error:
-        return "breaker", f"the attempt could not be recorded, so nothing was done ({_error_line(error)})"
-    return None if claimed else ("cooldown", "another remediation claimed this resource a moment ago")
+        claimed, refusal = False, ("breaker", f"the attempt could not be recorded, so nothing was done "
+                                              f"({error_line(error)})")
+    else:
+        refusal = ("cooldown", "another remediation claimed this resource a moment ago")
+    if claimed:
+        return None
+    if entry is not None and ctx.safety is not None:
+        try:  # not acted on: the unit goes back to the fleet
+            release_fleet_unit(ctx.safety, entry)
+        except Exception:  # noqa: S110 - an unreleased unit only makes the budget stricter for an hour
+            pass
+    return refusal
 
 
 def _act(action: Any, ctx: Context) -> ActionResult:
     try:
         return execute(action, ctx.ports)
     except Exception as error:
-        return ActionResult(action=action, status=ActionStatus.FAILED, detail=_error_line(error))
+        return ActionResult(action=action, status=ActionStatus.FAILED, detail=error_line(error))
 
 
 def _verify(playbook: Playbook, incident: Incident, results: list[ActionResult],
@@ -394,13 +429,7 @@ def _verify(playbook: Playbook, incident: Incident, results: list[ActionResult],
         return playbook.verify(incident, results, ctx.catalog, ctx.ports)
     except Exception as error:  # the action happened: report it rather than crash into a retry
         return Verification(status=VerificationStatus.INCONCLUSIVE,
-                            detail=f"could not verify: {_error_line(error)}")
-
-
-def _error_line(error: Exception) -> str:
-    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return f"{code}: {text}" if code else f"{type(error).__name__}: {text}"
+                            detail=f"could not verify: {error_line(error)}")
 
 
 def _status(plan: Plan, decisions: list[Decision], results: list[ActionResult],

@@ -33,24 +33,19 @@ def catalog() -> Catalog:
 
 @lru_cache(maxsize=1)
 def _wiring() -> dict[str, Any]:
-    from functions.core.adapters.aws import (
-        AwsPorts,
-        Clients,
-        DynamoApprovals,
-        DynamoAudit,
-        DynamoBreaker,
-        DynamoFollowUps,
-        SnsNotifier,
-        SsmKillSwitch,
-        SystemClock,
-    )
+    from functions.core.adapters.aws import AwsPorts
+    from functions.core.adapters.clients import Clients
+    from functions.core.adapters.clock import SystemClock
+    from functions.core.adapters.dynamodb import DynamoApprovals, DynamoAudit, DynamoBreaker, DynamoFollowUps
+    from functions.core.adapters.sns import SnsNotifier
+    from functions.core.adapters.ssm import SsmKillSwitch
 
     s = settings()
     clients = Clients()
     clock = SystemClock()
     return {
         "clients": clients,
-        "ports": AwsPorts(clients),
+        "ports": AwsPorts(clients, redshift_config=lambda: catalog().redshift),
         "kill_switch": SsmKillSwitch(clients, s.kill_switch_parameter),
         "breaker": DynamoBreaker(clients, s.breaker_table),
         "audit": DynamoAudit(clients, s.audit_table, clock),

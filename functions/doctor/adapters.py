@@ -1,4 +1,4 @@
-"""The doctor's ports over boto3 (read-only calls only). Clients come from functions.core.adapters.aws.Clients:
+"""The doctor's ports over boto3 (read-only calls only). Clients come from functions.core.adapters.clients.Clients:
 endpoints and credentials are configuration (AWS_ENDPOINT_URL, the caller's profile or the function's role)."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from functions.core.adapters.aws import Clients
+from functions.core.adapters.clients import Clients
+from functions.core.errors import error_code
 from functions.doctor.ports import (
     GlueJobFacts,
     LayerVersion,
@@ -23,10 +24,6 @@ from functions.doctor.ports import (
 
 _NOT_FOUND = {"EntityNotFoundException", "NotFoundException", "ResourceNotFoundException", "ClusterNotFound",
               "ClusterNotFoundFault", "ParameterNotFound", "404", "NoSuchBucket", "NotFound"}
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 class MskAdapter:
@@ -84,7 +81,7 @@ class GlueAdapter:
         try:
             job = self._glue().get_job(JobName=name)["Job"]
         except ClientError as error:
-            if _code(error) == "EntityNotFoundException":
+            if error_code(error) == "EntityNotFoundException":
                 return None
             raise
         return GlueJobFacts(name=name, command=str(job.get("Command", {}).get("Name")),
@@ -101,7 +98,7 @@ class StorageAdapter:
         try:
             self._s3().head_bucket(Bucket=bucket)
         except ClientError as error:
-            if _code(error) in _NOT_FOUND:
+            if error_code(error) in _NOT_FOUND:
                 return False
             raise
         return True
@@ -124,7 +121,7 @@ class RedshiftAdapter:
         try:
             found = self._clients("redshift").describe_clusters(ClusterIdentifier=cluster_id)["Clusters"]
         except ClientError as error:
-            if _code(error) in _NOT_FOUND:
+            if error_code(error) in _NOT_FOUND:
                 return None
             raise
         if not found:
@@ -173,7 +170,7 @@ class AccountAdapter:
         try:
             self._clients("secretsmanager").describe_secret(SecretId=name)
         except ClientError as error:
-            if _code(error) in _NOT_FOUND:
+            if error_code(error) in _NOT_FOUND:
                 return False
             raise
         return True
@@ -182,7 +179,7 @@ class AccountAdapter:
         try:
             self._clients("sns").get_topic_attributes(TopicArn=arn)
         except ClientError as error:
-            if _code(error) in _NOT_FOUND:
+            if error_code(error) in _NOT_FOUND:
                 return False
             raise
         return True
@@ -197,7 +194,7 @@ class AccountAdapter:
         try:
             self._clients("ssm").get_parameter(Name=name)
         except ClientError as error:
-            if _code(error) in _NOT_FOUND:
+            if error_code(error) in _NOT_FOUND:
                 return False
             raise
         return True
@@ -263,7 +260,7 @@ class LambdaAdapter:
         try:
             found = self._lambda().get_layer_version_by_arn(Arn=arn)
         except ClientError as error:
-            if _code(error) in _NOT_FOUND or _code(error) == "AccessDeniedException":
+            if error_code(error) in _NOT_FOUND or error_code(error) == "AccessDeniedException":
                 return None  # AWS answers an unknown public layer version with AccessDenied too
             raise
         return LayerVersion(arn=found["LayerVersionArn"], compatible_runtimes=tuple(found.get("CompatibleRuntimes",
@@ -277,7 +274,7 @@ class LambdaAdapter:
         try:
             answer = self._lambda().get_function_concurrency(FunctionName=function_name)
         except ClientError as error:
-            if _code(error) in _NOT_FOUND:
+            if error_code(error) in _NOT_FOUND:
                 return 0
             raise
         return int(answer.get("ReservedConcurrentExecutions") or 0)

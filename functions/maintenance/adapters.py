@@ -1,5 +1,5 @@
 """boto3 and redshift-connector adapters for the maintenance ports. Clients come from
-functions.core.adapters.aws.Clients: created lazily, injectable (Stubber tests), endpoints from
+functions.core.adapters.clients.Clients: created lazily, injectable (Stubber tests), endpoints from
 configuration only. Every call here reads, except the reports bucket's own objects."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class AuditRecord:
-    """One item of the audit trail (functions.core.adapters.aws.DynamoAudit)."""
+    """One item of the audit trail (functions.core.adapters.dynamodb.DynamoAudit)."""
 
     incident_id: str
     seq: str

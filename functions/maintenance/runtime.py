@@ -30,7 +30,9 @@ class MaintenanceSettings(BaseModel):
 
 
 def ports_for(job: str, environ: dict[str, str] | None = None) -> Ports:
-    from functions.core.adapters.aws import Clients, SnsNotifier, SystemClock
+    from functions.core.adapters.clients import Clients
+    from functions.core.adapters.clock import SystemClock
+    from functions.core.adapters.sns import SnsNotifier
     from functions.maintenance.adapters import (
         CloudWatchAlarmHistory,
         DynamoAuditReader,

@@ -29,6 +29,7 @@ from typing import Any
 
 from functions.actions.glue import arguments_option  # importing it registers the actions planned here
 from functions.core.catalog import Catalog, GlueJob
+from functions.core.errors import error_line
 from functions.core.models import (
     Action,
     ActionResult,
@@ -223,7 +224,7 @@ class GlueJobFailure:
             decisions = ports.iam.simulate(role, sorted({a for a, _ in needed}), sorted({r for _, r in needed}))
         except Exception as error:
             findings.append(Finding(check="S3 permissions", ok=False,
-                                    detail=f"could not simulate {role}'s policy: {_error_text(error)}"))
+                                    detail=f"could not simulate {role}'s policy: {error_line(error)}"))
             return self._plan(findings, [f"{job.name} was denied access: check {role}'s S3 permissions by "
                                          f"hand; not retried (AccessDenied is not transient)."])
         verdict = {(d.action, d.resource): d.decision for d in decisions}
@@ -287,7 +288,7 @@ def _error_lines(job: GlueJob, run: JobRun, ports: Any) -> tuple[list[str], Find
         # The streams are the run's own (named after its id): no time filter, so no clock skew can hide lines.
         lines = ports.logs.matching_lines(group, run.id, LOG_PATTERN, LOG_LINES)
     except Exception as error:  # e.g. not granted yet: the error message alone still classifies
-        return [], Finding(check="error log", ok=False, detail=f"could not read {group}: {_error_text(error)}")
+        return [], Finding(check="error log", ok=False, detail=f"could not read {group}: {error_line(error)}")
     if not lines:
         return [], Finding(check="error log", ok=True, detail=f"no error lines for run {run.id} in {group}")
     shown = " | ".join(line[:160] for line in lines[-3:])
@@ -327,7 +328,7 @@ def _connectivity(definition: JobDefinition, catalog: Catalog, ports: Any) -> tu
         groups = ports.network.security_groups(sorted(set(connection.security_groups) | set(broker_groups)))
         ingress, egress = _open_ports(connection, broker_groups, groups, ports)
     except Exception as error:
-        return [Finding(check="MSK connectivity", ok=False, detail=f"not judged: {_error_text(error)}")], ""
+        return [Finding(check="MSK connectivity", ok=False, detail=f"not judged: {error_line(error)}")], ""
     wanted = sorted(connection.broker_ports) or list(KAFKA_PORTS)
     reachable = [p for p in wanted if p in ingress & egress]
     path = f"from connection {connection.name} ({', '.join(connection.security_groups)}) to the brokers"
@@ -389,12 +390,6 @@ def _command(job: str, arguments: dict[str, str]) -> str:
     shown = {k: v for k, v in arguments.items() if re.fullmatch(r"--[A-Za-z][A-Za-z0-9_.-]{0,63}", k)
              and re.fullmatch(r"[A-Za-z0-9_./:=@+,-]{0,512}", v)}
     return f"aws glue start-job-run --job-name {job}{arguments_option(shown)}"
-
-
-def _error_text(error: Exception) -> str:
-    code = getattr(error, "response", {}).get("Error", {}).get("Code") if hasattr(error, "response") else None
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return f"{code}: {text}"[:200] if code else f"{type(error).__name__}: {text}"[:200]
 
 
 def verify_new_run(job_name: str, results: list[ActionResult], ports: Any, catalog: Catalog) -> Verification:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from functions.core.adapters.aws import Clients
+from functions.core.adapters.clients import Clients
 from functions.probes.consumer_lag import LagUnmeasurable
 from functions.probes.freshness import NewestObject
 from functions.probes.metrics import NAMESPACE, Measurement

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from functions.core.catalog import Catalog
+from functions.core.errors import error_line
 from functions.probes.consumer_lag import LagUnmeasurable, PartitionOffsets
 
 CLIENT_ID = "remedy-lag-probe"
@@ -103,7 +104,7 @@ class MskOffsets:
             earliest = self._admin.list_partition_offsets({TopicPartition(topic, p): OffsetSpec.EARLIEST
                                                            for p in partitions})
         except Exception as error:  # kafka-python's errors have no common base worth naming here
-            raise LagUnmeasurable(f"brokers: ListOffsets of topic {topic} failed: {_brief(error)}") from None
+            raise LagUnmeasurable(f"brokers: ListOffsets of topic {topic} failed: {error_line(error)}") from None
         by_partition = {tp.partition: answer.offset for tp, answer in latest.items()}
         starts = {tp.partition: answer.offset for tp, answer in earliest.items()}
         return {p: PartitionOffsets(earliest=starts.get(p, 0), latest=offset) for p, offset in by_partition.items()}
@@ -112,7 +113,7 @@ class MskOffsets:
         try:
             answer = self._admin.list_group_offsets({group: None})
         except Exception as error:
-            raise LagUnmeasurable(f"brokers: OffsetFetch of group {group} failed: {_brief(error)}") from None
+            raise LagUnmeasurable(f"brokers: OffsetFetch of group {group} failed: {error_line(error)}") from None
         offsets = answer.get(group, {}) if isinstance(answer, dict) else {}
         # -1: the group has no committed offset for that partition (OffsetFetch's answer for "none").
         return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset >= 0}
@@ -121,7 +122,7 @@ class MskOffsets:
         try:
             topics = self._admin.describe_topics([topic])
         except Exception as error:
-            raise LagUnmeasurable(f"brokers: Metadata of topic {topic} failed: {_brief(error)}") from None
+            raise LagUnmeasurable(f"brokers: Metadata of topic {topic} failed: {error_line(error)}") from None
         for item in topics or []:
             if _field(item, "topic", "name") != topic:
                 continue
@@ -132,10 +133,6 @@ class MskOffsets:
             if partitions:
                 return sorted(int(p) for p in partitions)
         raise LagUnmeasurable(f"brokers: topic {topic} not found (or DescribeTopic denied)")
-
-
-def _brief(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"[:200]
 
 
 def bootstrap_brokers(catalog: Catalog, clients: Any) -> str:
@@ -163,4 +160,4 @@ def msk_offsets(catalog: Catalog, clients: Any, admin_factory: Callable[..., Any
     try:
         return MskOffsets(admin_factory(**config))
     except Exception as error:
-        raise LagUnmeasurable(f"brokers: cannot connect to {catalog.msk.cluster_name}: {_brief(error)}") from None
+        raise LagUnmeasurable(f"brokers: cannot connect to {catalog.msk.cluster_name}: {error_line(error)}") from None

@@ -31,7 +31,7 @@ def catalog() -> Catalog:
 
 @lru_cache(maxsize=4)
 def _clients(endpoint: str | None, region: str | None) -> Any:
-    from functions.core.adapters.aws import Clients
+    from functions.core.adapters.clients import Clients
 
     del endpoint, region  # the cache key: boto3 reads both from the environment
     return Clients()

@@ -1,5 +1,5 @@
 """boto3 adapters for the procedure ports (functions/procedures/ports.py). Clients come from
-functions.core.adapters.aws.Clients: created lazily, injectable (Stubber tests), endpoints from
+functions.core.adapters.clients.Clients: created lazily, injectable (Stubber tests), endpoints from
 configuration only (AWS_ENDPOINT_URL in the sandbox). Values are made JSON-able here (datetimes as ISO
 strings): they travel in the state machine's data.
 """
@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from functions.core.adapters.aws import Clients
+from functions.core.adapters.clients import Clients
+from functions.core.errors import error_code
 from functions.procedures.ports import Unavailable
 
 # AWS Health and AWS Support have one endpoint each, in us-east-1 (aws partition).
@@ -21,10 +22,6 @@ NO_PLAN = "SubscriptionRequiredException"
 STACK_STATUSES = ["CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED",
                   "UPDATE_FAILED", "ROLLBACK_COMPLETE", "IMPORT_COMPLETE"]
 STATEMENT_WAIT_SECONDS = 50.0
-
-
-def _code(error: Exception) -> str:
-    return str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
 
 
 def jsonable(value: Any) -> Any:
@@ -64,7 +61,7 @@ class ApprovalTable:
                 ConditionExpression="attribute_not_exists(incident_id) OR #s = :pending",
                 ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":pending": {"S": "PENDING"}})
         except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
+            if error_code(error) != "ConditionalCheckFailedException":
                 raise
 
     def items(self, incident_id: str) -> list[dict[str, Any]]:
@@ -95,7 +92,7 @@ class ApprovalTable:
                 ExpressionAttributeValues={":s": {"S": status}, ":by": {"S": by or "-"}, ":r": {"S": reason or "-"},
                                            ":at": {"S": _iso(at)}, ":pending": {"S": "PENDING"}})
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -121,8 +118,8 @@ class StepFunctionsCallback:
         try:
             getattr(self._clients("stepfunctions"), operation)(**request)
         except ClientError as error:
-            if _code(error) in {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}:
-                raise TokenGone(_code(error)) from None
+            if error_code(error) in {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}:
+                raise TokenGone(error_code(error)) from None
             raise
 
 
@@ -168,7 +165,7 @@ class AwsProcedurePorts:
             started = self.clients("stepfunctions").start_execution(
                 stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload, sort_keys=True))
         except ClientError as error:
-            if _code(error) == "ExecutionAlreadyExists":
+            if error_code(error) == "ExecutionAlreadyExists":
                 raise AlreadyStarted(str(error)) from None
             raise
         return {"arn": started["executionArn"], "started": _iso(started.get("startDate"))}
@@ -185,7 +182,7 @@ class AwsProcedurePorts:
         try:
             found = self.clients("stepfunctions").describe_execution(executionArn=execution_arn)
         except ClientError as error:
-            if _code(error) == "ExecutionDoesNotExist":
+            if error_code(error) == "ExecutionDoesNotExist":
                 return None
             raise
         return {"status": found["status"], "started": _iso(found.get("startDate")),
@@ -233,7 +230,7 @@ class AwsProcedurePorts:
             response = self._global("health").describe_events(
                 filter={"startTimes": [{"from": since}], "eventStatusCodes": ["open", "upcoming"]})
         except ClientError as error:
-            if _code(error) == NO_PLAN:
+            if error_code(error) == NO_PLAN:
                 raise Unavailable("the AWS Health API needs a Business, Enterprise On-Ramp or Enterprise "
                                   "support plan") from None
             raise
@@ -247,7 +244,7 @@ class AwsProcedurePorts:
             response = self._global("support").create_case(
                 subject=subject[:255], communicationBody=body[:8000], severityCode="urgent", issueType="technical")
         except ClientError as error:
-            if _code(error) == NO_PLAN:
+            if error_code(error) == NO_PLAN:
                 raise Unavailable("the AWS Support API needs a Business, Enterprise On-Ramp or Enterprise "
                                   "support plan") from None
             raise
@@ -273,7 +270,7 @@ class AwsProcedurePorts:
         try:
             return str(self.clients("glue").get_trigger(Name=name)["Trigger"].get("State", ""))
         except ClientError as error:
-            if _code(error) == "EntityNotFoundException":
+            if error_code(error) == "EntityNotFoundException":
                 return None
             raise
 
@@ -357,7 +354,7 @@ class AwsProcedurePorts:
         try:
             return self.clients("iam").get_access_key_last_used(AccessKeyId=access_key_id).get("UserName")
         except ClientError as error:
-            if _code(error) in {"NoSuchEntity", "AccessDenied"}:
+            if error_code(error) in {"NoSuchEntity", "AccessDenied"}:
                 return None
             raise
 
@@ -372,7 +369,7 @@ class AwsProcedurePorts:
         try:
             iam.get_user(UserName=name) if kind == "user" else iam.get_role(RoleName=name)
         except ClientError as error:
-            if _code(error) == "NoSuchEntity":
+            if error_code(error) == "NoSuchEntity":
                 return False
             raise
         return True
@@ -463,7 +460,7 @@ class AwsProcedurePorts:
         try:
             cluster = self.clients("redshift").describe_clusters(ClusterIdentifier=cluster_id)["Clusters"][0]
         except ClientError as error:
-            if _code(error) == "ClusterNotFound":
+            if error_code(error) == "ClusterNotFound":
                 return None
             raise
         return {"status": cluster.get("ClusterStatus", ""), "node_type": cluster.get("NodeType", ""),

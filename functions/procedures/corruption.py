@@ -20,7 +20,7 @@ from typing import Any
 from functions.core.catalog import Catalog, Table
 from functions.procedures.inputs import DataCorruptionInput
 from functions.procedures.ports import BucketPort, GluePort, WarehousePort
-from functions.procedures.report import Summary
+from functions.procedures.summary import Summary
 
 ACTIVE = {"STARTING", "RUNNING", "WAITING"}
 TERMINAL_FAILED = {"FAILED", "ERROR", "TIMEOUT", "STOPPED"}

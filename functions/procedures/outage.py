@@ -15,7 +15,7 @@ from typing import Any
 from functions.core.catalog import Catalog
 from functions.procedures.inputs import ServiceOutageInput
 from functions.procedures.ports import OutagePorts, SupportPort, Unavailable
-from functions.procedures.report import Summary
+from functions.procedures.summary import Summary
 
 OUR_KINDS = {"action", "rollback_point", "procedure_outcome", "approval"}
 

@@ -9,29 +9,17 @@ status` and the console show Remedy.Rejected / Remedy.ApprovalTimedOut / Remedy.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from functions.procedures import corruption, outage, scaling, security
 from functions.procedures.ports import ApprovalStore, AuditLog, Clock, Notifier
+from functions.procedures.summary import Summariser
 
 SUBJECT_LIMIT = 100
 TIMEOUTS = {"States.Timeout", "States.HeartbeatTimeout"}
 
 
-@dataclass
-class Summary:
-    done: list[str] = field(default_factory=list)  # what the run did, in order
-    left: list[str] = field(default_factory=list)  # what a person still has to do (commands where possible)
-    findings: list[str] = field(default_factory=list)  # what it found (evidence, review results)
-
-
-Summariser = Callable[[dict[str, Any], str | None], Summary]
-
-
 def _summarisers() -> dict[str, Summariser]:
-    from functions.procedures import corruption, outage, scaling, security
-
     return {"service-outage": outage.summary, "data-corruption": corruption.summary,
             "security-incident": security.summary, "scale-glue": scaling.summary_glue,
             "scale-msk": scaling.summary_msk, "scale-redshift": scaling.summary_redshift}

@@ -49,7 +49,10 @@ def _environment_key() -> tuple[str, ...]:
 
 @lru_cache(maxsize=2)
 def _wiring(_key: tuple[str, ...]) -> Wiring:
-    from functions.core.adapters.aws import Clients, DynamoAudit, SnsNotifier, SystemClock
+    from functions.core.adapters.clients import Clients
+    from functions.core.adapters.clock import SystemClock
+    from functions.core.adapters.dynamodb import DynamoAudit
+    from functions.core.adapters.sns import SnsNotifier
     from functions.procedures.adapters import ApprovalTable, AwsProcedurePorts
 
     settings = ProcedureSettings.model_validate(dict(os.environ))

@@ -16,7 +16,7 @@ from functions.core.catalog import Catalog
 from functions.procedures.corruption import CannotProceed
 from functions.procedures.inputs import ScaleGlueInput, ScaleMskInput, ScaleRedshiftInput
 from functions.procedures.ports import ClusterPort, GluePort
-from functions.procedures.report import Summary
+from functions.procedures.summary import Summary
 
 # JobUpdate members that conflict with a worker count (Glue refuses both at once) or are deprecated.
 CAPACITY_FIELDS = ("AllocatedCapacity", "MaxCapacity")

@@ -18,10 +18,11 @@ from collections import Counter
 from typing import Any
 
 from functions.core.catalog import Catalog
+from functions.core.errors import error_line
 from functions.procedures.corruption import CannotProceed
 from functions.procedures.inputs import SecurityIncidentInput, parse_principal
 from functions.procedures.ports import IdentityPort, NetworkPort, TrailPort
-from functions.procedures.report import Summary
+from functions.procedures.summary import Summary
 
 DENY_POLICY = "remedy-revoke-older-sessions"
 OPEN = {"0.0.0.0/0", "::/0"}
@@ -105,7 +106,7 @@ def assess(inp: SecurityIncidentInput, identity: IdentityPort, network: NetworkP
     try:
         rules, unread = (network.ingress(groups) if groups else []), ""
     except Exception as error:  # the keys are contained all the same; the ingress is then reviewed by hand
-        rules, unread = [], f"could not be read ({_error_text(error)}): review it by hand"
+        rules, unread = [], f"could not be read ({error_line(error)}): review it by hand"
     offending = [r for r in rules if not _allowed(r["cidr"], allowed)]
     ingress = [{"GroupId": r["group_id"], "IpPermissions": [_permission(r)],
                 "text": f"{r['group_id']}: {_ports(r)} from {r['cidr']}"} for r in offending]
@@ -148,7 +149,7 @@ def review_cloudtrail(state: dict[str, Any], trail: TrailPort) -> dict[str, Any]
         events = trail.events(_lookup(principal), _parse(state["start"]), _parse(state["end"]))
     except Exception as error:  # evidence, not a reason to leave the containment undone: said, and left by hand
         return {"events": 0, "writes": 0, "errors": {}, "top": [], "write_events": [], "flags": [], "source_ips": [],
-                "summary": f"could not be read ({_error_text(error)}): review CloudTrail for the window by hand"}
+                "summary": f"could not be read ({error_line(error)}): review CloudTrail for the window by hand"}
     if principal["kind"] == "role":
         marker = f":assumed-role/{principal['name']}/"
         events = [e for e in events if marker in e.get("identity_arn", "") or e.get("identity_arn") == principal["arn"]]
@@ -167,10 +168,6 @@ def review_cloudtrail(state: dict[str, Any], trail: TrailPort) -> dict[str, Any]
                     f"{sum(errors.values())} refused; sensitive: {', '.join(flags) or 'none'}; "
                     f"from {', '.join(ips[:5]) or 'no IP'}"),
     }
-
-
-def _error_text(error: Exception) -> str:
-    return f"{type(error).__name__}: {' '.join(str(error).split())[:200]}"
 
 
 def _as_list(value: Any) -> list[str]:
@@ -208,7 +205,7 @@ def review_policies(state: dict[str, Any], identity: IdentityPort) -> dict[str, 
     try:
         policies = identity.policies(principal["kind"], principal["name"])
     except Exception as error:  # evidence, not a reason to leave the containment undone: said, and left by hand
-        return {"policies": [], "flagged": 0, "summary": f"could not be read ({_error_text(error)}): review the "
+        return {"policies": [], "flagged": 0, "summary": f"could not be read ({error_line(error)}): review the "
                                                          f"{principal['kind']}'s policies by hand"}
     for policy in policies:
         flags = policy_flags(policy.get("document") or {}, policy["name"])

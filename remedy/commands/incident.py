@@ -151,7 +151,7 @@ def status(clients: Clients, catalog: Any, incident_id: str) -> dict[str, Any]:
     through, what waits for an answer, and the incident's audit trail."""
     from botocore.exceptions import ClientError
 
-    from functions.core.adapters.aws import Clients as LazyClients
+    from functions.core.adapters.clients import Clients as LazyClients
     from functions.procedures import PROCEDURES, approvals_table_name
     from functions.procedures.adapters import ApprovalTable
 
@@ -195,8 +195,9 @@ def _audit(clients: Clients, catalog: Any, incident_id: str) -> list[dict[str, A
 
 def _answer(clients: Clients, catalog: Any, incident_id: str, approve: bool, by: str, reason: str,
             procedure: str | None) -> dict[str, Any]:
-    from functions.core.adapters.aws import Clients as LazyClients
-    from functions.core.adapters.aws import DynamoAudit, SystemClock
+    from functions.core.adapters.clients import Clients as LazyClients
+    from functions.core.adapters.clock import SystemClock
+    from functions.core.adapters.dynamodb import DynamoAudit
     from functions.procedures import approvals_table_name
     from functions.procedures.adapters import ApprovalTable, StepFunctionsCallback
     from functions.procedures.approval import NoApproval, answer
@@ -235,8 +236,8 @@ def reject(clients: Clients, catalog: Any, incident_id: str, by: str = "", reaso
 
 
 def _approvals(clients: Clients, catalog: Any) -> Any:
-    from functions.core.adapters.aws import Clients as LazyClients
-    from functions.core.adapters.aws import DynamoApprovals
+    from functions.core.adapters.clients import Clients as LazyClients
+    from functions.core.adapters.dynamodb import DynamoApprovals
     from infra.names import breaker_table
 
     return DynamoApprovals(LazyClients({"dynamodb": clients("dynamodb")}), breaker_table(catalog))
@@ -300,7 +301,7 @@ def _answer_playbook(clients: Clients, catalog: Any, approval: dict[str, Any], a
 
 def extend(clients: Clients, catalog: Any, incident_id: str, procedure: str | None = None) -> dict[str, Any]:
     """A heartbeat on the waiting approval: another full answer window (up to the state's one-day cap)."""
-    from functions.core.adapters.aws import Clients as LazyClients
+    from functions.core.adapters.clients import Clients as LazyClients
     from functions.procedures import approvals_table_name
     from functions.procedures.adapters import ApprovalTable
 
@@ -326,7 +327,7 @@ def _caller(clients: Clients) -> str:
 def wait(clients: Clients, catalog: Any, procedure: str, incident_id: str, timeout: float = 60.0,
          poll: float = 0.05, until_end: bool = False) -> dict[str, Any]:
     """Until the run waits for an approval (unless `until_end`), or has ended: {'status', 'waiting', …}."""
-    from functions.core.adapters.aws import Clients as LazyClients
+    from functions.core.adapters.clients import Clients as LazyClients
     from functions.procedures import approvals_table_name
     from functions.procedures.adapters import ApprovalTable
 

@@ -50,7 +50,7 @@ def test_safety_core_tables(synth: Synth) -> None:
     assert tables[f"{prefix}-idempotency"]["TimeToLiveSpecification"] == {"AttributeName": "expiration",
                                                                           "Enabled": True}
     assert "TimeToLiveSpecification" not in tables[f"{prefix}-audit"]  # the audit trail is kept
-    # Answered approvals and closed verification windows carry purge_at (functions/core/adapters/aws.py).
+    # Answered approvals and closed verification windows carry purge_at (functions/core/adapters/dynamodb.py).
     assert tables[f"{prefix}-breaker"]["TimeToLiveSpecification"] == {"AttributeName": "purge_at", "Enabled": True}
 
 

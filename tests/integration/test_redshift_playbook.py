@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from functions.actions.redshift import AnalyzeTablesParams, analyze_tables
-from functions.core.adapters.aws import Clients
+from functions.core.adapters.clients import Clients
 from functions.core.adapters.redshift import RedshiftAdapter, RedshiftError, RedshiftSettings, invocation
 from functions.core.catalog import Catalog
 from remedy.gameday.drill import Drill

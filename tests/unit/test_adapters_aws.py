@@ -12,18 +12,13 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from functions.core.adapters.aws import (
-    AlarmAdapter,
-    AwsPorts,
-    Clients,
-    DynamoApprovals,
-    DynamoAudit,
-    DynamoBreaker,
-    DynamoFollowUps,
-    GlueAdapter,
-    SnsNotifier,
-    SsmKillSwitch,
-)
+from functions.core.adapters.aws import AwsPorts
+from functions.core.adapters.clients import Clients
+from functions.core.adapters.cloudwatch import AlarmAdapter
+from functions.core.adapters.dynamodb import DynamoApprovals, DynamoAudit, DynamoBreaker, DynamoFollowUps
+from functions.core.adapters.glue import GlueAdapter
+from functions.core.adapters.sns import SnsNotifier
+from functions.core.adapters.ssm import SsmKillSwitch
 from functions.core.catalog import Catalog
 from functions.core.guard import Guard
 from functions.core.models import OutcomeStatus, Verdict

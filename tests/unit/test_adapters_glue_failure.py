@@ -14,16 +14,14 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from functions.core.adapters.aws import (
-    AwsPorts,
-    Clients,
-    Ec2NetworkAdapter,
-    GlueAdapter,
-    IamPolicyAdapter,
-    KafkaAdapter,
-    LogsAdapter,
-    S3Adapter,
-)
+from functions.core.adapters.aws import AwsPorts
+from functions.core.adapters.clients import Clients
+from functions.core.adapters.ec2 import Ec2NetworkAdapter
+from functions.core.adapters.glue import GlueAdapter
+from functions.core.adapters.iam import IamPolicyAdapter
+from functions.core.adapters.kafka import KafkaAdapter
+from functions.core.adapters.logs import LogsAdapter
+from functions.core.adapters.s3 import S3Adapter
 from functions.core.ports import GlueConnection, PolicyDecision, SgRule
 
 Stubbed = Callable[[str], tuple[Clients, Stubber]]

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from functions.core.adapters.aws import Clients
+from functions.core.adapters.clients import Clients
 from functions.core.adapters.redshift import (
     SQL_CANCEL,
     SQL_QUEUED,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from functions.core.adapters.aws import Clients
+from functions.core.adapters.clients import Clients
 from functions.core.adapters.redshift import RedshiftAdapter, RedshiftSettings, quote_identifier
 from functions.core.catalog import Catalog, Table
 from functions.maintenance.adapters import QUERY_ORDER, redshift_history

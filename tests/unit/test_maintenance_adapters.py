@@ -13,7 +13,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
-from functions.core.adapters.aws import Clients
+from functions.core.adapters.clients import Clients
 from functions.core.adapters.redshift import RedshiftSettings
 from functions.core.catalog import Catalog
 from functions.maintenance.adapters import (

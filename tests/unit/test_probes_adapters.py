@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from functions.core.adapters.aws import Clients
+from functions.core.adapters.clients import Clients
 from functions.probes.adapters import GlueRuns, S3Listing
 
 Stubbed = Callable[[str], tuple[Clients, Stubber]]

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from functions.core.adapters.aws import Clients
+from functions.core.adapters.clients import Clients
 from functions.core.adapters.redshift import RedshiftAdapter, RedshiftSettings
 from functions.core.catalog import Catalog, parse_catalog
 from functions.core.models import Incident, OutcomeStatus, Verdict, VerificationStatus

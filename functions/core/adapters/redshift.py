@@ -170,7 +170,7 @@ def close_connections() -> None:
 
 
 class RedshiftAdapter:
-    """RedshiftPort for the catalog's cluster. `clients` is functions.core.adapters.aws.Clients (boto3,
+    """RedshiftPort for the catalog's cluster. `clients` is functions.core.adapters.clients.Clients (boto3,
     injectable); `connect` is redshift_connector.connect unless a test passes another."""
 
     def __init__(self, clients: Any, redshift: Redshift, settings: RedshiftSettings | None = None,

@@ -1,0 +1,34 @@
+"""boto3 clients for every adapter: created lazily (cold start) and injectable (Stubber tests).
+
+Endpoints come from configuration only: boto3 honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>,
+which is how the sandbox is reached. Nothing here knows whether it talks to AWS or to the sandbox.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_CONFIG: Any = None
+
+
+def client(service: str) -> Any:
+    """A boto3 client with standard retries (throttling backs off) and short timeouts (a Lambda budget)."""
+    global _CONFIG
+    import boto3
+    from botocore.config import Config
+
+    if _CONFIG is None:
+        _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
+    return boto3.client(service, config=_CONFIG)
+
+
+class Clients:
+    """Lazily created clients, one per service; pass `overrides` to inject stubbed clients."""
+
+    def __init__(self, overrides: dict[str, Any] | None = None):
+        self._made: dict[str, Any] = dict(overrides or {})
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._made:
+            self._made[service] = client(service)
+        return self._made[service]
