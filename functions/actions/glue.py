@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from functions.core.actions import Done, Params, register
 from functions.core.catalog import WorkerType
+from functions.core.ports import PlaybookPorts
 from functions.playbooks.rerun import (
     ARG_NAME,
     ARG_VALUE,
@@ -42,7 +43,7 @@ class ScaleJobParams(Params):
     destructive=False,
     command=lambda p: f"aws glue start-job-run --job-name {p.job_name}",
 )
-def restart_streaming_job(ports: Any, params: RestartJobParams) -> Done:
+def restart_streaming_job(ports: PlaybookPorts, params: RestartJobParams) -> Done:
     run_id = ports.glue.start_run(params.job_name)
     return Done(
         detail=f"started run {run_id}",
@@ -74,7 +75,7 @@ def start_command(job: str, workers: int, worker_type: str) -> str:
                        f"wait until aws glue get-job-run shows it STOPPED, then "
                        f"{start_command(p.job_name, p.to_workers, p.worker_type)}"),
 )
-def scale_streaming_job(ports: Any, params: ScaleJobParams) -> Done:
+def scale_streaming_job(ports: PlaybookPorts, params: ScaleJobParams) -> Done:
     from functions.core.waiting import poll
 
     job = params.job_name
@@ -179,7 +180,7 @@ class RestartRunParams(Params):
                        + (f" --number-of-workers {p.to_workers}" if p.to_workers else "")
                        + arguments_option(p.arguments)),
 )
-def restart_job(ports: Any, params: RestartRunParams) -> Done:
+def restart_job(ports: PlaybookPorts, params: RestartRunParams) -> Done:
     run_id = ports.glue.start_run(params.job_name, workers=params.to_workers, worker_type=params.worker_type,
                                   arguments=dict(params.arguments) or None)
     shape = f" on {params.worker_type}" if params.worker_type else ""
@@ -224,7 +225,7 @@ class RerunPartitionParams(Params):
     destructive=True,
     command=lambda p: f"aws glue start-job-run --job-name {p.job_name}{arguments_option(p.arguments)}",
 )
-def rerun_partition(ports: Any, params: RerunPartitionParams) -> Done:
+def rerun_partition(ports: PlaybookPorts, params: RerunPartitionParams) -> Done:
     run_id = ports.glue.start_run(params.job_name, arguments=params.arguments)
     return Done(
         detail=f"started run {run_id} for partition {params.partition} only",

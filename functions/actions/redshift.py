@@ -10,12 +10,12 @@ gives it: ANALYZE and cancelling another user's query both come with the system 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field, field_validator
 
 from functions.core.actions import Done, Params, register
-from functions.core.ports import OutOfTime
+from functions.core.ports import OutOfTime, PlaybookPorts
 
 # "schema.table", both parts the catalog's SqlIdentifier alphabet: nothing in them needs escaping.
 QualifiedTable = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,126}\.[a-z_][a-z0-9_]{0,126}$")]
@@ -74,7 +74,7 @@ MIN_ANALYZE_SECONDS = 2.0
     destructive=False,  # refreshes planner statistics; reads the table, changes no row
     command=analyze_sql,
 )
-def analyze_tables(ports: Any, params: AnalyzeTablesParams) -> Done:
+def analyze_tables(ports: PlaybookPorts, params: AnalyzeTablesParams) -> Done:
     """ANALYZE each table in turn, within the invocation's remaining time: stop before the deadline and say
     which tables were analyzed and which are left (a killed function would be retried and report nothing)."""
     port = ports.redshift
@@ -112,7 +112,7 @@ def analyze_tables(ports: Any, params: AnalyzeTablesParams) -> Done:
     command=lambda p: (f"SELECT pg_cancel_backend({p.pid});  -- query of {p.user} running since "
                        f"{p.started_at:%Y-%m-%d %H:%M:%S}Z"),
 )
-def cancel_query(ports: Any, params: CancelQueryParams) -> Done:
+def cancel_query(ports: PlaybookPorts, params: CancelQueryParams) -> Done:
     cancelled = ports.redshift.cancel(params.pid, params.started_at)
     changed = {"pid": params.pid, "started_at": params.started_at.isoformat(), "cancelled": cancelled}
     if not cancelled:

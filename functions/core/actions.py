@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from functions.core.models import Action, ActionResult, ActionStatus
+from functions.core.ports import PlaybookPorts
 
 ResourceKind = Literal["glue_job", "redshift_cluster", "redshift_db_user", "msk_cluster", "s3_bucket"]
 
@@ -40,7 +41,7 @@ class ActionSpec:
     iam_actions: tuple[str, ...]
     resource_kind: ResourceKind
     destructive: bool
-    run: Callable[[Any, Any], Done]  # (ports, params) -> what was done
+    run: Callable[[PlaybookPorts, Any], Done]  # (ports, params) -> what was done
     command: Callable[[Any], str]  # params -> the equivalent CLI command, for people
 
 
@@ -49,8 +50,8 @@ REGISTRY: dict[str, ActionSpec] = {}
 
 def register(name: str, *, summary: str, params: type[Params], iam_actions: tuple[str, ...],
              resource_kind: ResourceKind, destructive: bool,
-             command: Callable[[Any], str]) -> Callable[[Callable[[Any, Any], Done]], ActionSpec]:
-    def wrap(run: Callable[[Any, Any], Done]) -> ActionSpec:
+             command: Callable[[Any], str]) -> Callable[[Callable[[PlaybookPorts, Any], Done]], ActionSpec]:
+    def wrap(run: Callable[[PlaybookPorts, Any], Done]) -> ActionSpec:
         if name in REGISTRY:
             raise ValueError(f"action {name!r} registered twice")
         spec = ActionSpec(name, summary, params, iam_actions, resource_kind, destructive, run, command)
@@ -76,7 +77,7 @@ def validated_params(action: Action) -> Params:
     return spec_for(action).params.model_validate(action.params)
 
 
-def execute(action: Action, ports: Any) -> ActionResult:
+def execute(action: Action, ports: PlaybookPorts) -> ActionResult:
     spec = spec_for(action)
     try:
         params = validated_params(action)

@@ -8,12 +8,12 @@ time is "now", so a delayed or replayed check judges the moment it stands for.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from functions.core.catalog import Catalog
 from functions.core.models import Action, ActionResult, Incident, Plan, Verification, VerificationStatus
+from functions.core.ports import PlaybookPorts
 
 
 class Lease(BaseModel):
@@ -56,12 +56,12 @@ class LeaseRevert:
         self._lease = lease
         self._reason = reason
 
-    def diagnose_and_plan(self, incident: Incident, catalog: Catalog, ports: Any) -> Plan:
+    def diagnose_and_plan(self, incident: Incident, catalog: Catalog, ports: PlaybookPorts) -> Plan:
         action = self._lease.revert.model_copy(update={"reason": f"lease over: {self._reason}"})
         return Plan(playbook=self.name, actions=[action])
 
     def verify(self, incident: Incident, results: list[ActionResult], catalog: Catalog,
-               ports: Any) -> Verification:
+               ports: PlaybookPorts) -> Verification:
         return Verification(status=VerificationStatus.INCONCLUSIVE,
                             detail=f"capacity given back; {incident.alarm_name} is watched as before")
 

@@ -45,6 +45,7 @@ from functions.core.ports import (
     FollowUpPort,
     KillSwitchPort,
     NotifierPort,
+    PlaybookPorts,
     SafetyPort,
 )
 
@@ -52,10 +53,10 @@ from functions.core.ports import (
 class Playbook(Protocol):
     name: str
 
-    def diagnose_and_plan(self, incident: Incident, catalog: Catalog, ports: Any) -> Plan: ...
+    def diagnose_and_plan(self, incident: Incident, catalog: Catalog, ports: PlaybookPorts) -> Plan: ...
 
     def verify(self, incident: Incident, results: list[ActionResult], catalog: Catalog,
-               ports: Any) -> Verification: ...
+               ports: PlaybookPorts) -> Verification: ...
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Context:
     """Everything a run needs, injected: the catalog and the ports (adapters in AWS, fakes in tests)."""
 
     catalog: Catalog
-    ports: Any  # domain ports: .glue, .alarms, ... (see functions.core.adapters.AwsPorts)
+    ports: PlaybookPorts  # .glue, .alarms, ... (functions.core.adapters.aws.AwsPorts in AWS)
     kill_switch: KillSwitchPort
     breaker: BreakerPort
     audit: AuditPort

@@ -173,6 +173,9 @@ class AlarmPort(Protocol):
     def state_since(self, alarm_name: str) -> tuple[str, datetime | None]:
         """The alarm's state and when it entered it."""
         ...
+    def in_alarm(self, name_prefix: str) -> list[str]:
+        """Names of the alarms (metric and composite) under `name_prefix` in ALARM now."""
+        ...
 
 
 class KillSwitchPort(Protocol):
@@ -375,3 +378,36 @@ class RedshiftPort(Protocol):
     def cancel(self, pid: int, started_at: datetime) -> bool:
         """Cancel the query `pid` if it is still the one started at `started_at`; False if it is gone."""
         ...
+
+
+class WaitBudget(Protocol):
+    """How long an action may still wait for AWS in this invocation (functions.core.waiting.Budget)."""
+
+    def left(self) -> float: ...
+    def pause(self, seconds: float) -> bool:
+        """Wait `seconds` when the budget allows it; False, without waiting, when it does not."""
+        ...
+
+
+class PlaybookPorts(Protocol):
+    """Every port a playbook, its actions and its verification reach: functions.core.adapters.aws.AwsPorts on
+    boto3, tests/unit/fakes.FakePorts in memory. Read-only here: each port is built once per cold start."""
+
+    @property
+    def glue(self) -> GluePort: ...
+    @property
+    def alarms(self) -> AlarmPort: ...
+    @property
+    def logs(self) -> LogsPort: ...
+    @property
+    def iam(self) -> IamPolicyPort: ...
+    @property
+    def s3(self) -> S3Port: ...
+    @property
+    def network(self) -> NetworkPort: ...
+    @property
+    def kafka(self) -> KafkaPort: ...
+    @property
+    def redshift(self) -> RedshiftPort: ...
+    @property
+    def budget(self) -> WaitBudget: ...

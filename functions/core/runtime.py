@@ -21,6 +21,7 @@ from functions.core.events import BadEvent, parse_alarm_event
 from functions.core.models import Incident, Outcome, OutcomeStatus
 from functions.core.naming import parse_alarm_name
 from functions.core.playbook import Context, Playbook, run
+from functions.core.ports import PlaybookPorts
 from functions.core.settings import settings
 
 logger = Logger(service="remedy")
@@ -43,9 +44,10 @@ def _wiring() -> dict[str, Any]:
     s = settings()
     clients = Clients()
     clock = SystemClock()
+    ports: PlaybookPorts = AwsPorts(clients, redshift_config=lambda: catalog().redshift)  # mypy: it fits
     return {
         "clients": clients,
-        "ports": AwsPorts(clients, redshift_config=lambda: catalog().redshift),
+        "ports": ports,
         "kill_switch": SsmKillSwitch(clients, s.kill_switch_parameter),
         "breaker": DynamoBreaker(clients, s.breaker_table),
         "audit": DynamoAudit(clients, s.audit_table, clock),
@@ -134,7 +136,7 @@ def _publish_metrics(outcome: Outcome) -> None:
             pass
 
 
-def _unhealthy_components(cat: Catalog, ports: Any, own_alarm: str, own_component: str = "") -> set[str]:
+def _unhealthy_components(cat: Catalog, ports: PlaybookPorts, own_alarm: str, own_component: str = "") -> set[str]:
     """Components whose own alarms are in ALARM now: the lineage hold reads this. The incident's own component
     is left out, whichever of its alarms (metric or composite) is on: its playbook diagnoses that component
     itself (data_quality acts downstream of the stale landing prefix it was called for, once it found the data

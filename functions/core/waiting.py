@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from functions.core.ports import Clock
+from functions.core.ports import Clock, WaitBudget
 
 T = TypeVar("T")
 
@@ -46,7 +46,7 @@ class Budget:
         return True
 
 
-def poll(budget: Budget, interval: float, check: Callable[[], T | None]) -> T | None:
+def poll(budget: WaitBudget, interval: float, check: Callable[[], T | None]) -> T | None:
     """`check()` until it answers (not None) or the budget is spent; None when it never answered."""
     while True:
         answer = check()

@@ -16,12 +16,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from functions.actions.glue import arguments_option  # importing it registers the actions planned here
 from functions.core.catalog import Catalog, GlueJob
 from functions.core.models import Action, ActionResult, Finding, Incident, Plan, Verification, VerificationStatus
-from functions.core.ports import JobRun
+from functions.core.ports import JobRun, PlaybookPorts
 from functions.playbooks.glue_job_failure import FAILED_STATES, classify, verify_new_run
 from functions.playbooks.rerun import BOOKMARK_DISABLED, BOOKMARK_OPTION, RerunFacts, refusal, why_safe
 
@@ -32,7 +31,7 @@ PARTITIONS_CHECKED = 3  # the newest partitions of the batch job whose runs and 
 class DataQuality:
     name = "data_quality"
 
-    def diagnose_and_plan(self, incident: Incident, catalog: Catalog, ports: Any) -> Plan:
+    def diagnose_and_plan(self, incident: Incident, catalog: Catalog, ports: PlaybookPorts) -> Plan:
         prefix = incident.resource.removeprefix("s3:")
         if not incident.resource.startswith("s3:") or prefix not in catalog.s3.landing_prefixes:
             return Plan(playbook=self.name, recommendations=[
@@ -92,7 +91,7 @@ class DataQuality:
         names = [c.removeprefix("glue:") for c in catalog.upstream_of(component) if c.startswith("glue:")]
         return [j for j in catalog.glue_jobs if j.name in names and j.streaming]
 
-    def _affected_partitions(self, job: GlueJob, catalog: Catalog, ports: Any, findings: list[Finding],
+    def _affected_partitions(self, job: GlueJob, catalog: Catalog, ports: PlaybookPorts, findings: list[Finding],
                              recommendations: list[str]) -> list[tuple[str, str]]:
         """Newest first: (partition, why it needs a re-run) for the newest partitions the job ran."""
         latest: dict[str, JobRun] = {}
@@ -148,7 +147,7 @@ class DataQuality:
                              f"partition only")
 
     def verify(self, incident: Incident, results: list[ActionResult], catalog: Catalog,
-               ports: Any) -> Verification:
+               ports: PlaybookPorts) -> Verification:
         """The re-run must have SUCCEEDED (functions.playbooks.glue_job_failure.verify_new_run) and the
         partition's quality flags, which the batch job writes again, must pass: that is the data quality the
         re-run was for. Flags still failing after a successful re-run: FAILED, a person looks at the data."""

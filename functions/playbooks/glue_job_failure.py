@@ -39,7 +39,7 @@ from functions.core.models import (
     Verification,
     VerificationStatus,
 )
-from functions.core.ports import GlueConnection, JobDefinition, JobRun
+from functions.core.ports import GlueConnection, JobDefinition, JobRun, PlaybookPorts
 from functions.playbooks.rerun import RerunFacts, bookmark_enabled, refusal, why_safe
 
 RECENT_RUNS = 5
@@ -117,7 +117,7 @@ def classify(texts: list[str], state: str = "FAILED") -> Cause:
 class GlueJobFailure:
     name = "glue_job_failure"
 
-    def diagnose_and_plan(self, incident: Incident, catalog: Catalog, ports: Any) -> Plan:
+    def diagnose_and_plan(self, incident: Incident, catalog: Catalog, ports: PlaybookPorts) -> Plan:
         job_name = incident.resource.removeprefix("glue:")
         if not incident.resource.startswith("glue:") or job_name not in {j.name for j in catalog.glue_jobs}:
             return self._plan(recommendations=[f"{incident.resource} is not a Glue job of the catalog: check "
@@ -145,7 +145,7 @@ class GlueJobFailure:
         return self._decide(job, definition, failed, runs, cause, catalog, ports, findings)
 
     def _decide(self, job: GlueJob, definition: JobDefinition, failed: JobRun, runs: list[JobRun], cause: Cause,
-                catalog: Catalog, ports: Any, findings: list[Finding]) -> Plan:
+                catalog: Catalog, ports: PlaybookPorts, findings: list[Finding]) -> Plan:
         if cause.kind == "access_denied":
             return self._access_denied(job, definition, failed, catalog, ports, findings)
         arguments = retry_arguments(job, definition, failed)
@@ -211,7 +211,7 @@ class GlueJobFailure:
         return self._plan(findings, recommendations, [action])
 
     def _access_denied(self, job: GlueJob, definition: JobDefinition, failed: JobRun, catalog: Catalog,
-                       ports: Any, findings: list[Finding]) -> Plan:
+                       ports: PlaybookPorts, findings: list[Finding]) -> Plan:
         needed = s3_needs(job, catalog.s3.name)
         role = definition.role
         if not role or not needed:
@@ -251,7 +251,7 @@ class GlueJobFailure:
             f"transient)."])
 
     def verify(self, incident: Incident, results: list[ActionResult], catalog: Catalog,
-               ports: Any) -> Verification:
+               ports: PlaybookPorts) -> Verification:
         return verify_new_run(incident.resource.removeprefix("glue:"), results, ports, catalog)
 
 
@@ -282,7 +282,7 @@ def retry_arguments(job: GlueJob, definition: JobDefinition, failed: JobRun) -> 
     return {k: v for k, v in failed.arguments.items() if defaults.get(k) != v or k == job.partition_argument}
 
 
-def _error_lines(job: GlueJob, run: JobRun, ports: Any) -> tuple[list[str], Finding]:
+def _error_lines(job: GlueJob, run: JobRun, ports: PlaybookPorts) -> tuple[list[str], Finding]:
     group = job.error_log_group
     try:
         # The streams are the run's own (named after its id): no time filter, so no clock skew can hide lines.
@@ -312,7 +312,7 @@ def s3_needs(job: GlueJob, bucket: str) -> list[tuple[str, str]]:
     return needs
 
 
-def _connectivity(definition: JobDefinition, catalog: Catalog, ports: Any) -> tuple[list[Finding], str]:
+def _connectivity(definition: JobDefinition, catalog: Catalog, ports: PlaybookPorts) -> tuple[list[Finding], str]:
     """Findings on the network path from the job's Glue connection to the brokers, and why it is blocked
     ("" when a broker port is open or the path could not be judged)."""
     if not definition.connections:
@@ -342,7 +342,7 @@ def _connectivity(definition: JobDefinition, catalog: Catalog, ports: Any) -> tu
 
 
 def _open_ports(connection: GlueConnection, broker_groups: tuple[str, ...], groups: dict[str, Any],
-                ports: Any) -> tuple[set[int], set[int]]:
+                ports: PlaybookPorts) -> tuple[set[int], set[int]]:
     """Broker ports the brokers' groups admit from the connection (its groups, or a CIDR holding its subnet),
     and those the connection's groups let out (to the brokers' groups or to a CIDR)."""
     job_groups = set(connection.security_groups)
@@ -392,7 +392,7 @@ def _command(job: str, arguments: dict[str, str]) -> str:
     return f"aws glue start-job-run --job-name {job}{arguments_option(shown)}"
 
 
-def verify_new_run(job_name: str, results: list[ActionResult], ports: Any, catalog: Catalog) -> Verification:
+def verify_new_run(job_name: str, results: list[ActionResult], ports: PlaybookPorts, catalog: Catalog) -> Verification:
     """Against the service level, not StartJobRun's answer: a batch run must have SUCCEEDED (RUNNING proves
     nothing yet: INCONCLUSIVE, looked at again within the verification window); a streaming run never ends,
     so it must be RUNNING with the job's glue-failures alarm back to OK. Failed again: FAILED."""

@@ -24,6 +24,7 @@ from functions.core.models import (
     Verification,
     VerificationStatus,
 )
+from functions.core.ports import PlaybookPorts
 
 # vCPUs per Glue worker type: one Spark task slot each. One worker is the driver.
 VCPUS = {"G.025X": 2, "G.1X": 4, "G.2X": 8, "G.4X": 16, "G.8X": 32}
@@ -36,7 +37,7 @@ def task_slots(workers: int, worker_type: str) -> int:
 class MskConsumerLag:
     name = "msk_consumer_lag"
 
-    def diagnose_and_plan(self, incident: Incident, catalog: Catalog, ports: Any) -> Plan:
+    def diagnose_and_plan(self, incident: Incident, catalog: Catalog, ports: PlaybookPorts) -> Plan:
         job = next((j for j in catalog.glue_jobs if j.streaming and f"glue:{j.name}" == incident.resource),
                    None)
         if job is None:
@@ -68,7 +69,7 @@ class MskConsumerLag:
         return plan.model_copy(update={"findings": [brokers, *plan.findings]})
 
     @staticmethod
-    def _brokers(catalog: Catalog, ports: Any) -> Finding:
+    def _brokers(catalog: Catalog, ports: PlaybookPorts) -> Finding:
         cluster = catalog.msk.cluster_name
         state = ports.kafka.cluster_state(cluster)
         if state == "ACTIVE":
@@ -114,7 +115,7 @@ class MskConsumerLag:
         return Plan(playbook=self.name, findings=findings, actions=[action])
 
     def verify(self, incident: Incident, results: list[ActionResult], catalog: Catalog,
-               ports: Any) -> Verification:
+               ports: PlaybookPorts) -> Verification:
         """Against the service level: the new run must be alive (else FAILED) and the lag back under the
         threshold, i.e. the lag alarm OK (VERIFIED). Right after acting the alarm is still in ALARM: INCONCLUSIVE,
         and the playbook's scheduled check looks again within its verification window."""

@@ -29,9 +29,11 @@ from functions.core.models import (
     VerificationStatus,
 )
 from functions.core.ports import (
+    PlaybookPorts,
     PrivilegeMissing,
     QueuedQuery,
     RedshiftCluster,
+    RedshiftPort,
     RunningQuery,
     TableStats,
     WlmSettings,
@@ -57,7 +59,7 @@ def _shown(sql: str) -> str:
 class RedshiftPerformance:
     name = "redshift_performance"
 
-    def diagnose_and_plan(self, incident: Incident, catalog: Catalog, ports: Any) -> Plan:
+    def diagnose_and_plan(self, incident: Incident, catalog: Catalog, ports: PlaybookPorts) -> Plan:
         component = f"redshift:{catalog.redshift.cluster_id}"
         if incident.resource != component:
             return Plan(playbook=self.name, recommendations=[
@@ -132,7 +134,7 @@ class RedshiftPerformance:
             return []
 
     @staticmethod
-    def _wlm(port: Any, cluster: RedshiftCluster) -> tuple[WlmSettings | None, Finding]:
+    def _wlm(port: RedshiftPort, cluster: RedshiftCluster) -> tuple[WlmSettings | None, Finding]:
         try:
             wlm = port.wlm(cluster.parameter_group)
         except Exception as error:  # WLM explains, it does not decide: an unreadable group is said, not fatal
@@ -210,7 +212,7 @@ class RedshiftPerformance:
     # -- verification -----------------------------------------------------------------------------------
 
     def verify(self, incident: Incident, results: list[ActionResult], catalog: Catalog,
-               ports: Any) -> Verification:
+               ports: PlaybookPorts) -> Verification:
         """Against the database, not the driver's return: stats_off read again from svv_table_info,
         the cancelled query gone from stv_recents."""
         checks = []
@@ -226,7 +228,7 @@ class RedshiftPerformance:
         return Verification(status=status, detail="; ".join(detail for _, detail in checks) or "nothing to check")
 
     @staticmethod
-    def _analyzed(result: ActionResult, catalog: Catalog, port: Any) -> tuple[VerificationStatus, str]:
+    def _analyzed(result: ActionResult, catalog: Catalog, port: RedshiftPort) -> tuple[VerificationStatus, str]:
         names = list(result.changed.get("tables", []))
         left = list(result.changed.get("left", []))  # not analyzed: the invocation's time ran out
         later = f"; not analyzed in this run (time ran out): {', '.join(left)}" if left else ""
@@ -247,7 +249,7 @@ class RedshiftPerformance:
         return VerificationStatus.VERIFIED, f"stats_off now {shown} (threshold {threshold:g}%){later}"
 
     @staticmethod
-    def _cancelled(result: ActionResult, port: Any) -> tuple[VerificationStatus, str]:
+    def _cancelled(result: ActionResult, port: RedshiftPort) -> tuple[VerificationStatus, str]:
         pid = int(result.changed.get("pid", 0))
         if not result.changed.get("cancelled"):
             return VerificationStatus.VERIFIED, f"pid {pid} had already ended"

@@ -18,6 +18,8 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core.catalog import Catalog, load_catalog
+from functions.procedures.adapters import AwsProcedurePorts
+from functions.procedures.ports import ApprovalStore, AuditLog, Clock, Notifier
 
 logger = Logger(service="remedy")
 
@@ -35,11 +37,11 @@ class ProcedureSettings(BaseModel):
 class Wiring:
     settings: ProcedureSettings
     catalog: Catalog
-    ports: Any  # AwsProcedurePorts
-    approvals: Any
-    audit: Any
-    notifier: Any
-    clock: Any
+    ports: AwsProcedurePorts  # every procedure port: each step passes the few it needs
+    approvals: ApprovalStore
+    audit: AuditLog
+    notifier: Notifier
+    clock: Clock
 
 
 def _environment_key() -> tuple[str, ...]:
@@ -53,7 +55,7 @@ def _wiring(_key: tuple[str, ...]) -> Wiring:
     from functions.core.adapters.clock import SystemClock
     from functions.core.adapters.dynamodb import DynamoAudit
     from functions.core.adapters.sns import SnsNotifier
-    from functions.procedures.adapters import ApprovalTable, AwsProcedurePorts
+    from functions.procedures.adapters import ApprovalTable
 
     settings = ProcedureSettings.model_validate(dict(os.environ))
     catalog = load_catalog(settings.catalog_path)
