@@ -267,8 +267,70 @@ class PlaybookGuardrails(Strict):
     verification_minutes: int = Field(default=30, ge=5, le=1440)
 
 
+# A resource pattern: a catalog component (kind:name, e.g. glue:orders-stream) or a shell-style pattern of
+# them (glue:legacy-*). Matched with fnmatch against an action's target.
+ResourcePattern = Annotated[str, Field(pattern=r"^[a-z]+:[A-Za-z0-9_.*?/=:-]{1,200}$")]
+TimeZone = Annotated[str, Field(pattern=r"^[A-Za-z]+(/[A-Za-z0-9_+-]+)*$")]
+Weekday = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+LocalDateTime = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2})?$")]
+
+
+class Exclusion(Strict):
+    """A resource the service never changes (guard rule `exclusion`): diagnosed and notified, never acted on."""
+
+    resource: ResourcePattern
+    reason: Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class FreezeWindow(Strict):
+    """A change freeze (guard rule `freeze`): while it is in force, every playbook in auto behaves as approve,
+    procedures ask before every changing step, and lease give-backs wait for its end. Either calendar dates
+    (`start`/`end`, local date or date-time in `timezone`; a date alone is midnight) or a weekly range
+    (`days` with `from`/`to` local times; `to` before `from` runs past midnight into the next day)."""
+
+    name: Name
+    reason: Annotated[str, Field(min_length=1, max_length=300)]
+    timezone: TimeZone = "UTC"
+    start: LocalDateTime | None = None
+    end: LocalDateTime | None = None
+    days: list[Weekday] = []
+    from_time: ClockTime | None = Field(default=None, alias="from")
+    to_time: ClockTime | None = Field(default=None, alias="to")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_kind_of_range(self) -> FreezeWindow:
+        dated = self.start is not None or self.end is not None
+        weekly = bool(self.days) or self.from_time is not None or self.to_time is not None
+        if dated == weekly:
+            raise ValueError(f"freeze {self.name}: give either start and end (calendar dates) or days with "
+                             f"from and to (a weekly range)")
+        if dated and (self.start is None or self.end is None or self.end <= self.start):
+            raise ValueError(f"freeze {self.name}: needs start and end, end after start")
+        if weekly and (not self.days or self.from_time is None or self.to_time is None):
+            raise ValueError(f"freeze {self.name}: a weekly range needs days, from and to")
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            if not available_timezones():  # no time zone database here: the guard fails closed on it instead
+                return self
+            raise ValueError(f"freeze {self.name}: unknown time zone {self.timezone!r} (an IANA name, "
+                             f"e.g. Europe/London)") from None
+        return self
+
+
 class Guardrails(Strict):
     kill_switch_parameter: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]+$")]
+    # Resources never acted on (guard rule `exclusion`), change freezes (rule `freeze`), and the fleet budget:
+    # actions per rolling hour across every resource and playbook (rule `fleet_budget`; lease give-backs do not
+    # spend it). docs/safety.md.
+    exclusions: list[Exclusion] = []
+    freezes: list[FreezeWindow] = []
+    fleet_budget_per_hour: int = Field(default=10, ge=0)
     dry_run: bool = False
     max_glue_workers: int = Field(ge=2)  # blast-radius cap across any one job
     max_redshift_nodes: int = Field(ge=1)

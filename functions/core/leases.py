@@ -50,6 +50,9 @@ class LeaseRevert:
     # No verification window of its own: the lease ended because the alarm stayed OK, and the alarm keeps
     # watching (a lag that comes back is a new incident for the playbook).
     verification_window = False
+    # Giving capacity back is not a new change to the fleet: it spends no fleet budget; during a change freeze
+    # it waits (the guard refuses it with rule freeze, the lease is kept and the next check tries again).
+    gives_back = True
 
     def __init__(self, lease: Lease, reason: str):
         self.name = lease.playbook

@@ -12,6 +12,7 @@ verification window it opened after acting: the service level again, final verdi
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -410,10 +411,9 @@ def _claim(ctx: Context, guard: Guard, playbook: str, target: str, now: datetime
     if claimed:
         return None
     if entry is not None and ctx.safety is not None:
-        try:  # not acted on: the unit goes back to the fleet
+        # Not acted on: the unit goes back to the fleet (if that fails, the budget is stricter for an hour).
+        with suppress(Exception):
             release_fleet_unit(ctx.safety, entry)
-        except Exception:  # noqa: S110 - an unreleased unit only makes the budget stricter for an hour
-            pass
     return refusal
 
 

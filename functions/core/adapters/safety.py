@@ -62,23 +62,18 @@ class DynamoSafety:
         return dict(json.loads(item["snooze"]["S"])) if "snooze" in item else None
 
     def put_snooze(self, snooze: dict[str, Any]) -> None:
+        # UpdateItem (not PutItem/DeleteItem): whoever keeps the breaker table needs no other action for this.
         until = datetime.fromisoformat(str(snooze["until"]))
-        self._clients("dynamodb").put_item(TableName=self._table, Item={
-            "target": {"S": f"{SNOOZE}{snooze['resource']}"},
-            "snooze": {"S": json.dumps(snooze, sort_keys=True, default=str)},
-            "purge_at": {"N": str(int(until.timestamp()) + 3600)}})
+        self._clients("dynamodb").update_item(
+            TableName=self._table, Key={"target": {"S": f"{SNOOZE}{snooze['resource']}"}},
+            UpdateExpression="SET snooze = :s, purge_at = :p",
+            ExpressionAttributeValues={":s": {"S": json.dumps(snooze, sort_keys=True, default=str)},
+                                       ":p": {"N": str(int(until.timestamp()) + 3600)}})
 
     def cancel_snooze(self, target: str, by: str, at: datetime) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            self._clients("dynamodb").delete_item(TableName=self._table, Key={"target": {"S": f"{SNOOZE}{target}"}},
-                                                  ConditionExpression="attribute_exists(snooze)")
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return _conditional(self._clients, {
+            "TableName": self._table, "Key": {"target": {"S": f"{SNOOZE}{target}"}},
+            "UpdateExpression": "REMOVE snooze", "ConditionExpression": "attribute_exists(snooze)"})
 
     def snoozes(self) -> list[dict[str, Any]]:
         pages = self._clients("dynamodb").get_paginator("scan").paginate(
