@@ -1,5 +1,6 @@
 """What every function of the service shares about Powertools for AWS Lambda: the public layer it runs
-with and the service name it logs and publishes metrics under (the `service` dimension of EMF metrics)."""
+with. The service name it logs and publishes metrics under (the `service` dimension of EMF metrics) is
+functions.core.observability.SERVICE, the one the functions themselves use."""
 
 from __future__ import annotations
 
@@ -16,11 +17,6 @@ POWERTOOLS_ACCOUNTS_OUTSIDE_COMMERCIAL = {
     "us-gov-east-1": "165087284144",
     "us-gov-west-1": "165093116878",
 }
-# POWERTOOLS_SERVICE_NAME of every function: the playbooks' Remedy/Remediation metrics carry it as the
-# `service` dimension, so the remediation dashboard names it too.
-SERVICE = "remedy"
-
-
 def powertools_publisher(region: str) -> str:
     """The account whose public Powertools layer a function in `region` uses."""
     if names.partition_for(region) == "aws":

@@ -14,17 +14,15 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from functions.core.catalog import Catalog, load_catalog
 from functions.core.events import BadEvent, parse_alarm_event
 from functions.core.models import Incident, Outcome, OutcomeStatus
 from functions.core.naming import parse_alarm_name
+from functions.core.observability import METRICS_NAMESPACE, logger
 from functions.core.playbook import Context, Playbook, run
 from functions.core.ports import PlaybookPorts
+from functions.core.ports import PlaybookPorts
 from functions.core.settings import settings
-
-logger = Logger(service="remedy")
 
 
 @lru_cache(maxsize=1)
@@ -115,9 +113,6 @@ def _process(incident: Incident, playbook: Playbook) -> dict[str, Any]:
                                   "summary": outcome.summary})
     _publish_metrics(outcome)
     return outcome.model_dump(mode="json")
-
-
-METRICS_NAMESPACE = "Remedy/Remediation"  # the remediation dashboard reads these
 
 
 def _publish_metrics(outcome: Outcome) -> None:

@@ -1,4 +1,8 @@
-"""Environment of a function, parsed once at cold start. Domain code never reads os.environ."""
+"""Environment of a function, parsed once at cold start. Domain code never reads os.environ.
+
+FunctionSettings is what every function's environment has (the catalog) and how it is read (extra variables
+ignored, frozen); each kind of function (playbooks here, procedures, probes, maintenance) adds its own fields.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,15 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Settings(BaseModel):
+class FunctionSettings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     catalog_path: str = Field(alias="CATALOG_PATH")
+
+
+class Settings(FunctionSettings):
+    """A playbook function's."""
+
     audit_table: str = Field(alias="AUDIT_TABLE")
     breaker_table: str = Field(alias="BREAKER_TABLE")
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")

@@ -6,22 +6,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from functions.core.catalog import load_catalog
+from functions.core.observability import logger  # the playbooks' own: one service in the logs
+from functions.core.settings import FunctionSettings
 from functions.maintenance.jobs import Ports, run
 
-logger = Logger(service="remedy")  # one service in the logs with the playbooks
 
-
-class MaintenanceSettings(BaseModel):
+class MaintenanceSettings(FunctionSettings):
     """The maintenance functions' environment (the template sets exactly these; REDSHIFT_* are read by the
     Redshift adapter itself)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    catalog_path: str = Field(alias="CATALOG_PATH")
     reports_bucket: str = Field(alias="REPORTS_BUCKET")
     audit_table: str | None = Field(default=None, alias="AUDIT_TABLE")
     topic_arn: str | None = Field(default=None, alias="TOPIC_ARN")

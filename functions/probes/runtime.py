@@ -12,12 +12,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from functions.core.catalog import Catalog, load_catalog
+from functions.core.observability import logger  # the playbooks' own: one service in the logs
 from functions.probes.settings import probe_settings
-
-logger = Logger(service="remedy")  # the same logger as the playbooks: one service in the logs
 
 
 @lru_cache(maxsize=4)

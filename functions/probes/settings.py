@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from functions.core.settings import FunctionSettings
 
 
-class ProbeSettings(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    catalog_path: str = Field(alias="CATALOG_PATH")
+class ProbeSettings(FunctionSettings):
     # The lag probe's brokers adapter, "module:factory" (factory(catalog, clients) -> OffsetsPort): MSK by
     # default; configuration, so that the sandbox can name its stand-in without the code knowing of it.
     lag_offsets_adapter: str = Field(default="functions.probes.kafka:msk_offsets", alias="LAG_OFFSETS_ADAPTER",

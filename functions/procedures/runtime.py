@@ -14,20 +14,17 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from functions.core.catalog import Catalog, load_catalog
+from functions.core.settings import FunctionSettings
+from functions.procedures.adapters import AwsProcedurePorts
+from functions.procedures.ports import ApprovalStore, AuditLog, Clock, Notifier
 from functions.procedures.adapters import AwsProcedurePorts
 from functions.procedures.ports import ApprovalStore, AuditLog, Clock, Notifier
 
-logger = Logger(service="remedy")
 
-
-class ProcedureSettings(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    catalog_path: str = Field(alias="CATALOG_PATH")
+class ProcedureSettings(FunctionSettings):
     audit_table: str = Field(alias="AUDIT_TABLE")
     approvals_table: str = Field(alias="APPROVALS_TABLE")
     topic_arn: str = Field(alias="TOPIC_ARN")

@@ -23,12 +23,12 @@ from constructs import Construct
 from functions.core.catalog import Catalog, GlueJob
 from functions.core.models import OutcomeStatus
 from functions.core.naming import SIGNALS, alarm_name
+from functions.core.observability import METRICS_NAMESPACE as REMEDIATION_NAMESPACE
+from functions.core.observability import SERVICE
 from functions.playbooks import PLAYBOOKS
 from functions.probes.metrics import NAMESPACE, RUN_FAILED, RUN_SUCCEEDED
 from infra import names
-from infra.powertools import SERVICE
 
-REMEDIATION_NAMESPACE = "Remedy/Remediation"  # functions.core.runtime publishes Outcome and TimeToRecoveryMinutes
 FIVE_MINUTES = Duration.minutes(5)
 HOUR = Duration.hours(1)
 

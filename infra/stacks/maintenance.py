@@ -19,6 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from functions.core.catalog import Catalog
+from functions.core.observability import SERVICE
 from functions.doctor.daily import scheduled_checks
 from functions.maintenance import (
     JOBS,
@@ -39,7 +40,7 @@ from infra.constructs.maintenance_jobs import (
     ReportsBucket,
 )
 from infra.constructs.maintenance_permissions import job_statements, log_group_name, scheduler_statements
-from infra.powertools import SERVICE, powertools_layer_arn
+from infra.powertools import powertools_layer_arn
 
 
 def grants_statements(catalog: Catalog) -> str:

@@ -20,6 +20,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from functions.core.catalog import Catalog
+from functions.core.observability import SERVICE
 from functions.probes import PROBES
 from functions.probes.consumer_lag import probed_jobs
 from functions.probes.glue_outcomes import END_STATES
@@ -37,7 +38,7 @@ from infra.constructs.dashboards import (
 )
 from infra.constructs.probe_function import KafkaClientLayer, ProbeFunction
 from infra.permissions import probe_statements
-from infra.powertools import SERVICE, powertools_layer_arn
+from infra.powertools import powertools_layer_arn
 from infra.signals import alarm_specs, composite_specs, service_composite_specs
 
 FRESHNESS_SCHEDULE_MINUTES = 5  # the freshness alarm's period is this schedule

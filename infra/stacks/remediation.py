@@ -12,6 +12,7 @@ from constructs import Construct
 
 from functions.core.catalog import Catalog
 from functions.core.naming import signal_prefix
+from functions.core.observability import SERVICE
 from functions.playbooks import PLAYBOOKS
 from infra import names
 from infra.bundling import CATALOG_PATH_IN_LAMBDA, function_code
@@ -21,7 +22,7 @@ from infra.constructs.notifications import OnCallTopic
 from infra.constructs.playbook_function import AlarmRoute, EventRoute, PlaybookFunction
 from infra.constructs.state import SafetyCoreTables
 from infra.permissions import function_statements
-from infra.powertools import SERVICE, powertools_layer_arn
+from infra.powertools import powertools_layer_arn
 
 
 def _network(catalog: Catalog, declaration: Any) -> Any:
