@@ -73,6 +73,15 @@ def topic_arn(catalog: Catalog) -> str:
     return arn(catalog, "sns", catalog.notifications.on_call_topic)
 
 
+def escalation_topic(catalog: Catalog) -> str:
+    """The topic that pages (catalog notifications.escalation_topic, default <prefix>-escalation)."""
+    return catalog.notifications.escalation_topic or f"{catalog.prefix}-escalation"
+
+
+def escalation_topic_arn(catalog: Catalog) -> str:
+    return arn(catalog, "sns", escalation_topic(catalog))
+
+
 def queue_arn(catalog: Catalog) -> str:
     return arn(catalog, "sqs", failure_queue(catalog))
 

@@ -186,7 +186,8 @@ def core_statements(catalog: Catalog, declaration: PlaybookDeclaration) -> list[
                   (names.table_arn(catalog, names.idempotency_table(catalog)),)),
         Statement("KillSwitch", ("ssm:GetParameter",),
                   (names.parameter_arn(catalog, catalog.guardrails.kill_switch_parameter),)),
-        Statement("NotifyOnCall", ("sns:Publish",), (names.topic_arn(catalog),)),
+        # The on-call topic; the escalation topic for ESCALATED outcomes and lapsed approvals.
+        Statement("NotifyOnCall", ("sns:Publish",), (names.topic_arn(catalog), names.escalation_topic_arn(catalog))),
         # Lambda's on-failure destination sends with the function's role.
         Statement("OnFailureDestination", ("sqs:SendMessage",), (names.queue_arn(catalog),)),
     ]

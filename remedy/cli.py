@@ -23,6 +23,8 @@ catalog_app = typer.Typer(no_args_is_help=True, help="The pipeline catalog (conf
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(__import__("remedy.commands.report", fromlist=["report_app"]).report_app, name="report")
 app.add_typer(__import__("remedy.commands.incident", fromlist=["incident_app"]).incident_app, name="incident")
+__import__("remedy.commands.incidents")  # incident list | show | report, on the same command group
+app.add_typer(__import__("remedy.commands.dlq", fromlist=["dlq_app"]).dlq_app, name="dlq")
 app.add_typer(__import__("remedy.commands.redshift", fromlist=["redshift_app"]).redshift_app, name="redshift")
 app.command("faults")(__import__("remedy.commands.faults", fromlist=["faults"]).faults)  # the fault matrix
 app.command("doctor")(__import__("remedy.commands.doctor", fromlist=["doctor_command"]).doctor_command)  # preflight

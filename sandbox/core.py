@@ -270,6 +270,9 @@ class Sandbox:
         pages, unless an actions suppressor holds them) and returned with the event EventBridge receives."""
         cloudwatch = self.client("cloudwatch")
         changes = []
+        from sandbox import sqs_metrics
+
+        sqs_metrics.publish(self, now)  # what SQS reports on its own (the unhandled-events queue's depth)
         # Every metric alarm's state before this evaluation, in one paginated call (not one call per alarm).
         before = {a["AlarmName"]: a for page in cloudwatch.get_paginator("describe_alarms").paginate(
             AlarmTypes=["MetricAlarm"]) for a in page.get("MetricAlarms", [])}

@@ -358,6 +358,10 @@ class Network(Strict):
 class Notifications(Strict):
     on_call_topic: Name
     emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
+    # What pages a person: ESCALATED outcomes, lapsed approvals, the unhandled-events queue's alarm. Its
+    # subscribers are the paging service (PagerDuty's or Opsgenie's SNS integration, docs/on-call.md).
+    # Default <prefix>-escalation.
+    escalation_topic: Name | None = None
 
 
 ScheduleExpression = Annotated[str, Field(

@@ -31,6 +31,7 @@ SIGNALS: dict[str, str | None] = {
     "msk-disk": None,
     "posture": None,  # a backup/recovery promise broken (maintenance posture check): pages only
     "doctor": None,  # a daily `remedy doctor` check failed (the account no longer matches the catalog): pages only
+    "unhandled-events": None,  # an event no function could handle waits in the unhandled-events queue: pages only
 }
 
 # Composite signals of the whole service (infra/signals.py): a pipeline is faulty (any of its key alarms is

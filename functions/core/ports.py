@@ -254,6 +254,14 @@ class ApprovalPort(Protocol):
         """Every approval (any status) asked for in one incident."""
         ...
 
+    def waiting(self, playbook: str) -> list[dict[str, Any]]:
+        """The playbook's approvals still PENDING, each with `reminded_at` ("" if never reminded)."""
+        ...
+
+    def remind(self, approval_id: str, at: datetime) -> bool:
+        """Record the reminder at `at` if the approval is pending, open and not reminded before."""
+        ...
+
 
 class FollowUpPort(Protocol):
     """Verification windows still open (functions.core.models.FollowUp), beside the breaker state."""

@@ -50,6 +50,8 @@ def _wiring() -> dict[str, Any]:
         "breaker": DynamoBreaker(clients, s.breaker_table),
         "audit": DynamoAudit(clients, s.audit_table, clock),
         "notifier": SnsNotifier(clients, s.topic_arn),
+        # ESCALATED outcomes and lapsed approvals page here too (functions.core.escalation).
+        "escalation": SnsNotifier(clients, s.escalation_topic_arn) if s.escalation_topic_arn else None,
         "clock": clock,
         # Pending approvals and verification windows live in the breaker table too (no table of their own).
         "approvals": DynamoApprovals(clients, s.breaker_table),
@@ -116,7 +118,9 @@ def _process(incident: Incident, playbook: Playbook) -> dict[str, Any]:
 
 
 def _publish_metrics(outcome: Outcome) -> None:
-    """One EMF record per outcome (and per recovery time): CloudWatch turns the log line into metrics."""
+    """One EMF record per outcome (and per recovery time): CloudWatch turns the log line into metrics. Every
+    outcome passes here once, so an ESCALATED one is also paged here (the escalation topic)."""
+    _page_if_escalated(outcome)
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
     playbook = outcome.incident.playbook
@@ -129,6 +133,15 @@ def _publish_metrics(outcome: Outcome) -> None:
         with single_metric(name="TimeToRecoveryMinutes", unit=MetricUnit.Count, value=round(minutes, 2),
                            namespace=METRICS_NAMESPACE, default_dimensions={"Playbook": playbook}):
             pass
+
+
+def _page_if_escalated(outcome: Outcome) -> None:
+    """A person must act: the escalation topic gets the same message on-call got (functions.core.escalation)."""
+    escalation = _wiring()["escalation"]
+    if outcome.status is OutcomeStatus.ESCALATED and escalation is not None:
+        from functions.core.notify import render
+
+        escalation.publish(*render(outcome, catalog()))
 
 
 def _unhealthy_components(cat: Catalog, ports: PlaybookPorts, own_alarm: str, own_component: str = "") -> set[str]:
@@ -218,8 +231,8 @@ def handle_approval(event: Any, playbook: Playbook) -> dict[str, Any]:
 
 
 def scheduled_checks(event: Any, playbook: Playbook) -> dict[str, Any]:
-    """The playbook's schedule: its verification windows (the service level again, final verdict once), then
-    its leases (scale-ups given back once their alarm stayed OK)."""
+    """The playbook's schedule: its verification windows (the service level again, final verdict once), its
+    leases (scale-ups given back once their alarm stayed OK), then its unanswered approvals (reminded, lapsed)."""
     from functions.core.events import parse_scheduled_event
 
     try:
@@ -230,7 +243,18 @@ def scheduled_checks(event: Any, playbook: Playbook) -> dict[str, Any]:
     starts = check_pending_starts(now, playbook.name)
     follow_ups = check_follow_ups(now, playbook)
     leases = check_leases(now, playbook.name)
-    return {"status": "CHECKED", "pending_starts": starts, "follow_ups": follow_ups, "leases": leases}
+    approvals = check_approvals(now, playbook.name)
+    return {"status": "CHECKED", "pending_starts": starts, "follow_ups": follow_ups, "leases": leases,
+            "approvals": approvals}
+
+
+def check_approvals(now: datetime, playbook: str) -> list[dict[str, Any]]:
+    """Unanswered approvals of `playbook`: reminded at half their window, lapsed with a notice at its end."""
+    from functions.core.escalation import NOWHERE, sweep_playbook
+
+    wiring, cat = _wiring(), catalog()
+    return sweep_playbook(playbook, now, wiring["approvals"], wiring["audit"], wiring["notifier"],
+                          wiring["escalation"] or NOWHERE, cat.prefix, cat.env)
 
 
 def check_pending_starts(now: datetime, playbook: str) -> list[dict[str, Any]]:

@@ -25,6 +25,8 @@ class Settings(FunctionSettings):
     breaker_table: str = Field(alias="BREAKER_TABLE")
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
     topic_arn: str = Field(alias="TOPIC_ARN")
+    # Where ESCALATED outcomes and lapsed approvals page (catalog notifications.escalation_topic); "" = nowhere else.
+    escalation_topic_arn: str = Field(default="", alias="ESCALATION_TOPIC_ARN")
     kill_switch_parameter: str = Field(alias="KILL_SWITCH_PARAMETER")
     dry_run: bool = Field(default=False, alias="DRY_RUN")
 

@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from functions.core.catalog import Catalog
-from functions.core.naming import signal_prefix
+from functions.core.naming import alarm_name, signal_prefix
 from functions.core.observability import SERVICE
 from functions.playbooks import PLAYBOOKS
 from infra import names
@@ -43,9 +43,19 @@ class RemediationStack(Stack):
                                  idempotency_name=names.idempotency_table(catalog), retain=retain)
         on_call = OnCallTopic(self, "OnCall", topic_name=catalog.notifications.on_call_topic,
                               emails=catalog.notifications.emails)
+        # The topic that pages (ESCALATED outcomes, lapsed approvals, this queue's alarm): the paging service
+        # subscribes to it (docs/on-call.md), not e-mail.
+        escalation = OnCallTopic(self, "Escalation", topic_name=names.escalation_topic(catalog), emails=[])
         kill_switch = KillSwitch(self, "KillSwitch", parameter_name=catalog.guardrails.kill_switch_parameter)
         unhandled = UnhandledEventsQueue(self, "UnhandledEvents", queue_name=names.failure_queue(catalog))
+        unhandled.page_on_any_message(
+            alarm_name=alarm_name(catalog.prefix, "unhandled-events", f"sqs:{names.failure_queue(catalog)}"),
+            description=f"An event no function could handle waits in {names.failure_queue(catalog)} (a playbook, "
+                        f"probe or job failed after its retries): look with `remedy dlq list --env {catalog.env}`, "
+                        f"fix the cause, replay with `remedy dlq redrive`. Runbook: on call (docs/on-call.md)",
+            topics=[on_call.topic, escalation.topic])
         self.state, self.on_call, self.kill_switch, self.unhandled = state, on_call, kill_switch, unhandled
+        self.escalation = escalation
 
         code = function_code(catalog)
         # aws-lambda-powertools and pydantic v2 (the layer is built with all extras); boto3 is the runtime's.
@@ -58,6 +68,7 @@ class RemediationStack(Stack):
             "BREAKER_TABLE": state.breaker.table_name,
             "IDEMPOTENCY_TABLE": state.idempotency.table_name,
             "TOPIC_ARN": on_call.topic.topic_arn,
+            "ESCALATION_TOPIC_ARN": escalation.topic.topic_arn,
             "KILL_SWITCH_PARAMETER": kill_switch.parameter.parameter_name,
             "DRY_RUN": "false",  # the catalog's guardrails.dry_run applies as well (functions.core.guard)
             "POWERTOOLS_SERVICE_NAME": SERVICE,

@@ -27,6 +27,7 @@ class Drill:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     inbox_url: str = ""
+    escalation_url: str = ""
     inbox: list[dict[str, str]] = field(default_factory=list)
     _read: dict[bool, int] = field(default_factory=lambda: {True: 0, False: 0})
 
@@ -297,6 +298,30 @@ class Drill:
         topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
                      if t["TopicArn"].endswith(f":{self.catalog.notifications.on_call_topic}"))
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        self._open_escalation_inbox()
+
+    def _open_escalation_inbox(self) -> None:
+        """What the paging service would receive: an SQS queue subscribed to the escalation topic."""
+        sqs, sns = self.sandbox.client("sqs"), self.sandbox.client("sns")
+        self.escalation_url = sqs.create_queue(QueueName="gameday-escalation-inbox")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self.escalation_url,
+                                       AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        name = self.catalog.notifications.escalation_topic or f"{self.catalog.prefix}-escalation"
+        topic = next((t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{name}")), None)
+        if topic is not None:
+            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+
+    def escalations(self) -> list[dict[str, str]]:
+        """What reached the escalation topic since the last call (ESCALATED outcomes, lapses, the queue's alarm)."""
+        sqs, got = self.sandbox.client("sqs"), []
+        while True:
+            batch = sqs.receive_message(QueueUrl=self.escalation_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return got
+            for message in batch:
+                body = json.loads(message["Body"])
+                got.append({"subject": body.get("Subject", ""), "message": body.get("Message", "")})
+                sqs.delete_message(QueueUrl=self.escalation_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _drain(self) -> None:
         sqs = self.sandbox.client("sqs")

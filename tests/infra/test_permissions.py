@@ -168,7 +168,8 @@ def test_core_grants_point_at_this_services_own_resources(synth: Synth) -> None:
         "dynamodb:Scan": {arn.format("dynamodb", f"table/{catalog.prefix}-breaker")},
         "dynamodb:DeleteItem": {arn.format("dynamodb", f"table/{catalog.prefix}-idempotency")},
         "ssm:GetParameter": {arn.format("ssm", f"parameter{catalog.guardrails.kill_switch_parameter}")},
-        "sns:Publish": {arn.format("sns", catalog.notifications.on_call_topic)},
+        "sns:Publish": {arn.format("sns", catalog.notifications.on_call_topic),
+                        arn.format("sns", catalog.notifications.escalation_topic)},
         "sqs:SendMessage": {arn.format("sqs", f"{catalog.prefix}-unhandled-events")},
         "cloudwatch:DescribeAlarms": {arn.format("cloudwatch", f"alarm:{catalog.prefix}/*")},
     }

@@ -62,11 +62,12 @@ def test_prod_keeps_its_state_when_the_stack_goes(synths: dict[str, Synth]) -> N
 
 def test_on_call_topic_kill_switch_and_failure_queue(synth: Synth) -> None:
     catalog = synth.catalog
-    [topic] = props(synth.remediation, "AWS::SNS::Topic")
-    assert topic["TopicName"] == catalog.notifications.on_call_topic
-    [policy] = props(synth.remediation, "AWS::SNS::TopicPolicy")
-    [deny] = policy["PolicyDocument"]["Statement"]
-    assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+    topics = {t["TopicName"] for t in props(synth.remediation, "AWS::SNS::Topic")}
+    assert topics == {catalog.notifications.on_call_topic, catalog.notifications.escalation_topic}
+    for policy in props(synth.remediation, "AWS::SNS::TopicPolicy"):
+        [deny] = policy["PolicyDocument"]["Statement"]
+        assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+    # E-mail on call; the escalation topic's subscriber is the paging service, subscribed by a person.
     emails = {s["Endpoint"] for s in props(synth.remediation, "AWS::SNS::Subscription") if s["Protocol"] == "email"}
     assert emails == set(catalog.notifications.emails)
 
@@ -80,6 +81,22 @@ def test_on_call_topic_kill_switch_and_failure_queue(synth: Synth) -> None:
     [queue_policy] = props(synth.remediation, "AWS::SQS::QueuePolicy")
     assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
                for s in queue_policy["PolicyDocument"]["Statement"])
+
+
+def test_one_message_in_the_failure_queue_pages_on_call_and_the_escalation_topic(synth: Synth) -> None:
+    catalog = synth.catalog
+    [alarm] = props(synth.remediation, "AWS::CloudWatch::Alarm")
+    assert alarm["AlarmName"] == f"{catalog.prefix}/unhandled-events/sqs:{catalog.prefix}-unhandled-events"
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"], alarm["Period"]) == (
+        "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", 60)
+    assert (alarm["Threshold"], alarm["ComparisonOperator"], alarm["EvaluationPeriods"], alarm["TreatMissingData"]) \
+        == (1, "GreaterThanOrEqualToThreshold", 1, "notBreaching")
+    [dimension] = alarm["Dimensions"]
+    assert dimension["Name"] == "QueueName"
+    topics = {logical_id(synth.remediation, "AWS::SNS::Topic", "TopicName", name)
+              for name in (catalog.notifications.on_call_topic, catalog.notifications.escalation_topic)}
+    for actions in (alarm["AlarmActions"], alarm["OKActions"]):
+        assert {a["Ref"] for a in actions} == topics
 
 
 def test_one_function_per_playbook(synth: Synth) -> None:
