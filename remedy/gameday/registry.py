@@ -14,7 +14,8 @@ SCENARIO_MODULES = ("remedy.gameday.scenarios.consumer_lag", "remedy.gameday.sce
                     "remedy.gameday.scenarios.glue_failures", "remedy.gameday.scenarios.data_quality",
                     "remedy.gameday.scenarios.approvals",
                     "remedy.gameday.scenarios.maintenance",
-                    "remedy.gameday.scenarios.procedures")
+                    "remedy.gameday.scenarios.procedures",
+                    "remedy.gameday.scenarios.on_call")
 
 
 @dataclass(frozen=True)
