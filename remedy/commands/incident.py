@@ -182,15 +182,18 @@ def _audit(clients: Clients, catalog: Any, incident_id: str) -> list[dict[str, A
     pages = clients("dynamodb").get_paginator("query").paginate(
         TableName=audit_table(catalog), KeyConditionExpression="incident_id = :i",
         ExpressionAttributeValues={":i": {"S": incident_id}})
-    records = []
-    for page in pages:
-        for item in page["Items"]:
-            try:
-                payload = json.loads(item.get("payload", {}).get("S", "{}"))
-            except ValueError:
-                payload = {}
-            records.append({"kind": item["kind"]["S"], "at": item.get("at", {}).get("S", ""), "payload": payload})
+    records = [audit_record(item) for page in pages for item in page["Items"]]
     return sorted(records, key=lambda r: r["at"])
+
+
+def audit_record(item: dict[str, Any]) -> dict[str, Any]:
+    """One audit table item as {incident_id, kind, at, payload} (a payload that is not JSON reads as {})."""
+    try:
+        payload = json.loads(item.get("payload", {}).get("S", "{}"))
+    except ValueError:
+        payload = {}
+    return {"incident_id": item["incident_id"]["S"], "kind": item["kind"]["S"], "at": item.get("at", {}).get("S", ""),
+            "payload": payload}
 
 
 def _answer(clients: Clients, catalog: Any, incident_id: str, approve: bool, by: str, reason: str,

@@ -29,6 +29,7 @@ from remedy.commands.incident import (
     _catalog,
     _fail,
     _run,
+    audit_record,
     incident_app,
     state_machine_arn,
     status,
@@ -57,16 +58,7 @@ def _audit_since(clients: Clients, catalog: Any, since: datetime) -> list[dict[s
     pages = clients("dynamodb").get_paginator("scan").paginate(
         TableName=audit_table(catalog), FilterExpression="#at >= :since", ExpressionAttributeNames={"#at": "at"},
         ExpressionAttributeValues={":since": {"S": since.strftime("%Y-%m-%dT%H:%M:%S")}})
-    records = []
-    for page in pages:
-        for item in page["Items"]:
-            try:
-                payload = json.loads(item.get("payload", {}).get("S", "{}"))
-            except ValueError:
-                payload = {}
-            records.append({"incident_id": item["incident_id"]["S"], "kind": item["kind"]["S"],
-                            "at": item.get("at", {}).get("S", ""), "payload": payload})
-    return sorted(records, key=lambda r: r["at"])
+    return sorted((audit_record(item) for page in pages for item in page["Items"]), key=lambda r: r["at"])
 
 
 def who_answers(catalog: Any, playbook: str | None = None) -> str:
