@@ -426,6 +426,9 @@ class Procedures(Strict):
     poll_seconds: int = Field(default=60, ge=1, le=3600)
     # Service outage: how far back evidence (deployments, changes, our own actions) is gathered.
     evidence_window_hours: int = Field(default=24, ge=1, le=168)
+    # How long a changing step waits while the kill switch is on (rule kill_switch, checked every poll_seconds)
+    # before the run ends in its failure path; turning the switch off within it lets the run go on.
+    kill_switch_hold_minutes: int = Field(default=120, ge=1, le=1440)
     # Ingress the Redshift and MSK security groups may allow; anything else (and 0.0.0.0/0) is revoked by
     # the security-incident procedure.
     allowed_ingress_cidrs: list[Cidr] = []

@@ -18,6 +18,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     w = wiring()
     # The delivery's id goes into the execution input (functions/procedures/start.py: why).
     delivery = str(getattr(context, "aws_request_id", "") or uuid.uuid4())
-    result = start_from_alarm(event, w.catalog, w.ports, w.audit, now(), delivery)
+    result = start_from_alarm(event, w.catalog, w.ports, w.audit, now(), delivery, w.kill_switch)
     logger.info("procedure start", extra={k: v for k, v in result.items() if k in ("status", "incident", "reason")})
     return result

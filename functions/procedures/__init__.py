@@ -23,6 +23,8 @@ Scope = Literal[
     "no_resource_level",  # the API has no resource-level permissions: '*' (each action's reason is in infra)
     # The starter (ALARM_STARTS): the state machines alarms start, their executions, the unhandled-events queue.
     "alarm_started_machines", "alarm_started_executions", "failure_queue",
+    # The guard's own state the gate and the starter read (issue 14): the kill switch, the breaker table.
+    "kill_switch", "guard_table",
 ]
 
 
@@ -62,6 +64,11 @@ STEP_FUNCTIONS: dict[str, StepFunctionDeclaration] = {s.name: s for s in (
         "Records the approval's task token with the incident and asks on call what to do",
         (Grant(("dynamodb:PutItem",), "approvals_table"), Grant(("dynamodb:PutItem",), "audit_table"),
          Grant(("sns:Publish",), "on_call_topic"))),
+    StepFunctionDeclaration(
+        "gate", "functions.handlers.procedure_gate.handler",
+        "Before each changing step: the kill switch (holds the run) and change freezes (ask for approval)",
+        (Grant(("ssm:GetParameter",), "kill_switch"), Grant(("dynamodb:GetItem",), "guard_table"),
+         Grant(("dynamodb:PutItem",), "audit_table"), Grant(("sns:Publish",), "on_call_topic"))),
     StepFunctionDeclaration(
         "report", "functions.handlers.procedure_report.handler",
         "Tells on call how a procedure ended: what was done, what failed, what is left to do by hand",
@@ -131,7 +138,7 @@ PROCEDURES: dict[str, ProcedureDeclaration] = {p.name: p for p in (
         steps=("GatherEvidence", "RollbackApplies", "Approval", "RecordRollbackPoint", "Rollback", "Escalate",
                "Page", "Report"),
         destructive=("Rollback",),
-        step_functions=("outage_assess", "outage_escalate", "approval", "report")),
+        step_functions=("outage_assess", "outage_escalate", "approval", "gate", "report")),
     ProcedureDeclaration(
         "data-corruption", "Data corruption: stop, confirm the range, restore, re-process, verify, resume",
         "Emergency Procedures / Data Corruption",
@@ -140,34 +147,34 @@ PROCEDURES: dict[str, ProcedureDeclaration] = {p.name: p for p in (
                "ResumeTriggers", "ResumeStreaming", "Report"),
         destructive=("RestoreTables", "SwapTables", "RestoreObjects", "Reprocess"),
         step_functions=("corruption_assess", "corruption_restore", "corruption_reprocess", "corruption_verify",
-                        "approval", "report")),
+                        "approval", "gate", "report")),
     ProcedureDeclaration(
         "security-incident", "Security incident: rotate, review CloudTrail and IAM, revoke access, lock ingress",
         "Emergency Procedures / Security Incident",
         steps=("Assess", "RotateSecret", "DeactivateKeys", "ReviewCloudTrail", "ReviewPolicies", "Approval",
                "DenyOlderSessions", "RevokeSessions", "RevokeIngress", "Report"),
         destructive=("RevokeUserSessions", "RevokeRoleSessions", "RevokeIngress"),
-        step_functions=("security_assess", "security_review", "approval", "report")),
+        step_functions=("security_assess", "security_review", "approval", "gate", "report")),
     ProcedureDeclaration(
         "scale-glue", "Scale a Glue job: workers and worker type, the whole definition carried over",
         "Scaling / Scale Glue Jobs",
         steps=("Plan", "NeedsChange", "Approval", "RecordRollbackPoint", "UpdateJob", "ReadJob", "Changed", "Report"),
         destructive=("UpdateJob",),
-        step_functions=("scale_glue_plan", "approval", "report")),
+        step_functions=("scale_glue_plan", "approval", "gate", "report")),
     ProcedureDeclaration(
         "scale-msk", "Scale MSK: more brokers (MSK cannot remove them)",
         "Scaling / Scale MSK",
         steps=("Plan", "NeedsChange", "Approval", "RecordRollbackPoint", "ReadCluster", "AtTarget", "UpdateBrokerCount",
                "WaitForUpdate", "Report"),
         destructive=("UpdateBrokerCount",),
-        step_functions=("scale_msk_plan", "approval", "report")),
+        step_functions=("scale_msk_plan", "approval", "gate", "report")),
     ProcedureDeclaration(
         "scale-redshift", "Scale Redshift: node count (elastic resize) or node type (classic resize)",
         "Scaling / Scale Redshift",
         steps=("Plan", "NeedsChange", "Approval", "RecordRollbackPoint", "ReadCluster", "AtTarget", "ResizeCluster",
                "ModifyCluster", "WaitForResize", "Report"),
         destructive=("ResizeCluster", "ModifyCluster"),
-        step_functions=("scale_redshift_plan", "approval", "report")),
+        step_functions=("scale_redshift_plan", "approval", "gate", "report")),
 )}
 
 
@@ -194,6 +201,7 @@ STARTER = StepFunctionDeclaration(
     (Grant(("states:StartExecution", "states:ListExecutions"), "alarm_started_machines"),
      Grant(("states:DescribeExecution",), "alarm_started_executions"),
      Grant(("dynamodb:PutItem",), "audit_table"),
+     Grant(("ssm:GetParameter",), "kill_switch"),  # an alarm starts no procedure while the kill switch is on
      Grant(("sqs:SendMessage",), "failure_queue")))  # its on-failure destination (EventBridge -> Lambda is async)
 
 

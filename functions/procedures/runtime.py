@@ -17,9 +17,8 @@ from typing import Any
 from pydantic import Field
 
 from functions.core.catalog import Catalog, load_catalog
+from functions.core.ports import KillSwitchPort, SafetyPort
 from functions.core.settings import FunctionSettings
-from functions.procedures.adapters import AwsProcedurePorts
-from functions.procedures.ports import ApprovalStore, AuditLog, Clock, Notifier
 from functions.procedures.adapters import AwsProcedurePorts
 from functions.procedures.ports import ApprovalStore, AuditLog, Clock, Notifier
 
@@ -28,6 +27,9 @@ class ProcedureSettings(FunctionSettings):
     audit_table: str = Field(alias="AUDIT_TABLE")
     approvals_table: str = Field(alias="APPROVALS_TABLE")
     topic_arn: str = Field(alias="TOPIC_ARN")
+    # The gate's (functions/procedures/gate.py): ad-hoc freezes live in the playbooks' breaker table. The kill
+    # switch's name is the catalog's (guardrails.kill_switch_parameter).
+    breaker_table: str = Field(default="", alias="BREAKER_TABLE")
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,13 @@ class Wiring:
     audit: AuditLog
     notifier: Notifier
     clock: Clock
+    kill_switch: KillSwitchPort
+    safety: SafetyPort | None
 
 
 def _environment_key() -> tuple[str, ...]:
-    names = ("CATALOG_PATH", "AUDIT_TABLE", "APPROVALS_TABLE", "TOPIC_ARN", "AWS_ENDPOINT_URL", "AWS_REGION")
+    names = ("CATALOG_PATH", "AUDIT_TABLE", "APPROVALS_TABLE", "TOPIC_ARN", "BREAKER_TABLE", "AWS_ENDPOINT_URL",
+             "AWS_REGION")
     return tuple(os.environ.get(name, "") for name in names)
 
 
@@ -51,7 +56,9 @@ def _wiring(_key: tuple[str, ...]) -> Wiring:
     from functions.core.adapters.clients import Clients
     from functions.core.adapters.clock import SystemClock
     from functions.core.adapters.dynamodb import DynamoAudit
+    from functions.core.adapters.safety import DynamoSafety
     from functions.core.adapters.sns import SnsNotifier
+    from functions.core.adapters.ssm import SsmKillSwitch
     from functions.procedures.adapters import ApprovalTable
 
     settings = ProcedureSettings.model_validate(dict(os.environ))
@@ -63,7 +70,9 @@ def _wiring(_key: tuple[str, ...]) -> Wiring:
     return Wiring(settings=settings, catalog=catalog, ports=ports,
                   approvals=ApprovalTable(clients, settings.approvals_table),
                   audit=DynamoAudit(clients, settings.audit_table, clock),
-                  notifier=SnsNotifier(clients, settings.topic_arn), clock=clock)
+                  notifier=SnsNotifier(clients, settings.topic_arn), clock=clock,
+                  kill_switch=SsmKillSwitch(clients, catalog.guardrails.kill_switch_parameter),
+                  safety=DynamoSafety(clients, settings.breaker_table) if settings.breaker_table else None)
 
 
 def wiring() -> Wiring:

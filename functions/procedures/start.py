@@ -30,7 +30,9 @@ from typing import Any
 
 from functions.core.catalog import Catalog
 from functions.core.events import AlarmStateChange, BadEvent, parse_timestamp, validated_event
+from functions.core.guard import kill_switch_reason
 from functions.core.naming import parse_alarm_name
+from functions.core.ports import KillSwitchPort
 from functions.procedures import ALARM_STARTS, execution_name, state_machine_name
 from functions.procedures.inputs import InputRefused, catalog_defaults, validate
 from functions.procedures.ports import AlreadyStarted, AuditLog, ExecutionsPort
@@ -39,6 +41,7 @@ STARTED = "procedure_started"
 DUPLICATE = "duplicate"  # the kind the playbooks record for a second delivery (the weekly review counts them)
 HELD = "procedure_start_held"
 REFUSED = "procedure_start_refused"
+KILL_SWITCH = "kill_switch"
 
 
 @dataclass(frozen=True)
@@ -95,9 +98,10 @@ def start_input(change: AlarmChange, catalog: Catalog, delivery: str, now: datet
 
 
 def start_from_alarm(event: Any, catalog: Catalog, executions: ExecutionsPort, audit: AuditLog, now: datetime,
-                     delivery: str) -> dict[str, Any]:
+                     delivery: str, kill_switch: KillSwitchPort | None = None) -> dict[str, Any]:
     """Start the alarm's procedure once per state change. STARTED, DUPLICATE (refused by Step Functions),
-    HELD (another run still going on) or REJECTED (not such an event, or input the procedure refuses)."""
+    HELD (another run still going on), REFUSED (the kill switch is on, or cannot be read: rule kill_switch, the
+    playbooks' own) or REJECTED (not such an event, or input the procedure refuses)."""
     try:
         change = parse_start_event(event, catalog)
     except BadEvent as error:
@@ -112,6 +116,12 @@ def start_from_alarm(event: Any, catalog: Catalog, executions: ExecutionsPort, a
     except InputRefused as error:
         audit.record(incident, REFUSED, {**what, "reason": str(error)})
         return {"status": "REJECTED", "incident": incident, "reason": str(error)}
+    switch = kill_switch_reason(kill_switch) if kill_switch is not None else None
+    if switch:
+        reason = (f"kill switch {catalog.guardrails.kill_switch_parameter} {switch}: {change.procedure} is not "
+                  f"started by its alarm; start it by hand once it is off (remedy incident start {change.procedure})")
+        audit.record(incident, REFUSED, {**what, "rule": KILL_SWITCH, "reason": reason})
+        return {"status": "REFUSED", "incident": incident, "rule": KILL_SWITCH, "reason": reason}
     others = [run for run in executions.running(machine) if run["name"] != name]
     if others:
         reason = (f"{change.procedure} {others[0]['name'].partition('--')[2]} is still running (since "

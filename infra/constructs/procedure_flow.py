@@ -125,25 +125,54 @@ class ProcedureFlow:
         self.catch(task, name)
         return task
 
-    def approval(self) -> sfn.Chain:
+    def approval(self, name: str = APPROVAL) -> sfn.Chain:
         """Ask on call (the approval step records the token) and wait; go on only if the answer approved.
-        The returned chain continues (`.next`) after the approval."""
+        The returned chain continues (`.next`) after the approval. `name`: the procedure's own approval, or a
+        gate's (a change freeze asks before each changing step)."""
         function = self.step_functions["approval"]
+        suffix = "" if name == APPROVAL else f" {name}"
         ask = tasks.LambdaInvoke(
-            self.scope, APPROVAL, state_name=APPROVAL, lambda_function=function,
+            self.scope, name, state_name=name, lambda_function=function,
             integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-            payload=self._payload(APPROVAL, {"token": sfn.JsonPath.task_token}),
+            payload=self._payload(name, {"token": sfn.JsonPath.task_token}),
             heartbeat_timeout=sfn.Timeout.at("$.approval_timeout_seconds"),
             task_timeout=sfn.Timeout.duration(APPROVAL_HARD_CAP), result_path="$.approval",
             retry_on_service_exceptions=True)
         self._invokes(function)
-        self.catch(ask, APPROVAL)
-        approved = sfn.Choice(self.scope, "Approved", state_name="Approved")
-        go = sfn.Pass(self.scope, "Go", state_name="Go")
+        self.catch(ask, name)
+        approved = sfn.Choice(self.scope, f"Approved{suffix}", state_name=f"Approved{suffix}")
+        go = sfn.Pass(self.scope, f"Go{suffix}", state_name=f"Go{suffix}")
         approved.when(sfn.Condition.boolean_equals("$.approval.approved", True), go)
-        approved.otherwise(self.fail_with("NotApproved", APPROVAL, "Remedy.Rejected",
+        approved.otherwise(self.fail_with(f"NotApproved{suffix.replace(' ', '')}", name, "Remedy.Rejected",
                                           cause="the answer to the approval did not approve"))
         ask.next(approved)
+        return sfn.Chain.custom(ask, [go], go)
+
+    def gate(self, step: str) -> sfn.Chain:
+        """Before the changing step `step`: the guard's kill switch and change freezes (functions/procedures/
+        gate.py). GO goes on; HELD waits `$.poll_seconds` and asks again (turning the switch off lets the run
+        go on); APPROVE (a freeze) asks a person first; STOPPED (held too long) ends in the failure path with
+        the reason. The returned chain continues (`.next`) with the step."""
+        name = f"Gate{step}"
+        function = self.step_functions["gate"]
+        ask = tasks.LambdaInvoke(
+            self.scope, name, state_name=name, lambda_function=function,
+            payload=self._payload(name, {"guards": step}), payload_response_only=True, result_path="$.gate",
+            retry_on_service_exceptions=True, task_timeout=sfn.Timeout.duration(LAMBDA_TASK_TIMEOUT))
+        self._invokes(function)
+        self.catch(ask, name)
+        verdict = sfn.Choice(self.scope, f"{name}Verdict", state_name=f"{name} verdict")
+        go = sfn.Pass(self.scope, f"{name}Go", state_name=f"{name} go")
+        held = sfn.Wait(self.scope, f"{name}Held", state_name=f"{name} held",
+                        time=sfn.WaitTime.seconds_path("$.poll_seconds"))
+        held.next(ask)
+        frozen = self.approval(f"Approval{step}")
+        frozen.next(go)
+        verdict.when(sfn.Condition.string_equals("$.gate.verdict", "GO"), go)
+        verdict.when(sfn.Condition.string_equals("$.gate.verdict", "HELD"), held)
+        verdict.when(sfn.Condition.string_equals("$.gate.verdict", "APPROVE"), frozen)
+        verdict.otherwise(self.fail_with(f"{name}Stopped", step, "Remedy.KillSwitch", cause_path="$.gate.reason"))
+        ask.next(verdict)
         return sfn.Chain.custom(ask, [go], go)
 
     def sdk_step(self, name: str, *, service: str, action: str, iam_action: str, resources: Sequence[str],

@@ -119,6 +119,8 @@ def scope_arns(catalog: Catalog, scope: Scope) -> tuple[tuple[str, ...], str]:
                                      "an execution is named <procedure>--<incident> when it starts; the state "
                                      "machine in its ARN is fixed"),
         "failure_queue": ((names.queue_arn(catalog),), ""),
+        "kill_switch": ((names.parameter_arn(catalog, catalog.guardrails.kill_switch_parameter),), ""),
+        "guard_table": ((names.table_arn(catalog, names.breaker_table(catalog)),), ""),
     }
     return scopes[scope]
 

@@ -69,6 +69,7 @@ class ProceduresStack(Stack):
             "AUDIT_TABLE": names.audit_table(catalog),
             "APPROVALS_TABLE": self.approvals.table.table_name,
             "TOPIC_ARN": names.topic_arn(catalog),
+            "BREAKER_TABLE": names.breaker_table(catalog),  # the gate reads ad-hoc freezes there (issue 14)
             "POWERTOOLS_SERVICE_NAME": "remedy",
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
@@ -186,7 +187,7 @@ class ProceduresStack(Stack):
         tail = escalate.next(page).next(flow.report())
         applies = sfn.Choice(scope, "RollbackApplies", state_name="RollbackApplies")
         applies.when(sfn.Condition.boolean_equals("$.plan.rollback.applies", True),
-                     flow.approval().next(rollback).next(tail))
+                     flow.approval().next(flow.gate("Rollback")).next(rollback).next(tail))
         applies.otherwise(escalate)
         return assess.next(applies)
 
@@ -216,13 +217,13 @@ class ProceduresStack(Stack):
             "run_ids": sfn.JsonPath.list_at("$$.Map.Item.Value.run_ids"),
             "poll_seconds": sfn.JsonPath.number_at("$.poll_seconds"),
             "max_polls": sfn.JsonPath.number_at("$.max_polls")})
-        chain = assess.next(stop_runs)
+        chain = assess.next(flow.gate("StopRuns")).next(stop_runs)
         if triggers:
             stop_triggers = flow.map_step("StopTriggers", items_path="$.plan.stop_triggers", item=flow.sdk_step(
                 "StopTrigger", service="glue", action="stopTrigger", iam_action="glue:StopTrigger",
                 resources=triggers, parameters={"Name": sfn.JsonPath.string_at("$.name")},
                 result_selector={"name": sfn.JsonPath.string_at("$.Name")}, result_path="$", catch=False))
-            chain = chain.next(stop_triggers)
+            chain = chain.next(flow.gate("StopTriggers")).next(stop_triggers)
         record = self._record_rollback_point(flow, "RecordRollbackPoint", "$.plan.rollback_point", "$.incident_id")
         restore_table = self._restore_table(flow)
         restore = flow.map_step("RestoreTables", items_path="$.plan.tables", item=restore_table,
@@ -248,17 +249,22 @@ class ProceduresStack(Stack):
         done.otherwise(again)
         check.next(done)
         verify.next(verified)
-        resume_chain: Any = restart
+        resume_streaming = flow.gate("ResumeStreaming").next(restart)
+        resume_chain: Any = resume_streaming
         if triggers:
-            resume_chain = flow.map_step("ResumeTriggers", items_path="$.plan.stop_triggers", item=flow.sdk_step(
+            resume_triggers = flow.map_step("ResumeTriggers", items_path="$.plan.stop_triggers", item=flow.sdk_step(
                 "StartTrigger", service="glue", action="startTrigger", iam_action="glue:StartTrigger",
                 resources=triggers, parameters={"Name": sfn.JsonPath.string_at("$.name")},
-                result_selector={"name": sfn.JsonPath.string_at("$.Name")}, result_path="$", catch=False)).next(restart)
+                result_selector={"name": sfn.JsonPath.string_at("$.Name")}, result_path="$", catch=False))
+            resume_chain = flow.gate("ResumeTriggers").next(resume_triggers).next(resume_streaming)
         verified.when(sfn.Condition.boolean_equals("$.results.Verify.verified", True),
                       resume_chain.next(flow.report()))
         verified.otherwise(flow.fail_with("VerificationFailed", "Verify", "Remedy.VerificationFailed",
                                           cause_path="$.results.Verify.detail"))
-        after = record.next(restore).next(swap).next(objects).next(first)
+        # Each changing step behind its gate (kill switch, change freeze): a run held by the kill switch stops
+        # before its next change and goes on when the switch is off.
+        after = (flow.gate("RestoreTables").next(record).next(restore).next(flow.gate("SwapTables")).next(swap)
+                 .next(flow.gate("RestoreObjects")).next(objects).next(flow.gate("Reprocess")).next(first))
         return chain.next(flow.approval()).next(after)
 
     def _wait_for_stop(self, flow: ProcedureFlow) -> sfn.IChainable:
@@ -392,12 +398,13 @@ class ProceduresStack(Stack):
         revoke_one.add_catch(sfn.Pass(scope, "AlreadyRevoked", state_name="AlreadyRevoked"),
                              errors=["Ec2.InvalidPermission.NotFoundException"], result_path=sfn.JsonPath.DISCARD)
         ingress = flow.map_step("RevokeIngress", items_path="$.plan.ingress", item=revoke_one)
-        tail = ingress.next(flow.report())
+        tail = flow.gate("RevokeIngress").next(ingress).next(flow.report())
         kind = sfn.Choice(scope, "PrincipalKind", state_name="PrincipalKind")
         kind.when(sfn.Condition.string_equals("$.plan.deny.kind", "user"), user_policy.next(tail))
         kind.otherwise(role_policy.next(tail))
-        deactivate.next(cloudtrail).next(policies).next(flow.approval()).next(deny).next(kind)
-        return assess.next(rotate_needed)
+        review = deactivate.next(cloudtrail).next(policies).next(flow.approval())
+        review.next(flow.gate("RevokeSessions")).next(deny).next(kind)
+        return assess.next(flow.gate("Containment")).next(rotate_needed)
 
     # -- Scaling --------------------------------------------------------------------------------------
 
@@ -430,7 +437,8 @@ class ProceduresStack(Stack):
             flow.report())
         changed.otherwise(flow.fail_with("NotApplied", "UpdateJob", "Remedy.NotApplied",
                                          cause="GetJob does not show the new worker count and type"))
-        return self._needs_change(flow, plan, record.next(update).next(read).next(changed))
+        gated = flow.gate("UpdateJob").next(record).next(update).next(read).next(changed)
+        return self._needs_change(flow, plan, gated)
 
     def _scale_msk(self, flow: ProcedureFlow) -> sfn.IChainable:
         c = self.catalog
@@ -473,7 +481,8 @@ class ProceduresStack(Stack):
                   flow.fail_with("UpdateFailed", "UpdateBrokerCount", "Remedy.UpdateFailed",
                                  cause="the MSK cluster went to FAILED during the broker update"))
         done.otherwise(again)
-        return self._needs_change(flow, plan, record.next(read).next(at_target))
+        return self._needs_change(flow, plan, flow.gate("UpdateBrokerCount").next(record).next(read)
+                                  .next(at_target))
 
     def _scale_redshift(self, flow: ProcedureFlow) -> sfn.IChainable:
         c = self.catalog
@@ -520,5 +529,5 @@ class ProceduresStack(Stack):
         done.when(sfn.Condition.and_(sfn.Condition.string_equals("$.results.CheckResize.status", "available"),
                                      reached("$.results.CheckResize")), report)
         done.otherwise(again)
-        return self._needs_change(flow, plan, record.next(read).next(at_target))
+        return self._needs_change(flow, plan, flow.gate("ResizeCluster").next(record).next(read).next(at_target))
 

@@ -175,7 +175,7 @@ def test_only_the_outage_starts_by_itself_and_the_starter_is_least_privilege() -
     assert all(a.procedure in PROCEDURES for a in ALARM_STARTS.values())
     actions = {a for g in STARTER.grants for a in g.actions}
     assert actions == {"states:StartExecution", "states:ListExecutions", "states:DescribeExecution",
-                       "dynamodb:PutItem", "sqs:SendMessage"}
+                       "dynamodb:PutItem", "sqs:SendMessage", "ssm:GetParameter"}  # ssm: the kill switch
 
 
 # -- the outage signal (infra/signals.py) -----------------------------------------------------------------
