@@ -27,6 +27,7 @@ from constructs import IConstruct
 # How each kind of function is invoked decides the DLQ and concurrency answers.
 PLAYBOOK, STARTER, PROBE_SCHEDULED, PROBE_EVENTS, MAINTENANCE, STEP, PROVIDER = (
     "playbook", "starter", "probe-scheduled", "probe-events", "maintenance", "step", "provider")
+SLACK = "slack"
 
 INVOKED_BY = {
     PLAYBOOK: "EventBridge (its alarms' state changes)",
@@ -35,6 +36,7 @@ INVOKED_BY = {
     PROBE_SCHEDULED: "EventBridge (its schedule, every one or five minutes; no retry, the next run replaces a "
                      "failed one)",
     MAINTENANCE: "EventBridge Scheduler (its schedule)",
+    SLACK: "SNS (the on-call topic's notifications) and itself (Bolt's lazy listeners, InvocationType Event)",
 }
 ON_FAILURE = ("invoked asynchronously by {invoker}; after its retries the event goes to the on-failure destination "
               "(the unhandled-events SQS queue, EventInvokeConfig), which keeps the request and the error, unlike "
@@ -58,7 +60,14 @@ CONCURRENCY = {  # CKV_AWS_115: ReservedConcurrentExecutions
     STEP: f"one invocation per step of a procedure run; {SHARED_POOL}",
     PROVIDER: "CDK's AwsCustomResource provider: runs once per deployment of the stack, nothing to reserve "
               "capacity for",
+    SLACK: f"one invocation per notification and two per click in Slack (acknowledge, answer); {SHARED_POOL}",
 }
+
+PUBLIC_SLACK_URL = ("Slack cannot sign requests with SigV4, so the Slack app's Request URL cannot use AuthType "
+                    "AWS_IAM; the function itself refuses (and audits) every request whose x-slack-signature does "
+                    "not match the app's signing secret or whose timestamp is more than five minutes old (Bolt's "
+                    "request verification), and answers only through the answer function's allow-list "
+                    "(docs/slack.md)")  # CKV_AWS_258
 
 NO_VPC = ("calls AWS service APIs only and reaches nothing inside a VPC; a VPC would need a NAT gateway or "
           "an interface endpoint per service and add no control (the functions that talk to Redshift run in "
@@ -108,6 +117,8 @@ def function_kind(handler: str | None, path: str) -> str | None:
         return MAINTENANCE
     if handler and handler.startswith("functions.handlers.procedure_"):
         return STEP
+    if handler == "functions.handlers.slack.handler":
+        return SLACK
     if handler == "index.handler" and CUSTOM_RESOURCE_PROVIDER in path:
         return PROVIDER
     return None
@@ -150,6 +161,8 @@ class CheckovSkips:
             _skip(node, ("CKV_AWS_27", QUEUE_SSE))
         elif isinstance(node, iam.CfnPolicy) and self._grants_enis_on_any(node):
             _skip(node, ("CKV_AWS_111", ENI_ON_ANY))
+        elif isinstance(node, lambda_.CfnUrl) and node.auth_type == "NONE" and "/Slack/" in node.node.path:
+            _skip(node, ("CKV_AWS_258", PUBLIC_SLACK_URL))  # only the Slack app's URL may be public
 
     def _function(self, node: lambda_.CfnFunction) -> None:
         kind = function_kind(node.handler, node.node.path)

@@ -68,6 +68,9 @@ class Deployment:
     composite_alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
     exports: dict[str, Any] = field(default_factory=dict)
     roles: dict[str, RoleSpec] = field(default_factory=dict)  # by ARN
+    # Lambda function URLs by function ARN: {"AuthType", "url", "url_id"} (sandbox.function_urls serves them).
+    function_urls: dict[str, dict[str, str]] = field(default_factory=dict)
+    permissions: list[dict[str, Any]] = field(default_factory=list)  # AWS::Lambda::Permission, resolved
 
 
 class Resolver:
@@ -365,6 +368,33 @@ def _create(stack: str, logical: str, resource: dict[str, Any], resolver: Resolv
     else:
         # Log groups, permissions, policies (attached to their roles at the end, _attach_policies)…: names resolve.
         put(default_name, _arn(account, "cloudformation", f"{stack}/{logical}"))
+    elif kind == "AWS::Lambda::Url":
+        from sandbox.function_urls import serve
+
+        p = resolver.resolve(props)
+        function_arn = str(p["TargetFunctionArn"])
+        if not function_arn.startswith("arn:"):
+            function_arn = _arn(account, "lambda", f"function:{function_arn}")
+        url = serve(function_arn)
+        url_id = re.sub(r"[^a-z0-9]", "", function_arn.rsplit(":", 1)[-1].lower())[:32]
+        deployment.function_urls[function_arn] = {"AuthType": str(p["AuthType"]), "url": url, "url_id": url_id}
+        put(url, function_arn, FunctionUrl=url, FunctionArn=function_arn)
+    elif kind == "AWS::Lambda::Permission":
+        deployment.permissions.append(resolver.resolve(props))  # who may invoke (function URLs, SNS)
+        put(default_name)
+    elif kind == "AWS::SNS::Subscription" and resolver.resolve(props.get("Protocol")) == "lambda":
+        # SNS -> Lambda (sandbox.gaps.sns delivers it); e-mail subscriptions are seeded with the catalog's
+        # addresses (sandbox.seed_doctor), there is nobody to mail here.
+        p = resolver.resolve(props)
+        sns = account.client("sns")
+        arn = sns.subscribe(TopicArn=p["TopicArn"], Protocol=p["Protocol"], Endpoint=p["Endpoint"],
+                            ReturnSubscriptionArn=True)["SubscriptionArn"]
+        put(arn, arn)
+    elif kind == "AWS::IAM::ManagedPolicy":
+        if props.get("Roles") or props.get("Users") or props.get("Groups"):
+            raise ValueError(f"{key}: a managed policy attached in the templates (the sandbox evaluates roles' "
+                             "inline policies, and managed policies given to people by sandbox.iam.person)")
+        put(default_name, _arn(account, "iam", f"policy/{default_name}"))
 
 
 def _attach_policies(stack: str, logical: str, resource: dict[str, Any], resolver: Resolver,

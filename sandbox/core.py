@@ -150,7 +150,11 @@ class Sandbox:
 
         self.extra_env.update(DOCTOR_ENV)  # the in-VPC doctor's TCP checks: the emulated private network
         self.redshift: Any = None  # the Redshift stand-in, started on first use (sandbox.redshift_wiring)
+        from sandbox.slack_standin import environment as slack_environment
+
+        self.extra_env.update(slack_environment(self.catalog))  # Slack's Web API: the stand-in (SLACK_API_URL)
         self._sessions: dict[str, Any] = {}  # one boto3 session per function role (sandbox.iam), see _as_role
+        self.running: FunctionSpec | None = None  # the function whose handler runs now (nested invocations)
         self._baseline: tuple[str, Any] | None = None  # (templates' digest, checkpoint) of the healthy account
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -199,6 +203,7 @@ class Sandbox:
 
         stepfunctions.stop_executions(self)  # nothing left waiting on an approval token
         key = self._templates_key()
+        __import__("sandbox.lambda_async").lambda_async.clear(self)  # queued events belong to the old account
         if self._baseline is not None and self._baseline[0] == key and stepfunctions.active() is self:
             __import__("sandbox.clock").clock.reset()  # a new account's time starts again at the wall clock
             checkpoint.restore(self, self._baseline[1])
@@ -387,8 +392,23 @@ class Sandbox:
 
     def _invoke(self, spec: FunctionSpec, event: dict[str, Any], logs: list[str] | None) -> Any:
         self._enter_function_env(spec)
-        with self._as_role(spec):
-            return self._run_handler(spec, event, logs)
+        caller, self.running = self.running, spec  # sandbox.gaps.awslambda: nested calls
+        try:
+            with self._as_role(spec):
+                return self._run_handler(spec, event, logs)
+        finally:
+            self.running = caller
+
+    def invoke_nested(self, spec: FunctionSpec, event: dict[str, Any]) -> Any:
+        """A synchronous invocation made by the function running now (it waits for the answer and holds the
+        function lock): the callee runs with its own environment and role, then the caller's are put back."""
+        saved_environ, saved_env = dict(os.environ), self._function_env
+        try:
+            return self._invoke(spec, event, None)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_environ)
+            self._function_env = saved_env
 
     @contextlib.contextmanager
     def _as_role(self, spec: FunctionSpec) -> Any:

@@ -100,6 +100,36 @@ def register(deployment: Any, account: str) -> None:
     _PRINCIPALS.clear()
     _PRINCIPALS.update(principals)
 
+    for key in _PEOPLE:
+        _PRINCIPALS[key] = _person_principal(key, deployment, account)
+
+
+# -- people ---------------------------------------------------------------------------------------------------
+# A person at the CLI (issue 13) is not the sandbox: they sign with their own assumed-role session's key pair
+# (arn:aws:sts::<account>:assumed-role/<role>/<session>), evaluated against the managed policies of the templates
+# that the account attached to their role (<prefix>-responder, docs/security.md), as IAM evaluates a real on-call
+# engineer. Their secret is real too: sandbox.function_url_auth verifies their SigV4 signatures with it.
+_PEOPLE: dict[str, tuple[str, str, tuple[str, ...]]] = {}  # key -> (role name, session name, managed policy names)
+
+
+def person(deployment: Any, account: str, role: str, session: str, policies: tuple[str, ...]) -> dict[str, str]:
+    """The credentials of `session` in role `role` holding the templates' managed policies `policies` (by name);
+    registered until the process ends (a reset account keeps its people)."""
+    key = key_for(f"arn:aws:iam::{account}:role/{role}", session)
+    _PEOPLE[key] = (role, session, tuple(policies))
+    _PRINCIPALS[key] = _person_principal(key, deployment, account)
+    return credentials(key)
+
+
+def _person_principal(key: str, deployment: Any, account: str) -> Principal:
+    role, session, policies = _PEOPLE[key]
+    managed = getattr(deployment, "managed_policies", {})
+    missing = [name for name in policies if name not in managed]
+    if missing:
+        raise PolicyError(f"person {role}/{session}: no managed policy {missing[0]} in the templates")
+    statements = [statement for name in policies for statement in managed[name]]
+    validate(statements)
+    return Principal(key, account, f"arn:aws:iam::{account}:role/{role}", session, "", statements)
 
 def principal(key: str) -> Principal | None:
     return _PRINCIPALS.get(key)
@@ -219,6 +249,7 @@ def check_s3(request: Any, full_url: str, operation: str, caller: str) -> tuple[
         params["CopySource"] = copy_source
     call = Call("s3", operation, params, who.account, "", urlparse(full_url).path)
     try:
+    service = {"awslambda": "lambda"}.get(service, service)  # moto's module name; IAM's and the table's prefix
         denial = authorize(caller, call)
     except (UnmappedOperation, PolicyError) as error:
         return unmapped_answer(error, "s3", "")

@@ -33,7 +33,9 @@ class PolicyError(Exception):
 
 # Condition keys the sandbox puts in a request's context (sandbox.iam_requests fills them per operation).
 SUPPORTED_KEYS = frozenset({"s3:prefix", "cloudwatch:namespace", "redshift:DbUser", "redshift:DbName",
-                            "aws:RequestedRegion"})
+                            "aws:RequestedRegion",
+                            # a function URL's two authorizations (sandbox.function_url_auth)
+                            "lambda:FunctionUrlAuthType", "lambda:InvokedViaFunctionUrl"})
 _STRING_OPERATORS = {"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
                      "StringLike", "StringNotLike", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"}
 _OPERATORS = _STRING_OPERATORS | {"Bool", "Null"}

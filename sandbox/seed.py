@@ -20,6 +20,9 @@ def seed(catalog: Catalog, account: Any) -> None:
     from sandbox.kafka_standin import seed_streams
 
     seed_streams(catalog, account)  # brokers' offsets and the streaming jobs' Spark checkpoints (lag probe)
+    from sandbox.slack_standin import seed as seed_slack
+
+    seed_slack(catalog, account)  # the Slack app's signing secret and bot token (the stand-in's)
 
 
 def _bucket(catalog: Catalog, account: Any) -> None:

@@ -26,9 +26,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 ANSWER_EVENT = "remedy-answer"  # the key of the event the Slack function sends (direct invocation)
 
+
+def answer_function_name(prefix: str) -> str:
+    """<service>-<env>-answer: the function the Slack function invokes (its role's one grant on it)."""
+    return f"{prefix}-answer"
+
 # What a question is named by: an approval id (ap-…, a playbook's) or an incident id (a procedure's, or a
 # playbook incident with one action waiting). The same shape the CLI accepts.
-QUESTION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:#-]{0,127}$"
+# Playbook incident ids name the alarm and its state change (remedy-dev/lag/glue:orders-stream@2026-…T…+00:00).
+QUESTION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:#@/+=-]{0,299}$"
 # slack:<team id>/<user id>: Slack's workspace ids start with T (E for an Enterprise Grid org), user ids with U or W.
 SLACK_PRINCIPAL_PATTERN = r"^slack:[TE][A-Z0-9]{2,20}/[UW][A-Z0-9]{2,20}$"
 

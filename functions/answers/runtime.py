@@ -10,17 +10,17 @@ import os
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from functions.answers import ANSWER_EVENT, AnswerResult, CliAnswerBody, parse_slack_answer
 from functions.answers.rules import Identity
 from functions.answers.service import AnswerPorts, Question, answer
+from functions.core.settings import FunctionSettings
 
 
-class AnswerSettings(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class AnswerSettings(FunctionSettings):
+    """The answer function's (infra/constructs/answers.py sets exactly these, plus Powertools' own)."""
 
-    catalog_path: str = Field(alias="CATALOG_PATH")
     audit_table: str = Field(alias="AUDIT_TABLE")
     breaker_table: str = Field(alias="BREAKER_TABLE")
     approvals_table: str = Field(alias="APPROVALS_TABLE")

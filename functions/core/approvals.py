@@ -6,14 +6,15 @@ approval: the incident, the exact action with its parameters, why it waits, unti
 
     remedy incident approve ap-1a2b3c4d5e --reason "month-end volume"   |   remedy incident reject ap-1a2b3c4d5e
 
-The answer reaches the playbook's own function as a direct Lambda invocation (RequestResponse) with the event
-`{"remedy-approval": {...}}` (functions.core.runtime.handle). Why a direct invocation and not a custom
-EventBridge event: the person gets the result in the same command (carried out and verified, refused by the
-guard, or "already approved by bob"), nothing needs a rule, and only principals allowed lambda:InvokeFunction
-on that function can answer (an EventBridge event always has its own envelope, so no routed event can
-carry a top-level "remedy-approval" key). The function then loads the approval, refuses it in one line if
-it is unknown, expired or answered, claims it with a conditional write (so a second approve is refused and
-the action runs once), runs the guard again with the mode requirement met (kill switch, lineage hold, caps,
+A person's answer goes to the answer function (functions/answers: the CLI through its IAM-authenticated URL,
+Slack through the Slack function), which establishes who answers (AWS or Slack verified it), applies the
+catalog's allow-list and two-person rule, and then invokes the playbook's own function directly
+(RequestResponse) with the event `{"remedy-approval": {..., "by", "principal", "via"}}`
+(functions.core.runtime.handle). Only the answer function's role may invoke a playbook's function (IAM): the
+principal in that event is the verified one. (An EventBridge event always has its own envelope, so no routed
+event can carry a top-level "remedy-approval" key.) The function then loads the approval, refuses it in one
+line if it is unknown, expired or answered, claims it with a conditional write (so a second approve is refused
+and the action runs once), runs the guard again with the mode requirement met (kill switch, lineage hold, caps,
 cooldown and budget still apply), acts, verifies and reports (functions.core.playbook.answer).
 """
 
@@ -30,7 +31,7 @@ from functions.core.catalog import Catalog
 from functions.core.events import BadEvent
 from functions.core.models import Action, Decision, Finding, Incident, PendingApproval
 
-APPROVAL_EVENT = "remedy-approval"  # the key of the event `remedy incident approve|reject` sends
+APPROVAL_EVENT = "remedy-approval"  # the key of the event the answer function sends
 APPROVAL_ID_PATTERN = r"^ap-[0-9a-f]{10}$"
 
 
@@ -50,14 +51,16 @@ def new_approval(incident: Incident, playbook: str, decision: Decision, findings
 
 
 class ApprovalAnswer(BaseModel):
-    """What a person answered (sent by `remedy incident approve|reject`)."""
+    """What a person answered, as the answer function passes it on (functions/answers)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     approval_id: str = Field(pattern=APPROVAL_ID_PATTERN)
     decision: Literal["approve", "reject"]
-    by: str = Field(min_length=1, max_length=256)
+    by: str = Field(min_length=1, max_length=256)  # shown: display name and principal
     reason: str = Field(default="", max_length=1024)
+    principal: str = Field(min_length=1, max_length=512)  # verified: the IAM caller's ARN or slack:<team>/<user>
+    via: Literal["iam", "slack"]
 
 
 def approval_event(answer: ApprovalAnswer) -> dict[str, Any]:

@@ -252,6 +252,26 @@ class Thresholds(Strict):
     outage_pipelines: int = Field(default=2, ge=2)
 
 
+# Who may answer a question (functions/answers): an IAM principal as AWS verified it (the signed caller of the
+# answer function's URL: a user ARN, or an assumed-role session arn:aws:sts::<account>:assumed-role/<role>/<session>),
+# `*` matching any run of characters (arn:aws:sts::111111111111:assumed-role/OnCall/*); and Slack users as the
+# Slack function verified them: a user id (U…/W…), optionally with its workspace (T…/U…), or `T…/*` for anyone in
+# that workspace. Slack user group ids (S…) are accepted and matched only when the answer carries the group
+# (membership is resolved by the Slack side, not by the answer function).
+IamPrincipalPattern = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[A-Za-z0-9+=,.@_/*:-]{1,512}$")]
+ChatPrincipal = Annotated[str, Field(pattern=r"^([TE][A-Z0-9]{2,20}/)?([UWS][A-Z0-9]{2,20}|\*)$")]
+
+
+class Approvers(Strict):
+    """Who may answer: anyone else is refused in one line (rule `allow-list`) and audited. Empty: nobody may."""
+
+    iam: list[IamPrincipalPattern] = []
+    chat: list[ChatPrincipal] = []
+    # The person who started or requested what waits may not approve it (rule `two-person`). None: the
+    # default of where it is used (playbooks: off, their questions come from alarms; procedures: on).
+    two_person: bool | None = None
+
+
 class PlaybookGuardrails(Strict):
     mode: Mode
     cooldown_minutes: int = Field(ge=0)
@@ -262,6 +282,8 @@ class PlaybookGuardrails(Strict):
     # How long an action awaiting approval may be approved (`remedy incident approve`); later it has expired
     # and the next alarm asks again, with a fresh diagnosis.
     approval_minutes: int = Field(default=60, ge=1, le=1440)
+    # Who may approve or reject this playbook's actions (functions/answers).
+    approvers: Approvers = Approvers()
     # The verification window: how long the playbook's scheduled check looks again for the service level
     # (alarm OK, run succeeded) after acting, before it escalates to a person with what was tried.
     verification_minutes: int = Field(default=30, ge=5, le=1440)
@@ -379,6 +401,8 @@ class Schedules(Strict):
     lifecycle_review: ScheduleExpression = "cron(0 6 1 1,4,7,10 ? *)"  # first day of each quarter
     posture: ScheduleExpression = "cron(0 5 * * ? *)"  # daily 05:00: backup and recovery promises
     # remedy doctor's checks, daily after deployment: through AWS APIs, and from inside the VPC.
+    # The Slack app's function and its public URL exist only when this section does (infra/constructs/slack.py).
+    slack: Slack | None = None
     doctor: ScheduleExpression = "cron(30 5 * * ? *)"
     doctor_vpc: ScheduleExpression = "cron(35 5 * * ? *)"
 

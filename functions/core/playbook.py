@@ -37,7 +37,7 @@ from functions.core.models import (
     Verification,
     VerificationStatus,
 )
-from functions.core.notify import render
+from functions.core.notify import notification
 from functions.core.ports import (
     ApprovalPort,
     AuditPort,
@@ -157,6 +157,8 @@ def answer(playbook: Playbook, approval_id: str, approve: bool, by: str, reason:
                                            "answered_at": now})
     ctx.audit.record(approval.incident.id, "approval", {
         "approval_id": approval_id, "decision": status.value, "by": by, "reason": reason,
+        # who, as the answer function verified it (functions/answers): the IAM caller's ARN or the Slack user
+        "principal": principal, "via": via, "verified": bool(principal),
         "action": approval.action.model_dump(mode="json"), "text": approval.answer})
     outcome = _carry_out(playbook, approval, ctx) if approve else _rejected(playbook, approval, ctx)
     return {"answer": status.value, "approval_id": approval_id, "incident_id": approval.incident.id,
@@ -195,7 +197,7 @@ def _rejected(playbook: Playbook, approval: PendingApproval, ctx: Context) -> Ou
     outcome = Outcome(incident=approval.incident, plan=plan, status=OutcomeStatus.REJECTED, answer=approval.answer,
                       summary=f"{approval.action.name} {approval.answer}: nothing was done")
     ctx.audit.record(approval.incident.id, "outcome", _outcome_record(outcome))
-    ctx.notifier.publish(*render(outcome, ctx.catalog))
+    ctx.notifier.publish(*notification(outcome, ctx.catalog))
     return outcome
 
 
@@ -252,8 +254,7 @@ def _report(playbook: Playbook, incident: Incident, plan: Plan, decisions: list[
                       verification=verification, status=status, summary=_summary(status, plan, decisions, results),
                       pending=pending or [], follow_up=follow_up, answer=answer)
     ctx.audit.record(incident.id, "outcome", _outcome_record(outcome))
-    subject, message = render(outcome, ctx.catalog)
-    ctx.notifier.publish(subject, message)
+    ctx.notifier.publish(*notification(outcome, ctx.catalog))
     return outcome
 
 
@@ -304,7 +305,7 @@ def check_follow_up(playbook: Playbook, follow_up: FollowUp, now: datetime, ctx:
         "acted_at": follow_up.acted_at.isoformat(), "window_until": follow_up.due_by.isoformat(),
         "checked_at": now.isoformat(), "tried": tried})
     ctx.audit.record(incident.id, "outcome", _outcome_record(outcome))
-    ctx.notifier.publish(*render(outcome, ctx.catalog))
+    ctx.notifier.publish(*notification(outcome, ctx.catalog))
     return {"key": follow_up.key, "status": status.value, "verification": verification.status.value,
             "detail": verification.detail, "outcome": outcome}
 
@@ -363,7 +364,7 @@ def finish_pending_start(pending: Any, now: datetime, ctx: Context) -> dict[str,
                       status=OutcomeStatus.ACTED if started else OutcomeStatus.ESCALATED,
                       summary=f"pending start of {pending.job_name}: {done.detail}")
     ctx.audit.record(incident.id, "outcome", _outcome_record(outcome))
-    ctx.notifier.publish(*render(outcome, ctx.catalog))
+    ctx.notifier.publish(*notification(outcome, ctx.catalog))
     return {"target": pending.target, "status": done.status, "detail": done.detail, "outcome": outcome}
 
 
@@ -372,8 +373,7 @@ def _escalate(incident: Incident, playbook: Playbook, ctx: Context, reason: str)
                                                          f"(runbook: {incident.playbook})"])
     outcome = Outcome(incident=incident, plan=plan, status=OutcomeStatus.ESCALATED, summary=reason)
     ctx.audit.record(incident.id, "outcome", _outcome_record(outcome))
-    subject, message = render(outcome, ctx.catalog)
-    ctx.notifier.publish(subject, message)
+    ctx.notifier.publish(*notification(outcome, ctx.catalog))
     return outcome
 
 

@@ -282,7 +282,8 @@ class AuditPort(Protocol):
 
 
 class NotifierPort(Protocol):
-    def publish(self, subject: str, message: str) -> None: ...
+    def publish(self, subject: str, message: str, card: dict[str, Any] | None = None) -> None:
+        """`message` for people; `card` (functions.core.notify.card) for machines: the Slack function."""
 
 
 class Clock(Protocol):

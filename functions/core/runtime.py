@@ -204,7 +204,7 @@ def handle(event: Any, playbook: Playbook, context: Any = None,
 
 
 def handle_approval(event: Any, playbook: Playbook) -> dict[str, Any]:
-    """`remedy incident approve|reject` invoked this function directly (functions.core.approvals): carry out
+    """The answer function invoked this function directly (functions.core.approvals): carry out
     or drop the action it approved, once. Not behind the idempotency record: the approval's own conditional
     write is what makes a second answer a refusal."""
     from functions.core.approvals import parse_answer
@@ -220,7 +220,8 @@ def handle_approval(event: Any, playbook: Playbook) -> dict[str, Any]:
     # on the alarms' states now, not when it asked.
     ours = raw is not None and raw.get("playbook") == playbook.name
     ctx = _context(Incident.model_validate(raw["incident"]) if ours and raw is not None else None)
-    result = answer(playbook, request.approval_id, request.decision == "approve", request.by, request.reason, ctx)
+    result = answer(playbook, request.approval_id, request.decision == "approve", request.by, request.reason, ctx,
+                    principal=request.principal, via=request.via)
     logger.info("approval answer", extra={"approval": request.approval_id, "answer": result["answer"],
                                           "by": request.by})
     if "outcome" in result:

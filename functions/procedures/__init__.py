@@ -17,7 +17,7 @@ from functions.core.naming import OUTAGE_SIGNAL
 
 # What a grant applies to; infra/constructs/procedure_permissions.py maps each scope to ARNs from the catalog.
 Scope = Literal[
-    "approvals_table", "audit_table", "on_call_topic", "own_alarms",
+    "approvals_table", "approval_tokens", "audit_table", "on_call_topic", "own_alarms",
     "glue_jobs", "glue_triggers", "redshift_cluster", "redshift_snapshots", "redshift_dbuser",
     "s3_bucket", "s3_objects", "msk_cluster", "iam_principals", "iam_groups", "iam_policies",
     "no_resource_level",  # the API has no resource-level permissions: '*' (each action's reason is in infra)
@@ -62,7 +62,8 @@ STEP_FUNCTIONS: dict[str, StepFunctionDeclaration] = {s.name: s for s in (
     StepFunctionDeclaration(
         "approval", "functions.handlers.procedure_approval.handler",
         "Records the approval's task token with the incident and asks on call what to do",
-        (Grant(("dynamodb:PutItem",), "approvals_table"), Grant(("dynamodb:PutItem",), "audit_table"),
+        (Grant(("dynamodb:PutItem",), "approvals_table"), Grant(("dynamodb:PutItem",), "approval_tokens"),
+         Grant(("dynamodb:PutItem",), "audit_table"),
          Grant(("sns:Publish",), "on_call_topic"))),
     StepFunctionDeclaration(
         "gate", "functions.handlers.procedure_gate.handler",
@@ -222,6 +223,11 @@ def state_machine_name(prefix: str, procedure: str) -> str:
 
 def approvals_table_name(prefix: str) -> str:
     return f"{prefix}-approvals"
+
+
+def tokens_table_name(approvals_table: str) -> str:
+    """The task tokens' own table (functions/procedures/approval.py says why): <approvals table>-tokens."""
+    return f"{approvals_table}-tokens"
 
 
 def step_function_name(prefix: str, step: str) -> str:

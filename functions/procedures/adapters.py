@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 from functions.core.adapters.clients import Clients
 from functions.core.errors import error_code
+from functions.procedures import tokens_table_name
 from functions.procedures.ports import Unavailable
 
 # AWS Health and AWS Support have one endpoint each, in us-east-1 (aws partition).
@@ -39,23 +40,29 @@ def _iso(value: Any) -> str:
 
 
 class ApprovalTable:
-    """One item per approval: the task token the state machine waits on, what it is about, the answer."""
+    """One item per approval: what it is about, who asked, the answer. The task token the state machine waits on
+    is kept apart, in the tokens table, keyed the same: written by the approval step, read by the answer
+    function only (IAM)."""
 
     RETENTION_SECONDS = 90 * 86400
 
     def __init__(self, clients: Clients, table: str):
         self._clients = clients
         self._table = table
+        self._tokens = tokens_table_name(table)
 
     def put_pending(self, item: dict[str, Any]) -> None:
         from botocore.exceptions import ClientError
 
         expires = int(datetime.fromisoformat(item["deadline"]).timestamp()) + self.RETENTION_SECONDS
-        record = {"incident_id": {"S": item["incident_id"]}, "approval": {"S": item["key"]},
-                  "expires_at": {"N": str(expires)}, "about_to": {"S": json.dumps(item["about_to"])}}
-        for name in ("token", "procedure", "step", "execution", "status", "requested_at", "deadline"):
-            record[name] = {"S": str(item[name])}
-        try:  # a retried step replaces its own pending question, never an answered one
+        key = {"incident_id": {"S": item["incident_id"]}, "approval": {"S": item["key"]}}
+        # The token first: an approval people can see is one the answer function can answer.
+        self._clients("dynamodb").put_item(TableName=self._tokens, Item={
+            **key, "token": {"S": str(item["token"])}, "expires_at": {"N": str(expires)}})
+        record = {**key, "expires_at": {"N": str(expires)}, "about_to": {"S": json.dumps(item["about_to"])}}
+        for name in ("procedure", "step", "execution", "status", "requested_at", "deadline", "requested_by"):
+            record[name] = {"S": str(item.get(name) or "")}
+        try:
             self._clients("dynamodb").put_item(
                 TableName=self._table, Item=record,
                 ConditionExpression="attribute_not_exists(incident_id) OR #s = :pending",
@@ -80,6 +87,12 @@ class ApprovalTable:
     def pending(self, incident_id: str) -> list[dict[str, Any]]:
         return [i for i in self.items(incident_id) if i.get("status") == "PENDING"]
 
+    def token(self, incident_id: str, key: str) -> str | None:
+        item = self._clients("dynamodb").get_item(
+            TableName=self._tokens, Key={"incident_id": {"S": incident_id}, "approval": {"S": key}},
+            ConsistentRead=True).get("Item")
+        return str(item["token"]["S"]) if item and "token" in item else None
+
     def close(self, incident_id: str, key: str, status: str, by: str, reason: str, at: datetime) -> bool:
         from botocore.exceptions import ClientError
 
@@ -97,9 +110,24 @@ class ApprovalTable:
             raise
         return True
 
+    def extend(self, incident_id: str, key: str, deadline: datetime) -> None:
+        """A heartbeat gave the approval another window: its deadline moves (still pending only)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._clients("dynamodb").update_item(
+                TableName=self._table, Key={"incident_id": {"S": incident_id}, "approval": {"S": key}},
+                UpdateExpression="SET deadline = :d", ConditionExpression="#s = :pending",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":d": {"S": _iso(deadline)}, ":pending": {"S": "PENDING"}})
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+
 
 class StepFunctionsCallback:
-    """Answers a waiting task token (SendTaskSuccess / SendTaskFailure)."""
+    """Answers a waiting task token (SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat): the answer
+    function's, the only role allowed these actions."""
 
     def __init__(self, clients: Clients):
         self._clients = clients
@@ -110,10 +138,13 @@ class StepFunctionsCallback:
     def send_failure(self, token: str, error: str, cause: str) -> None:
         self._send("send_task_failure", taskToken=token, error=error, cause=cause)
 
+    def send_heartbeat(self, token: str) -> None:
+        self._send("send_task_heartbeat", taskToken=token)
+
     def _send(self, operation: str, **request: Any) -> None:
         from botocore.exceptions import ClientError
 
-        from functions.procedures.approval import TokenGone
+        from functions.answers.service import TokenGone
 
         try:
             getattr(self._clients("stepfunctions"), operation)(**request)

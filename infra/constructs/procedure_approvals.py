@@ -1,5 +1,7 @@
-"""The approvals table: one item per question a procedure asks on call (incident id + procedure#state), with
-the task token the state machine waits on, what it is about, and who answered what (the CLI reads it)."""
+"""The approvals table: one item per question a procedure asks on call (incident id + procedure#state): what it
+is about, who started the run, who answered what (the CLI reads it). The task token the state machine waits on
+is in a table of its own, keyed the same, that only the approval step writes and only the answer function reads
+(functions/procedures/approval.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,14 @@ from constructs import Construct
 class ApprovalsTable(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, table_name: str, retain: bool):
         super().__init__(scope, construct_id)
-        self.table = dynamodb.Table(
-            self, "Table",
+        from functions.procedures import tokens_table_name
+
+        self.table = self._table("Table", table_name, retain)
+        self.tokens = self._table("Tokens", tokens_table_name(table_name), retain)
+
+    def _table(self, construct_id: str, table_name: str, retain: bool) -> dynamodb.Table:
+        return dynamodb.Table(
+            self, construct_id,
             table_name=table_name,
             partition_key=dynamodb.Attribute(name="incident_id", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="approval", type=dynamodb.AttributeType.STRING),

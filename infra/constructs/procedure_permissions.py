@@ -16,6 +16,7 @@ from functions.procedures import (
     approvals_table_name,
     state_machine_name,
     step_function_name,
+    tokens_table_name,
 )
 from infra import names
 from infra.permissions import Statement, resource_arns
@@ -89,6 +90,7 @@ def scope_arns(catalog: Catalog, scope: Scope) -> tuple[tuple[str, ...], str]:
     bucket = names.arn(catalog, "s3", catalog.s3.name, regional=False, account=False)
     scopes: dict[str, tuple[tuple[str, ...], str]] = {
         "approvals_table": ((names.table_arn(catalog, approvals_table(catalog)),), ""),
+        "approval_tokens": ((names.table_arn(catalog, tokens_table_name(approvals_table(catalog))),), ""),
         "audit_table": ((names.table_arn(catalog, names.audit_table(catalog)),), ""),
         "on_call_topic": ((names.topic_arn(catalog),), ""),
         "own_alarms": ((names.alarms_arn(catalog),), "alarm names are <prefix>/<signal>/<component>: the prefix "

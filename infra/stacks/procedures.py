@@ -30,6 +30,7 @@ from functions.procedures import (
 )
 from infra import names
 from infra.bundling import CATALOG_PATH_IN_LAMBDA, function_code
+from infra.constructs.answers import AnswerFunction, ResponderPolicy
 from infra.constructs.lambda_function import MAX_EVENT_AGE, AsyncDelivery, RemedyFunction
 from infra.constructs.procedure_approvals import ApprovalsTable
 from infra.constructs.procedure_flow import ProcedureFlow, ProcedureStateMachine
@@ -97,6 +98,11 @@ class ProceduresStack(Stack):
                 log_group_name=state_machine_log_group(catalog, procedure), log_retention=log_retention,
                 retain_logs=retain, comment=f"Runbook: {declaration.runbook_section}. {declaration.title}")
         self.starter, self.start_rules = self._alarm_starts(code, powertools, environment, log_retention, retain)
+        # People's answers (the CLI's signed URL requests, the Slack function's invocations): one path, one role.
+        self.answer = AnswerFunction(self, "Answers", catalog=catalog, code=code, layers=[powertools],
+                                     environment={k: v for k, v in environment.items() if k != "TOPIC_ARN"},
+                                     log_retention=log_retention, retain_logs=retain)
+        self.responder = ResponderPolicy(self, "Responders", catalog=catalog)
 
     # -- started by an alarm --------------------------------------------------------------------------
 

@@ -122,3 +122,10 @@ class RemediationStack(Stack):
                            description=f"Scheduled checks of playbook {name}: verification windows, leases",
                            function=function.function, failure_queue=unhandled.queue,
                            schedule=declaration.schedule)
+        self.slack = None
+        if catalog.notifications.slack is not None:  # on call in Slack (functions/chat, docs/slack.md)
+            from infra.constructs.slack import SlackFunction
+
+            self.slack = SlackFunction(self, "Slack", catalog=catalog, code=code, powertools=powertools,
+                                       environment=environment, topic=on_call.topic, log_retention=log_retention,
+                                       retain=retain)

@@ -10,10 +10,13 @@ The commands talk to whatever AWS endpoint boto3 is configured for: the account 
 an emulated one through AWS_ENDPOINT_URL. The same operations are Python functions (start, status, approve,
 reject, wait) that the game day and the tests call in-process with the sandbox's clients.
 
-`approve` and `reject` also answer a playbook's action awaiting approval: ID is then its approval id
-(ap-…, in the notification) or the playbook incident's id. The answer goes to the playbook's own function
-as a direct Lambda invocation (functions/core/approvals.py says why), which carries the action out once,
-verifies it and reports; the command prints what happened.
+`approve`, `reject` and `extend` answer through the answer function (functions/answers), the one answer path
+for playbook actions (ID is then the approval id, ap-… in the notification, or the playbook incident's id) and
+procedure approvals: the command signs an HTTPS request to the function's URL with your AWS credentials (SigV4,
+service lambda; the URL's AuthType is AWS_IAM), so the identity recorded is the one AWS verified, never one the
+command claims. The catalog's allow-list and two-person rule decide whether you may answer; `--by` is only a
+name shown next to your verified ARN. Nobody's credentials can send a task token's answer themselves (IAM: only
+the answer function may; docs/security.md).
 
 Input is validated before anything is called (functions/procedures/inputs.py): bad input is one line on
 stderr, exit code 2, nothing started. Execution names are <procedure>--<incident id>: a second start of the
@@ -196,46 +199,111 @@ def audit_record(item: dict[str, Any]) -> dict[str, Any]:
             "payload": payload}
 
 
-def _answer(clients: Clients, catalog: Any, incident_id: str, approve: bool, by: str, reason: str,
-            procedure: str | None) -> dict[str, Any]:
-    from functions.core.adapters.clients import Clients as LazyClients
-    from functions.core.adapters.clock import SystemClock
-    from functions.core.adapters.dynamodb import DynamoAudit
-    from functions.procedures import approvals_table_name
-    from functions.procedures.adapters import ApprovalTable, StepFunctionsCallback
-    from functions.procedures.approval import NoApproval, answer
-    from infra.names import audit_table
+def answer_url(clients: Clients, catalog: Any) -> str:
+    """The answer function's URL (lambda:GetFunctionUrlConfig: the URL's id is Lambda's, not derivable)."""
+    from functions.answers import answer_function_name
 
-    lazy = LazyClients({"dynamodb": clients("dynamodb"), "stepfunctions": clients("stepfunctions")})
-    clock = SystemClock()
+    return str(clients("lambda").get_function_url_config(FunctionName=answer_function_name(catalog.prefix))
+               ["FunctionUrl"])
+
+
+def _signing_credentials(credentials: Any) -> Any:
+    """botocore credentials to sign with: given (a dict of AWS_* variables, or credentials), else the default
+    chain's, as the SDK's clients resolve them (profile, SSO, environment, instance role)."""
+    from botocore.credentials import Credentials
+
+    if isinstance(credentials, dict):
+        return Credentials(credentials["AWS_ACCESS_KEY_ID"], credentials["AWS_SECRET_ACCESS_KEY"],
+                           credentials.get("AWS_SESSION_TOKEN"))
+    if credentials is not None:
+        return credentials
+    import boto3
+
+    found = boto3.session.Session().get_credentials()
+    if found is None:
+        from botocore.exceptions import NoCredentialsError
+
+        raise NoCredentialsError()
+    return found.get_frozen_credentials()
+
+
+def send_answer(clients: Clients, catalog: Any, body: dict[str, Any], credentials: Any = None) -> dict[str, Any]:
+    """POST `body` to the answer URL, signed (SigV4, service lambda, the caller's credentials); the answer
+    function's result (functions.answers.AnswerResult). IncidentError when Lambda refused the request (403)."""
+    import urllib.error
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    url = answer_url(clients, catalog)
+    if not url.startswith(("https://", "http://")):
+        raise IncidentError(f"the answer function's URL is not HTTP(S): {url}")
+    data = json.dumps(body).encode()
+    request = AWSRequest(method="POST", url=url, data=data, headers={"content-type": "application/json"})
+    SigV4Auth(_signing_credentials(credentials), "lambda", catalog.region).add_auth(request)
+    prepared = request.prepare()
+    sent = urllib.request.Request(prepared.url, data=data, method="POST",  # noqa: S310 - checked above
+                                  headers={k: v for k, v in prepared.headers.items()})
+    try:  # one attempt: a retried answer is answered by its dedupe key anyway, but need not be sent twice
+        with urllib.request.urlopen(sent, timeout=120) as response:  # noqa: S310 - checked above
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    if status == 403:
+        raise IncidentError(f"the answer URL refused the request (403 Forbidden): the signature did not verify, "
+                            f"or your identity may not call it (attach {catalog.prefix}-responder to your role: "
+                            f"docs/security.md)")
     try:
-        return answer(incident_id, approve, by or _caller(clients), reason,
-                      ApprovalTable(lazy, approvals_table_name(catalog.prefix)), StepFunctionsCallback(lazy),
-                      DynamoAudit(lazy, audit_table(catalog), clock), clock, procedure)
-    except NoApproval as error:
-        raise IncidentError(str(error)) from None
+        return dict(json.loads(raw or b"{}"))
+    except ValueError:
+        raise IncidentError(f"the answer URL answered {status} without a result") from None
 
 
-def approve(clients: Clients, catalog: Any, incident_id: str, by: str = "", reason: str = "",
-            procedure: str | None = None) -> dict[str, Any]:
-    """Answer the waiting approval with yes: a playbook's action (carried out by its function) when the id
-    names one, else a procedure's (SendTaskSuccess); recorded with who and why."""
-    if procedure is None:
-        approval = playbook_approval(clients, catalog, incident_id)
-        if approval is not None:
-            return _answer_playbook(clients, catalog, approval, True, by, reason)
-    return _answer(clients, catalog, incident_id, True, by, reason, procedure)
+ANSWERED = ("APPROVED", "REJECTED", "EXTENDED")
 
 
-def reject(clients: Clients, catalog: Any, incident_id: str, by: str = "", reason: str = "",
-           procedure: str | None = None) -> dict[str, Any]:
-    """Answer the waiting approval with no: a playbook's action is dropped (recorded, nothing done); a
-    procedure takes its failure path (SendTaskFailure Remedy.Rejected)."""
-    if procedure is None:
-        approval = playbook_approval(clients, catalog, incident_id)
-        if approval is not None:
-            return _answer_playbook(clients, catalog, approval, False, by, reason)
-    return _answer(clients, catalog, incident_id, False, by, reason, procedure)
+def _answer(clients: Clients, catalog: Any, ident: str, decision: str, reason: str, procedure: str | None,
+            credentials: Any, display: str) -> dict[str, Any]:
+    import uuid
+
+    result = send_answer(clients, catalog, {
+        "approval": ident, "decision": decision, "reason": reason[:1024], "procedure": procedure,
+        "display": display[:128], "dedupe": str(uuid.uuid4())}, credentials)
+    if result.get("outcome") not in ANSWERED:
+        rule = f" [{result['rule']}]" if result.get("rule") else ""
+        raise IncidentError(f"{result.get('message', 'refused')}{rule}")
+    detail = result.get("detail") or {}
+    answered = {"incident_id": result.get("incident_id") or ident, "procedure": result.get("procedure") or "",
+                "decision": result["outcome"], "by": result.get("by", ""), "reason": reason,
+                "message": result.get("message", ""), "verified": True}
+    if "approval_id" in detail:  # a playbook's action: what its function did
+        answered.update(approval_id=detail["approval_id"], action=detail.get("action", ""),
+                        outcome=detail.get("outcome") or {})
+    else:
+        answered.update(step=detail.get("step", ""), execution=detail.get("execution", ""))
+    return answered
+
+
+def approve(clients: Clients, catalog: Any, incident_id: str, reason: str = "", procedure: str | None = None,
+            *, credentials: Any = None, display: str = "") -> dict[str, Any]:
+    """Answer the waiting approval with yes (a playbook's action, carried out by its function; or a procedure's,
+    which goes on): through the answer function, as the holder of `credentials` (default: yours)."""
+    return _answer(clients, catalog, incident_id, "approve", reason, procedure, credentials, display)
+
+
+def reject(clients: Clients, catalog: Any, incident_id: str, reason: str = "", procedure: str | None = None,
+           *, credentials: Any = None, display: str = "") -> dict[str, Any]:
+    """Answer with no: a playbook's action is dropped (recorded, nothing done); a procedure takes its failure
+    path (SendTaskFailure Remedy.Rejected, sent by the answer function)."""
+    return _answer(clients, catalog, incident_id, "reject", reason, procedure, credentials, display)
+
+
+def extend(clients: Clients, catalog: Any, incident_id: str, procedure: str | None = None,
+           *, credentials: Any = None) -> dict[str, Any]:
+    """A heartbeat on the waiting approval (sent by the answer function): another full answer window, up to
+    the state's one-day cap."""
+    return _answer(clients, catalog, incident_id, "extend", "", procedure, credentials, "")
 
 
 def _approvals(clients: Clients, catalog: Any) -> Any:
@@ -246,85 +314,12 @@ def _approvals(clients: Clients, catalog: Any) -> Any:
     return DynamoApprovals(LazyClients({"dynamodb": clients("dynamodb")}), breaker_table(catalog))
 
 
-def playbook_approval(clients: Clients, catalog: Any, ident: str) -> dict[str, Any] | None:
-    """The playbook approval `ident` names: an approval id (ap-…), or a playbook incident id with one action
-    awaiting approval (the latest answered one when none waits, so that its function says why not). None:
-    `ident` is no playbook's, and the procedures' approvals are asked."""
-    import re
-
-    from botocore.exceptions import ClientError
-
-    from functions.core.approvals import APPROVAL_ID_PATTERN
-
-    store = _approvals(clients, catalog)
-    try:
-        if re.fullmatch(APPROVAL_ID_PATTERN, ident):
-            found = store.get(ident)
-            if found is None:
-                raise IncidentError(f"no approval {ident} is known (see the notification for the id)")
-            return dict(found)
-        asked = store.of_incident(ident)
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ResourceNotFoundException":  # no remediation stack here
-            return None
-        raise
-    if not asked:
-        return None
-    pending = [a for a in asked if a.get("status") == "PENDING"]
-    if len(pending) > 1:
-        ids = ", ".join(f"{a['approval_id']} ({a['action']['name']})" for a in pending)
-        raise IncidentError(f"{len(pending)} actions of {ident} await approval: answer each by its id: {ids}")
-    chosen: dict[str, Any] = pending[0] if pending else max(asked, key=lambda a: str(a.get("requested_at", "")))
-    return dict(chosen)
-
-
-def _answer_playbook(clients: Clients, catalog: Any, approval: dict[str, Any], approve_it: bool, by: str,
-                     reason: str) -> dict[str, Any]:
-    """Invoke the playbook's function with the answer and wait for what it did (RequestResponse)."""
-    from functions.core.approvals import ApprovalAnswer, approval_event
-    from infra.names import function_name
-
-    by = by or _caller(clients)
-    request = ApprovalAnswer(approval_id=approval["approval_id"], decision="approve" if approve_it else "reject",
-                             by=by[:256], reason=reason[:1024])
-    name = function_name(catalog, approval["playbook"])
-    response = clients("lambda").invoke(FunctionName=name, InvocationType="RequestResponse",
-                                        Payload=json.dumps(approval_event(request)).encode())
-    raw = response["Payload"].read() if hasattr(response.get("Payload"), "read") else response.get("Payload")
-    payload = json.loads(raw or b"{}")
-    if response.get("FunctionError"):
-        raise IncidentError(f"{name} failed: {payload.get('errorType', 'error')}: {payload.get('errorMessage', '')}")
-    if payload.get("answer") == "REFUSED":
-        raise IncidentError(str(payload.get("reason", "refused")))
-    return {"incident_id": payload.get("incident_id", approval["incident"]["id"]),
-            "procedure": f"playbook {approval['playbook']}", "approval_id": approval["approval_id"],
-            "action": approval["action"]["name"], "decision": payload.get("answer", ""), "by": by, "reason": reason,
-            "function": name, "outcome": payload.get("outcome", {})}
-
-
-def extend(clients: Clients, catalog: Any, incident_id: str, procedure: str | None = None) -> dict[str, Any]:
-    """A heartbeat on the waiting approval: another full answer window (up to the state's one-day cap)."""
-    from functions.core.adapters.clients import Clients as LazyClients
-    from functions.procedures import approvals_table_name
-    from functions.procedures.adapters import ApprovalTable
-
-    table = ApprovalTable(LazyClients({"dynamodb": clients("dynamodb")}), approvals_table_name(catalog.prefix))
-    pending = [p for p in table.pending(incident_id) if procedure in (None, p["procedure"])]
-    if len(pending) != 1:
-        raise IncidentError(f"{len(pending)} approvals wait for {incident_id}"
-                            + (": add --procedure" if pending else ""))
-    clients("stepfunctions").send_task_heartbeat(taskToken=pending[0]["token"])
-    return {"incident_id": incident_id, "procedure": pending[0]["procedure"], "extended": True}
-
-
-def _caller(clients: Clients) -> str:
-    """Who answers: the caller's AWS identity (what CloudTrail records for the answer, too)."""
+def caller(clients: Clients) -> str:
+    """The caller's AWS identity (STS GetCallerIdentity, which needs no permission): who started a procedure."""
     try:
         return str(clients("sts").get_caller_identity()["Arn"])
-    except Exception:  # no STS (an emulated account without it): the local user at least
-        import getpass
-
-        return f"local:{getpass.getuser()}"
+    except Exception:  # an endpoint without STS: nobody in particular
+        return ""
 
 
 def wait(clients: Clients, catalog: Any, procedure: str, incident_id: str, timeout: float = 60.0,
@@ -455,7 +450,10 @@ def start_command(
         prepare(catalog, procedure, options)  # refuse bad input before touching AWS (no credentials needed)
     except InputRefused as error:
         raise _fail(str(error)) from None
-    result = _run(lambda: start(_boto(catalog), catalog, procedure, options))
+    clients = _boto(catalog)
+    # Who started it, as STS says (the two-person rule: they may not approve it too).
+    options["requested_by"] = _run(lambda: caller(clients))
+    result = _run(lambda: start(clients, catalog, procedure, options))
     if as_json:
         print(json.dumps(result, indent=2, default=str))
         return
@@ -495,14 +493,14 @@ def _answer_command(incident_id: str, approve_it: bool, reason: str, by: str, pr
                     as_json: bool) -> None:
     catalog = _catalog(env)
     operation = approve if approve_it else reject
-    result = _run(lambda: operation(_boto(catalog), catalog, incident_id, by, reason, procedure))
+    result = _run(lambda: operation(_boto(catalog), catalog, incident_id, reason, procedure, display=by))
     if as_json:
         print(json.dumps(result, indent=2, default=str))
     elif "approval_id" in result:
         print_playbook_answer(out, result)
     else:
-        out.print(f"{result['decision'].lower()} {result['procedure']} {incident_id} (by {result['by']})",
-                  highlight=False, markup=False)
+        out.print(f"{result['decision'].lower()} {result['procedure']} {incident_id} (by {result['by']}, verified "
+                  f"by AWS)", highlight=False, markup=False)
     outcome = result.get("outcome") or {}
     if result.get("decision") == "APPROVED" and outcome.get("status") in ("REFUSED", "NO_ACTION"):
         raise typer.Exit(2)  # approved, but the guard said no: nothing was carried out (printed above)
@@ -524,7 +522,8 @@ def print_playbook_answer(console: Console, result: dict[str, Any]) -> None:
 
 
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit trail)")]
-ByOption = Annotated[str, typer.Option("--by", help="Who answers (default: your AWS identity)")]
+ByOption = Annotated[str, typer.Option("--by", help="A name shown next to your verified identity (who you are is "
+                                                   "what AWS verified from your credentials' signature)")]
 ProcedureOption = Annotated[str | None, typer.Option("--procedure", help="Which run, when the incident has "
                                                                          "more than one waiting")]
 
@@ -549,4 +548,4 @@ def extend_command(incident_id: Annotated[str, typer.Argument()], procedure: Pro
     """More time to answer: a heartbeat restarts the approval's answer window (up to a day in all)."""
     catalog = _catalog(env)
     result = _run(lambda: extend(_boto(catalog), catalog, incident_id, procedure))
-    out.print(f"extended the approval window of {result['procedure']} {incident_id}", highlight=False, markup=False)
+    out.print(result["message"], highlight=False, markup=False)

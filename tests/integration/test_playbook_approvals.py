@@ -1,6 +1,7 @@
 """Approvals of playbook actions and verification windows in the sandbox: the real handlers, the breaker
-table, `remedy incident approve|reject` in process (the game day's way) and as a subprocess through boto3
-(a person's way: AWS_ENDPOINT_URL at the sandbox, Lambda Invoke answered by the deployed function)."""
+table, `remedy incident approve|reject` in process (the game day's way) and as a subprocess (a person's way:
+AWS_ENDPOINT_URL at the sandbox, the person's own credentials), both through the answer function's URL with a
+SigV4 signature the sandbox verifies (functions/answers, sandbox.function_url_auth)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from remedy.commands import incident
 from remedy.gameday.drill import Drill
 from sandbox.catalog_variant import catalog_variant
 from sandbox.core import Sandbox
+from sandbox.people import arn, responder
 
 pytestmark = pytest.mark.integration
 
@@ -61,15 +63,20 @@ def test_approved_in_process_the_job_is_scaled_once_and_alice_is_recorded(approv
     ident = ask(d)
     assert workers(d) == [2]
 
-    result = incident.approve(d.sandbox.client, d.catalog, ident, by="alice", reason="month-end volume")
+    alice = responder(d.sandbox, "alice")
+    result = incident.approve(d.sandbox.client, d.catalog, ident, reason="month-end volume", credentials=alice)
 
     assert (result["decision"], result["outcome"]["status"]) == ("APPROVED", "ACTED")
+    assert result["by"] == arn(d.sandbox, "alice")  # as the sandbox verified the signature, not as claimed
     assert "is pending" in result["outcome"]["summary"]  # Glue's stop takes a while: nothing assumed
     assert started_by_the_scheduled_check(d) == [4]
-    assert [r["payload"]["text"] for r in d.audit("approval")] == ["APPROVED by alice (month-end volume)"]
+    [approval] = d.audit("approval")
+    assert approval["payload"]["text"] == f"APPROVED by {arn(d.sandbox, 'alice')} (month-end volume)"
+    assert (approval["payload"]["principal"], approval["payload"]["via"], approval["payload"]["verified"]) == (
+        arn(d.sandbox, "alice"), "iam", True)
     assert [r["payload"]["verdict"] for r in d.audit("decision")] == ["AWAITING_APPROVAL", "ALLOWED"]
     with pytest.raises(incident.IncidentError, match="answered once"):
-        incident.approve(d.sandbox.client, d.catalog, ident, by="bob")
+        incident.approve(d.sandbox.client, d.catalog, ident, credentials=responder(d.sandbox, "bob"))
     assert len([r for r in d.runs(JOB) if r.get("NumberOfWorkers") == 4]) == 1
 
 
@@ -82,31 +89,33 @@ def test_an_expired_approval_is_refused_and_nothing_runs(approve_mode: Sandbox) 
         UpdateExpression="SET expires_epoch = :past", ExpressionAttributeValues={":past": {"N": "1000"}})
 
     with pytest.raises(incident.IncidentError, match=f"approval {ident} expired at"):
-        incident.approve(d.sandbox.client, d.catalog, ident, by="alice")
+        incident.approve(d.sandbox.client, d.catalog, ident, credentials=responder(d.sandbox, "alice"))
 
     assert workers(d) == [2]
     assert [r["payload"]["decision"] for r in d.audit("approval")] == ["EXPIRED"]
 
 
-def test_the_cli_answers_through_boto3_and_lambda_invoke(approve_mode: Sandbox) -> None:
+def test_the_cli_signs_its_answer_with_the_callers_own_credentials(approve_mode: Sandbox) -> None:
     d = Drill(approve_mode)
     ident = ask(d)
-    env = {**os.environ, **approve_mode.account.environ()}
 
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    def cli(*args: str, who: str = "alice") -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, **approve_mode.account.environ(), **responder(approve_mode, who)}
         return subprocess.run([sys.executable, "-m", "remedy.cli", "incident", *args], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=120, check=False)
 
-    approved = cli("approve", ident, "--by", "alice", "--reason", "month-end volume")
+    approved = cli("approve", ident, "--by", "Alice", "--reason", "month-end volume")
 
     assert approved.returncode == 0, approved.stdout + approved.stderr
-    assert approved.stdout.startswith(f"approved glue.scale_streaming_job ({ident}, playbook msk_consumer_lag, ")
+    alice = arn(approve_mode, "alice")
+    assert approved.stdout.startswith(f"approved glue.scale_streaming_job ({ident}, playbook msk_consumer_lag, "
+                                      f"incident {d.outcomes[-1]['incident']['id']}) by Alice ({alice})")
     assert "ACTED: glue.scale_streaming_job succeeded" in approved.stdout
     assert started_by_the_scheduled_check(d) == [4]
-    again = cli("reject", ident, "--by", "bob")
+    again = cli("reject", ident, who="bob")
     assert again.returncode == 2
     assert [line for line in again.stderr.splitlines() if line.strip()] == [
-        f"remedy: approval {ident} was APPROVED by alice (month-end volume) at "
+        f"remedy: approval {ident} was APPROVED by Alice ({alice}) (month-end volume) at "
         f"{d.audit('approval')[0]['at'][:10]} {d.audit('approval')[0]['at'][11:16]}Z: it is answered once"]
     unknown = cli("approve", "ap-0000000000")
     assert [line for line in unknown.stderr.splitlines() if line.strip()] == [
@@ -118,11 +127,13 @@ def test_rejected_by_the_incident_id_nothing_is_done(approve_mode: Sandbox) -> N
     ask(d)
     incident_id = d.outcomes[-1]["incident"]["id"]
 
-    result = incident.reject(d.sandbox.client, d.catalog, incident_id, by="bob", reason="add partitions instead")
+    result = incident.reject(d.sandbox.client, d.catalog, incident_id, reason="add partitions instead",
+                             credentials=responder(d.sandbox, "bob"))
 
     assert (result["decision"], result["outcome"]["status"]) == ("REJECTED", "REJECTED")
     assert workers(d) == [2]
-    assert [r["payload"]["text"] for r in d.audit("approval")] == ["REJECTED by bob (add partitions instead)"]
+    assert [r["payload"]["text"] for r in d.audit("approval")] == [
+        f"REJECTED by {arn(d.sandbox, 'bob')} (add partitions instead)"]
 
 
 def test_a_restart_is_verified_when_the_lag_alarm_is_ok_again(sandbox: Sandbox) -> None:

@@ -257,9 +257,11 @@ class FakeAudit:
 @dataclass
 class FakeNotifier:
     published: list[tuple[str, str]] = field(default_factory=list)
+    cards: list[dict[str, Any] | None] = field(default_factory=list)  # what the Slack function would get
 
-    def publish(self, subject: str, message: str) -> None:
+    def publish(self, subject: str, message: str, card: dict[str, Any] | None = None) -> None:
         self.published.append((subject, message))
+        self.cards.append(card)
 
 
 @dataclass

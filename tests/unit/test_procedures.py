@@ -535,20 +535,6 @@ def test_a_failure_report_tells_on_call_and_the_audit_trail() -> None:
     assert recorder.records[-1][1] == "procedure_outcome"
 
 
-class Callback:
-    def __init__(self, gone: bool = False):
-        self.sent: list[tuple[str, Any]] = []
-        self.gone = gone
-
-    def send_success(self, token: str, output: dict[str, Any]) -> None:
-        if self.gone:
-            raise approvals.TokenGone("TaskTimedOut")
-        self.sent.append(("success", output))
-
-    def send_failure(self, token: str, error: str, cause: str) -> None:
-        self.sent.append(("failure", (error, json.loads(cause))))
-
-
 def ask(recorder: Recorder, procedure: str = "scale-glue") -> None:
     event = {"step": "Approval", "token": "tok", "execution": "arn:x", "state": {**SCALE_STATE, "procedure": procedure}}
     approvals.request_approval(approvals.request_from_event(event), "remedy-dev", recorder, recorder, recorder,
@@ -562,31 +548,3 @@ def test_an_approval_question_says_what_is_about_to_happen_and_how_to_answer() -
     assert subject == "[remedy-dev] APPROVAL NEEDED: scale-glue INC-1"
     assert "UpdateJob sales-batch: 2 -> 8" in message and "remedy incident approve INC-1" in message
     assert "remedy incident reject INC-1" in message and "2026-11-25 10:10:00Z" in message  # the deadline
-
-
-def test_answers_are_recorded_with_who_and_only_once() -> None:
-    recorder, callback = Recorder(), Callback()
-    ask(recorder)
-    answered = approvals.answer("INC-1", False, "alice", "not tonight", recorder, callback, recorder, recorder)
-    assert answered["decision"] == "REJECTED"
-    assert callback.sent == [("failure", ("Remedy.Rejected", {"approved": False, "by": "alice",
-                                                              "reason": "not tonight", "at": iso(NOW)}))]
-    assert recorder.records[-1][1:] == ("approval", {"procedure": "scale-glue", "step": "Approval",
-                                                     "decision": "REJECTED", "by": "alice", "reason": "not tonight",
-                                                     "about_to": ["UpdateJob sales-batch: 2 -> 8"],
-                                                     "execution": "arn:x"})
-    with pytest.raises(approvals.NoApproval, match="no approval is waiting"):
-        approvals.answer("INC-1", True, "bob", "", recorder, callback, recorder, recorder)
-
-
-def test_a_late_answer_is_refused_and_two_waiting_runs_need_a_choice() -> None:
-    recorder = Recorder()
-    ask(recorder)
-    with pytest.raises(approvals.NoApproval, match="no longer waiting"):
-        approvals.answer("INC-1", True, "bob", "", recorder, Callback(gone=True), recorder, recorder)
-    ask(recorder, "scale-glue")
-    ask(recorder, "scale-msk")
-    with pytest.raises(approvals.NoApproval, match="add --procedure"):
-        approvals.answer("INC-1", True, "bob", "", recorder, Callback(), recorder, recorder)
-    assert approvals.answer("INC-1", True, "bob", "", recorder, Callback(), recorder, recorder,
-                            procedure="scale-msk")["procedure"] == "scale-msk"
