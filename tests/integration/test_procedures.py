@@ -83,8 +83,9 @@ def test_scale_glue_approved_carries_the_whole_definition_and_records_who(sb: Sa
     status = incident.status(sb.client, sb.catalog, "IT-GLUE-1")
     [run] = status["runs"]
     assert [s["state"] for s in run["steps"]] == ["Plan", "NeedsChange", "Approval", "Approved", "Go",
+                                                  "GateUpdateJob", "GateUpdateJob verdict", "GateUpdateJob go",
                                                   "RecordRollbackPoint", "UpdateJob", "ReadJob", "Changed", "Report",
-                                                  "Done"]
+                                                  "Done"]  # the gate: kill switch and freezes (docs/safety.md)
     assert status["approvals"][0]["status"] == "APPROVED" and status["approvals"][0]["answered_by"] == ALICE
 
 
