@@ -99,7 +99,6 @@ def register(deployment: Any, account: str) -> None:
                                         role.statements)
     _PRINCIPALS.clear()
     _PRINCIPALS.update(principals)
-
     for key in _PEOPLE:
         _PRINCIPALS[key] = _person_principal(key, deployment, account)
 
@@ -130,6 +129,7 @@ def _person_principal(key: str, deployment: Any, account: str) -> Principal:
     statements = [statement for name in policies for statement in managed[name]]
     validate(statements)
     return Principal(key, account, f"arn:aws:iam::{account}:role/{role}", session, "", statements)
+
 
 def principal(key: str) -> Principal | None:
     return _PRINCIPALS.get(key)
@@ -222,6 +222,7 @@ def check_moto(response: Any, caller: str) -> tuple[int, dict[str, str], Any] | 
         return None
     who = _PRINCIPALS[caller]
     service = response.service_name or ""
+    service = {"awslambda": "lambda"}.get(service, service)  # moto's module name; IAM's and the table's prefix
     content_type = response.headers.get("Content-Type", "")
     call = Call(service, response._get_action(), _params_of(response), who.account, response.region,
                 response.path)
@@ -249,7 +250,6 @@ def check_s3(request: Any, full_url: str, operation: str, caller: str) -> tuple[
         params["CopySource"] = copy_source
     call = Call("s3", operation, params, who.account, "", urlparse(full_url).path)
     try:
-    service = {"awslambda": "lambda"}.get(service, service)  # moto's module name; IAM's and the table's prefix
         denial = authorize(caller, call)
     except (UnmappedOperation, PolicyError) as error:
         return unmapped_answer(error, "s3", "")

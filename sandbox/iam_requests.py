@@ -321,10 +321,11 @@ TABLE: dict[tuple[str, str], Row] = {
         "ec2:RevokeSecurityGroupIngress", lambda c: c.arn("ec2", f"security-group/{c.get('GroupId')}")),
     # Secrets Manager, Step Functions, Lambda, STS
     ("secretsmanager", "RotateSecret"): _one("secretsmanager:RotateSecret", _secret),
-    ("secretsmanager", "GetSecretValue"): _one("secretsmanager:GetSecretValue", _secret),  # the Slack function
     ("secretsmanager", "DescribeSecret"): _one("secretsmanager:DescribeSecret", _secret),
+    ("secretsmanager", "GetSecretValue"): _one("secretsmanager:GetSecretValue", _secret),  # the Slack function
     ("stepfunctions", "StartExecution"): _one("states:StartExecution", _state_machine),
     ("stepfunctions", "ListExecutions"): _one("states:ListExecutions", _state_machine),
+    ("stepfunctions", "DescribeExecution"): _one("states:DescribeExecution", lambda c: str(c.get("executionArn"))),
     ("stepfunctions", "GetExecutionHistory"): _one("states:GetExecutionHistory",
                                                    lambda c: str(c.get("executionArn"))),
     # Task tokens name the waiting task: the actions support no resource type (IAM service reference).
@@ -334,7 +335,6 @@ TABLE: dict[tuple[str, str], Row] = {
     ("lambda", "GetFunctionUrlConfig"): _one("lambda:GetFunctionUrlConfig", _function_arn),
     ("awslambda", "GetFunctionUrlConfig"): _one("lambda:GetFunctionUrlConfig", _function_arn),
     ("awslambda", "Invoke"): _one("lambda:InvokeFunction", _function_arn),  # moto's name for the service
-    ("stepfunctions", "DescribeExecution"): _one("states:DescribeExecution", lambda c: str(c.get("executionArn"))),
     ("lambda", "Invoke"): _one("lambda:InvokeFunction", _function_arn),
     ("sts", "GetCallerIdentity"): lambda call: [],  # needs no permission (STS API reference)
     # S3 (the operation as S3's REST routes name it; s3:prefix is a condition key of the list actions)

@@ -359,6 +359,7 @@ class Guardrails(Strict):
     max_msk_brokers: int = Field(ge=1)
     scale_step_workers: int = Field(default=2, ge=1)
     lease_minutes: int = Field(default=60, ge=1)  # a scale-up is reverted after the alarm stays OK this long
+    # By playbook name: the modules of functions/playbooks (its registry), not a list kept here.
     playbooks: dict[Literal["msk_consumer_lag", "glue_job_failure", "redshift_performance", "data_quality"],
                     PlaybookGuardrails]
 
@@ -377,8 +378,24 @@ class Network(Strict):
     egress: Literal["vpc-endpoints", "nat"]
 
 
+SecretName = Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")]  # Secrets Manager's name characters
+
+
+class Slack(Strict):
+    """On call in Slack (docs/slack.md): the workspace and channel the Slack app posts to, and the names of the
+    Secrets Manager secrets that hold its signing secret and bot token (created by a person, never in the
+    catalog). Who may answer in Slack is per playbook / procedure: `approvers.chat` (Slack user ids)."""
+
+    team_id: Annotated[str, Field(pattern=r"^[TE][A-Z0-9]{2,20}$")]  # the workspace (T…, E… for Enterprise Grid)
+    channel_id: Annotated[str, Field(pattern=r"^[CG][A-Z0-9]{2,20}$")]  # where notifications are posted
+    signing_secret: SecretName  # secret whose SecretString is the app's signing secret
+    bot_token: SecretName  # secret whose SecretString is the bot token (xoxb-…)
+
+
 class Notifications(Strict):
     on_call_topic: Name
+    # The Slack app's function and its public URL exist only when this section does (infra/constructs/slack.py).
+    slack: Slack | None = None
     emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
     # What pages a person: ESCALATED outcomes, lapsed approvals, the unhandled-events queue's alarm. Its
     # subscribers are the paging service (PagerDuty's or Opsgenie's SNS integration, docs/on-call.md).
@@ -401,8 +418,6 @@ class Schedules(Strict):
     lifecycle_review: ScheduleExpression = "cron(0 6 1 1,4,7,10 ? *)"  # first day of each quarter
     posture: ScheduleExpression = "cron(0 5 * * ? *)"  # daily 05:00: backup and recovery promises
     # remedy doctor's checks, daily after deployment: through AWS APIs, and from inside the VPC.
-    # The Slack app's function and its public URL exist only when this section does (infra/constructs/slack.py).
-    slack: Slack | None = None
     doctor: ScheduleExpression = "cron(30 5 * * ? *)"
     doctor_vpc: ScheduleExpression = "cron(35 5 * * ? *)"
 
@@ -456,6 +471,22 @@ class Procedures(Strict):
     # Ingress the Redshift and MSK security groups may allow; anything else (and 0.0.0.0/0) is revoked by
     # the security-incident procedure.
     allowed_ingress_cidrs: list[Cidr] = []
+    # Who may answer each procedure's approvals, by procedure name; `default` for the others. The two-person
+    # rule is on unless a block says `two_person: false`: every procedure approval precedes a destructive step.
+    approvers: dict[str, Approvers] = {}
+
+    @field_validator("approvers")
+    @classmethod
+    def _known_procedures(cls, value: dict[str, Approvers]) -> dict[str, Approvers]:
+        from functions.procedures import PROCEDURES
+
+        unknown = sorted(set(value) - set(PROCEDURES) - {"default"})
+        if unknown:
+            raise ValueError(f"approvers: unknown procedure {unknown[0]!r} (known: default, {', '.join(PROCEDURES)})")
+        return value
+
+    def approvers_of(self, procedure: str) -> Approvers:
+        return self.approvers.get(procedure) or self.approvers.get("default") or Approvers()
 
 
 class Edge(Strict):

@@ -120,7 +120,7 @@ def run(playbook: Playbook, incident: Incident, ctx: Context) -> Outcome:
 
 
 def answer(playbook: Playbook, approval_id: str, approve: bool, by: str, reason: str,
-           ctx: Context) -> dict[str, Any]:
+           ctx: Context, principal: str = "", via: str = "") -> dict[str, Any]:
     """A person's answer to an action the guard held (functions.core.approvals). Refused in one line when the
     approval is unknown, expired or answered before; otherwise claimed once (a conditional write), recorded
     as "APPROVED by <who> (<reason>)" or "REJECTED by <who>", and an approved action is carried out through
