@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlparse
 
 from sandbox.iam_policy import Decision, PolicyError, Request, denial_message, evaluate, validate
 from sandbox.iam_requests import Call, UnmappedOperation, requests_for
+from sandbox.protocol_errors import error_body
 
 ADMIN_KEY = "sandbox"
 STATES_SESSION = "StepFunctions"  # the session name the sandbox gives a state machine's role
@@ -197,8 +198,6 @@ def error_code(service: str) -> tuple[str, int]:
 
 
 def answer(denial: Denial, content_type: str) -> tuple[int, dict[str, str], Any]:
-    from sandbox.aws import error_body
-
     code, status = error_code(denial.service)
     headers, body = error_body(content_type, denial.service, code, denial.message)
     headers["status"] = str(status)
@@ -207,8 +206,6 @@ def answer(denial: Denial, content_type: str) -> tuple[int, dict[str, str], Any]
 
 def unmapped_answer(error: Exception, service: str, content_type: str) -> tuple[int, dict[str, str], Any]:
     """A call the table does not know: recorded, printed, and answered with an error no code path tolerates."""
-    from sandbox.aws import error_body
-
     UNMAPPED.append(str(error))
     print(f"sandbox.iam: UNMAPPED {error}", file=sys.stderr)
     headers, body = error_body(content_type, service, "SandboxUnmappedOperation", str(error))

@@ -14,9 +14,10 @@ Visibility as on Redshift: STL rows only to their own user unless the user has u
 only to superusers, unless SELECT is granted. The service user gets exactly what sql/redshift-grants.sql
 gives it (sandbox.redshift_wiring applies it when the stand-in is attached), nothing from here.
 
-``attach(sandbox)`` wires the stand-in into a sandbox with sandbox.redshift_wiring (the Redshift playbook's:
-one stand-in per sandbox, functions configured to reach it through REDSHIFT_HOST / REDSHIFT_PORT, no TLS
-locally), resets its tables and adds these relations.
+``install(standin)`` adds these relations; sandbox.redshift_wiring calls it whenever it grants the service user
+(its ``reset_redshift(sandbox)`` gives a sandbox its freshly seeded stand-in with them: one stand-in per sandbox,
+functions configured to reach it through REDSHIFT_HOST / REDSHIFT_PORT, no TLS locally). This module imports
+nothing of the wiring.
 ``seed_month(...)`` fills the history: a frequent dashboard query, a slow monthly report, ETL inserts that
 queue for a 2-slot WLM queue, a table 35 % unsorted, one with stale statistics, disk at 64 % after 54 % and
 59 % in the two previous analyses (kept in the reports bucket, as the job keeps them).
@@ -223,20 +224,3 @@ def seed_previous_analyses(sandbox: Any, now: datetime | None = None) -> list[st
         keys.append(key)
     return keys
 
-
-def attach(sandbox: Any) -> RedshiftStandIn:
-    """The sandbox's stand-in (sandbox.redshift_wiring: started once, the function configured to reach it, the
-    grants file applied), reset to freshly seeded tables so a month of history seeds the same way run after
-    run, with these relations."""
-    from sandbox.redshift_wiring import attach_redshift, reset_redshift
-
-    attach_redshift(sandbox)
-    standin = reset_redshift(sandbox)
-    install(standin)
-    return standin
-
-
-def detach(sandbox: Any) -> None:
-    from sandbox.redshift_wiring import detach_redshift
-
-    detach_redshift(sandbox)

@@ -58,7 +58,8 @@ def attach_redshift(sandbox: Any) -> RedshiftStandIn:
 def reset_redshift(sandbox: Any) -> RedshiftStandIn:
     """Back to the freshly seeded cluster: injected sessions ended and forgotten, every table of the
     catalog's schemas dropped (faults add rows: tables would grow run after run) and the catalog's tables
-    seeded again, with fresh statistics."""
+    seeded again, with fresh statistics, and the monthly analysis's relations (sandbox.redshift_history) in place:
+    a month of history seeds the same way run after run."""
     standin = attach_redshift(sandbox)
     standin.reset_faults()
     for schema in sandbox.catalog.redshift.schemas:

@@ -80,9 +80,9 @@ def function_name_for(job: str, env: str) -> str:
 
 
 def _stop(sandbox: Any) -> None:
-    from sandbox import redshift_history
+    from sandbox.redshift_wiring import detach_redshift
 
-    redshift_history.detach(sandbox)
+    detach_redshift(sandbox)
     sandbox.stop()
 
 
@@ -166,8 +166,9 @@ def redshift(env: EnvOption = "dev", as_json: JsonOption = False) -> None:
 
     def prepare(sandbox: Any, now: datetime) -> None:
         from sandbox import redshift_history
+        from sandbox.redshift_wiring import reset_redshift
 
-        standin = redshift_history.attach(sandbox)
+        standin = reset_redshift(sandbox)
         redshift_history.seed_month(standin, sandbox.catalog, now)
         redshift_history.seed_previous_analyses(sandbox, now)
 

@@ -16,6 +16,7 @@ from functions.maintenance import JOBS, function_name, reports_bucket, schedule_
 from remedy.gameday.drill import Drill
 from sandbox import redshift_history
 from sandbox.core import Sandbox
+from sandbox.redshift_wiring import detach_redshift, reset_redshift
 from sandbox.gaps_maintenance import seed_alarm_history, seed_week
 
 pytestmark = [pytest.mark.integration, pytest.mark.enable_socket]
@@ -146,9 +147,9 @@ def test_schedules_come_from_the_catalog_and_fire_when_due(sandbox_env: Sandbox)
 
 @pytest.fixture
 def redshift(sandbox_env: Sandbox) -> Any:
-    standin = redshift_history.attach(sandbox_env)
+    standin = reset_redshift(sandbox_env)
     yield standin
-    redshift_history.detach(sandbox_env)
+    detach_redshift(sandbox_env)
 
 
 def test_redshift_analysis_through_redshift_connector(sandbox_env: Sandbox, redshift: Any) -> None:

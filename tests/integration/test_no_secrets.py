@@ -136,9 +136,10 @@ def run_maintenance(sandbox: Sandbox) -> None:
     schedules."""
     from functions.maintenance import function_name, schedule_name
     from sandbox import redshift_history
+    from sandbox.redshift_wiring import reset_redshift
 
     now = datetime.now(UTC)
-    standin = redshift_history.attach(sandbox)
+    standin = reset_redshift(sandbox)
     redshift_history.seed_month(standin, sandbox.catalog, now)
     redshift_history.seed_previous_analyses(sandbox, now)
     for job in ("redshift_analysis", "lifecycle_review"):
