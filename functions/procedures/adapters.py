@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from functions.core.adapters.clients import Clients
+from functions.core.adapters.clients import Clients, client
 from functions.core.errors import error_code
 from functions.procedures import tokens_table_name
 from functions.procedures.ports import Unavailable
@@ -247,11 +247,7 @@ class AwsProcedurePorts:
     def _global(self, service: str) -> Any:
         """Health and Support answer in us-east-1 only, whatever the function's region."""
         if service not in self._global_clients:
-            import boto3
-            from botocore.config import Config
-
-            self._global_clients[service] = boto3.client(service, region_name=GLOBAL_REGION, config=Config(
-                retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20))
+            self._global_clients[service] = client(service, region=GLOBAL_REGION)
         return self._global_clients[service]
 
     def health_events(self, since: datetime) -> list[dict[str, Any]]:

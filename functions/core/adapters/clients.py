@@ -11,14 +11,17 @@ from typing import Any
 _CONFIG: Any = None
 
 
-def client(service: str) -> Any:
-    """A boto3 client with standard retries (throttling backs off) and short timeouts (a Lambda budget)."""
+def client(service: str, region: str | None = None) -> Any:
+    """A boto3 client with standard retries (throttling backs off) and short timeouts (a Lambda budget); in the
+    function's region unless `region` names another (a global service's one endpoint: Health, Support)."""
     global _CONFIG
     import boto3
     from botocore.config import Config
 
     if _CONFIG is None:
         _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
+    if region is not None:
+        return boto3.client(service, region_name=region, config=_CONFIG)
     return boto3.client(service, config=_CONFIG)
 
 
