@@ -1,7 +1,17 @@
-"""The emulated AWS account: moto served on loopback, plus the APIs moto lacks that the product needs.
+"""The emulated AWS account: moto served on loopback, with the gap fills (sandbox/gaps/, one module per AWS
+service: the APIs moto lacks or answers unlike AWS) installed.
 
-Production code reaches it only through endpoint configuration (AWS_ENDPOINT_URL). Every gap filled
-here follows the AWS API's request and response shapes, so what works here works against AWS.
+Production code reaches it only through endpoint configuration (AWS_ENDPOINT_URL). Every gap filled follows
+the AWS API's request and response shapes, so what works here works against AWS.
+
+What this module itself patches in moto, and why (the engine's part, not a service's gap):
+- BaseResponse.call_action: every call is recorded (CALLS, CALLS_BY), judged by IAM (sandbox.iam: a call the
+  caller's role does not allow is denied as AWS denies it) and answered with an injected fault when one is
+  armed (inject_error, the fault matrix);
+- S3Response.bucket_response / key_response: the same for S3, whose calls bypass call_action;
+- DomainDispatcherApplication.__call__: the same for Health and Support, answered in front of moto's routing
+  (sandbox.gaps.health), so this wraps that fill;
+- moto.backends.list_of_moto_modules: listed once instead of at every request (same answer, faster).
 """
 
 from __future__ import annotations
@@ -11,10 +21,7 @@ import os
 import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from moto.core.responses import ActionResult
 
 from sandbox.protocol_errors import error_body
 
@@ -33,178 +40,6 @@ CALLS_BY: list[tuple[str, str, str, int]] = []
 # Fault injection: (service, operation) -> (error code, message, HTTP status or None, callers or None): the
 # sandbox answers with that error, to every caller or only to requests signed with one of `callers`' access keys.
 _INJECTED: dict[tuple[str, str], tuple[str, str, int | None, frozenset[str] | None]] = {}
-
-
-def _glue_backend(response: Any) -> Any:
-    return response.glue_backend
-
-
-def _fill_glue() -> None:
-    from moto.glue import models, responses
-    from moto.glue.exceptions import ConcurrentRunsExceededException, EntityNotFoundException
-
-    from sandbox import clock
-
-    def settle(run: Any) -> None:
-        # A requested stop has finished once the sandbox's clock has passed its duration.
-        requested = getattr(run, "stop_requested_at", None)
-        if run.status == "STOPPING" and clock.done(requested, "glue.stop"):
-            run.status = "STOPPED"
-            run.completed_on = run.modified_on = requested + timedelta(seconds=clock.DURATIONS["glue.stop"])
-
-    original_start = models.FakeJob.start_job_run
-
-    def start_job_run(self: Any, *args: Any, **kwargs: Any) -> str:
-        # MaxConcurrentRuns (ExecutionProperty, default 1) counts every run that has not ended, STOPPING
-        # included; AWS answers "Concurrent runs exceeded for <job>" (moto counts STARTING and RUNNING only).
-        for run in self.job_runs:
-            settle(run)
-        active = [r for r in self.job_runs if r.status in ("STARTING", "RUNNING", "STOPPING", "WAITING")]
-        if len(active) >= int((self.execution_property or {}).get("MaxConcurrentRuns", 1)):
-            raise ConcurrentRunsExceededException(f"Concurrent runs exceeded for {self.name}")
-        return str(original_start(self, *args, **kwargs))
-
-    def advance(self: Any) -> None:
-        settle(self)  # every read of a run (GetJobRun, GetJobRuns) sees its state at the sandbox's 'now'
-
-    def batch_stop_job_run(self: Any) -> ActionResult:
-        name = self.parameters.get("JobName")
-        run_ids = self.parameters.get("JobRunIds", [])
-        job = self.glue_backend.get_job(name)
-        stopped, errors = [], []
-        for run_id in run_ids:
-            run = next((r for r in job.job_runs if r.job_run_id == run_id), None)
-            if run is not None:
-                settle(run)
-            if run is None or run.status not in ("STARTING", "RUNNING", "WAITING"):
-                errors.append({"JobName": name, "JobRunId": run_id, "ErrorDetail": {
-                    "ErrorCode": "InvalidInputException",
-                    "ErrorMessage": "Job run is not running" if run else "Job run not found"}})
-                continue
-            # AWS only requests the stop: the run is STOPPING (and still counts against MaxConcurrentRuns)
-            # until it has stopped, sandbox.clock.DURATIONS["glue.stop"] later.
-            run.status = "STOPPING"
-            run.stop_requested_at = clock.now()
-            run.modified_on = run.stop_requested_at
-            stopped.append({"JobName": name, "JobRunId": run_id})
-        return ActionResult({"SuccessfulSubmissions": stopped, "Errors": errors})
-
-    def update_job(self: Any) -> ActionResult:
-        # AWS replaces the whole definition with JobUpdate: omitted fields are reset, which is why the
-        # product copies every field from GetJob. The emulation resets them too.
-        name = self.parameters.get("JobName")
-        update = self.parameters.get("JobUpdate", {})
-        job = self.glue_backend.get_job(name)
-        if "Role" not in update or "Command" not in update:
-            raise EntityNotFoundException("JobUpdate must carry Role and Command (UpdateJob replaces the job)")
-        job.role = update["Role"]
-        job.command = update["Command"]
-        job.description = update.get("Description")
-        job.default_arguments = update.get("DefaultArguments", {})
-        job.non_overridable_arguments = update.get("NonOverridableArguments")
-        job.connections = update.get("Connections")
-        job.max_retries = update.get("MaxRetries", 0)
-        job.timeout = update.get("Timeout", 2880)
-        job.worker_type = update.get("WorkerType")
-        job.number_of_workers = update.get("NumberOfWorkers")
-        job.glue_version = update.get("GlueVersion")
-        job.execution_property = update.get("ExecutionProperty", {"MaxConcurrentRuns": 1})
-        job.last_modified_on = datetime.now(UTC)
-        return ActionResult({"JobName": name})
-
-    original_get_job_runs = responses.GlueResponse.get_job_runs
-
-    def get_job_runs(self: Any) -> Any:
-        # AWS lists the newest run first and honours MaxResults; moto lists oldest first.
-        job = self.glue_backend.get_job(self.parameters.get("JobName"))
-        limit = int(self.parameters.get("MaxResults") or 100)
-        runs = list(reversed(job.get_job_runs()))[:limit]
-        return ActionResult({"JobRuns": [r.as_dict() for r in runs]})
-
-    original_as_dict = models.FakeJobRun.as_dict
-
-    def as_dict(self: Any) -> dict[str, Any]:
-        settle(self)
-        data: dict[str, Any] = original_as_dict(self)
-        if getattr(self, "error_message", None):
-            data["ErrorMessage"] = self.error_message
-        if self.status in ("STARTING", "RUNNING", "WAITING", "STOPPING"):
-            data.pop("CompletedOn", None)
-        return data
-
-    original_init = models.FakeJobRun.__init__
-
-    def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original_init(self, *args, **kwargs)
-        # A started run is RUNNING until it is stopped, or a scenario ends or fails it: streaming
-        # jobs never finish by themselves.
-        self.status = "RUNNING"
-        self.error_message = None
-
-    from moto.moto_api import state_manager
-
-    # Runs change state only when something stops, fails or ends them (see init above), never by
-    # being read: moto's default would advance every run to SUCCEEDED on the first GetJobRuns.
-    state_manager.set_transition(model_name="glue::job_run", transition={"progression": "manual", "times": 10**9})
-    responses.GlueResponse.batch_stop_job_run = batch_stop_job_run
-    responses.GlueResponse.update_job = update_job
-    responses.GlueResponse.get_job_runs = get_job_runs
-    responses.GlueResponse._original_get_job_runs = original_get_job_runs
-    models.FakeJobRun.as_dict = as_dict
-    models.FakeJobRun.__init__ = init
-    models.FakeJobRun.advance = advance
-    models.FakeJob.start_job_run = start_job_run
-
-
-def _fill_events() -> None:
-    from moto.events import models, responses
-
-    def test_event_pattern(self: Any) -> tuple[str, dict[str, str]]:
-        pattern = models.EventPattern.load(self._get_param("EventPattern"))
-        event = json.loads(self._get_param("Event"))
-        return json.dumps({"Result": pattern.matches_event(event)}), self.response_headers
-
-    responses.EventsHandler.test_event_pattern = test_event_pattern
-
-
-def _fill_cloudwatch() -> None:
-    from moto.cloudwatch import responses
-
-    def describe_alarms(self: Any) -> ActionResult:
-        # AWS applies every filter given (moto only the first of prefix / names / state) and AlarmTypes.
-        alarms = list(self.cloudwatch_backend.describe_alarms())
-        prefix = self._get_param("AlarmNamePrefix")
-        names = self._get_param("AlarmNames", [])
-        state = self._get_param("StateValue")
-        action_prefix = self._get_param("ActionPrefix")
-        types = self._get_param("AlarmTypes", []) or ["MetricAlarm"]  # AWS's default: metric alarms only
-        if prefix:
-            alarms = [a for a in alarms if a.name.startswith(prefix)]
-        if names:
-            alarms = [a for a in alarms if a.name in names]
-        if state:
-            alarms = [a for a in alarms if a.state_value == state]
-        if action_prefix:
-            alarms = [a for a in alarms if any(x.startswith(action_prefix) for x in a.alarm_actions)]
-        metric = [a for a in alarms if a.rule is None] if "MetricAlarm" in types else []
-        composite = [a for a in alarms if a.rule is not None] if "CompositeAlarm" in types else []
-        return ActionResult({"MetricAlarms": metric, "CompositeAlarms": composite})
-
-    def put_composite_alarm(self: Any) -> ActionResult:
-        alarm = self.cloudwatch_backend.put_metric_alarm(
-            name=self._get_param("AlarmName"), namespace=None, metric_name=None, comparison_operator=None,
-            evaluation_periods=None, period=None, threshold=None, statistic=None,
-            description=self._get_param("AlarmDescription"), dimensions=[],
-            alarm_actions=self._get_param("AlarmActions", []), ok_actions=self._get_param("OKActions", []),
-            insufficient_data_actions=self._get_param("InsufficientDataActions", []),
-            actions_enabled=self._get_param("ActionsEnabled", True), rule=self._get_param("AlarmRule"),
-            tags=self._get_param("Tags", []))
-        alarm.state_value = "INSUFFICIENT_DATA"  # a new composite has not been evaluated yet
-        alarm.actions_suppressor = self._get_param("ActionsSuppressor")
-        return ActionResult({})
-
-    responses.CloudWatchResponse.describe_alarms = describe_alarms
-    responses.CloudWatchResponse.put_composite_alarm = put_composite_alarm
 
 
 SERVER_ERRORS = {"InternalFailure", "InternalServerError", "ServiceUnavailable", "InternalServerException"}
@@ -292,7 +127,7 @@ def _fill_s3_fault_injection() -> None:
 
 
 def _fill_global_fault_injection() -> None:
-    """AWS Health and Support are answered before moto's routing (sandbox.gaps_procedures): their calls are
+    """AWS Health and Support are answered before moto's routing (sandbox.gaps.health): their calls are
     recorded and faults injected in front of that fill (JSON protocol, the operation in X-Amz-Target)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
@@ -328,20 +163,6 @@ def _fill_global_fault_injection() -> None:
     DomainDispatcherApplication.__call__ = call
 
 
-def _fill_kafka_arn() -> None:
-    """An MSK cluster's ARN names the cluster, as AWS's does (`cluster/<name>/<uuid>`, the IAM service reference's
-    `kafka` cluster resource type); moto's leaves the name out, which no grant on `cluster/<name>/*` would match."""
-    from moto.kafka import models
-    from moto.utilities.utils import get_partition
-
-    def generate_arn(self: Any) -> str:
-        kind = "cluster" if self.cluster_type == "PROVISIONED" else "serverless-cluster"
-        return (f"arn:{get_partition(self.region_name)}:kafka:{self.region_name}:{self.account_id}:"
-                f"{kind}/{self.cluster_name}/{self.cluster_id}")
-
-    models.FakeKafkaCluster._generate_arn = generate_arn
-
-
 def _fill_module_list() -> None:
     """moto's server lists its own package directory (listdir + isdir of ~150 entries) on every request to
     route it: listed once, the same answer."""
@@ -357,17 +178,11 @@ def install_gap_fills() -> None:
         if _PATCHED:
             return
         _fill_module_list()
-        _fill_glue()
-        _fill_events()
-        _fill_cloudwatch()
         _fill_fault_injection()
-        _fill_kafka_arn()
-        __import__("sandbox.gaps_glue_failure").gaps_glue_failure.install()  # glue_job_failure, data_quality
-        __import__("sandbox.gaps_procedures").gaps_procedures.install()  # emergency and scaling procedures
-        __import__("sandbox.gaps_maintenance").gaps_maintenance.install()  # DescribeAlarmHistory (weekly review)
-        __import__("sandbox.gaps.awslambda").gaps.awslambda.install()  # Invoke of deployed functions (approvals)
-        __import__("sandbox.gaps_doctor").gaps_doctor.install()  # what remedy doctor reads (after gaps_procedures)
-        _fill_global_fault_injection()  # in front of the Health/Support fill
+        from sandbox import gaps
+
+        gaps.install()  # moto's gaps, one module per service (sandbox/gaps/)
+        _fill_global_fault_injection()  # in front of the Health/Support fill (sandbox.gaps.health)
         _PATCHED = True
 
 

@@ -10,7 +10,12 @@ again and again: `capture` copies every moto backend (and what the procedures' g
     restore(sandbox, baseline)      # the account as it was, running executions stopped first
 
 Not in a checkpoint: the Redshift stand-in (a real PostgreSQL; its tables the procedures touched are put back by
-gaps_procedures.restore_touched_tables, sessions and statistics are not) and the process's environment.
+sandbox.gaps.redshift.restore_touched_tables, sessions and statistics are not) and the process's environment.
+
+What this module patches in moto, and why: copy.deepcopy's dispatch for locks, conditions, events and SSM's
+ParameterDict while copying (they cannot be deep-copied otherwise; copies are fresh, free ones), SNS's
+Subscription.private_key (one signing key per subscription ARN, not one per restored copy), and, inside
+prepared_once(), botocore's create_loader and the ASL execution worker's entry point (loaded/parsed once).
 """
 
 from __future__ import annotations
@@ -27,9 +32,9 @@ from typing import Any
 class Checkpoint:
     # (BackendDict, account, AccountSpecificBackend, region, copy of the backend)
     backends: list[tuple[Any, str, Any, str, Any]] = field(default_factory=list)
-    procedures_state: Any = None  # sandbox.gaps_procedures.STATE
-    # What other gap fills and stand-ins keep beside moto: the doctor's fills (sandbox.gaps_doctor STATE,
-    # BLOCKED) and the Kafka stand-in's brokers (sandbox.kafka_standin.BROKERS).
+    gaps_state: Any = None  # what the gap fills keep beside moto (sandbox.gaps.state(): each module's STATE)
+    # What stand-ins keep beside moto: the network the doctor reaches (sandbox.seed_doctor.BLOCKED) and the Kafka
+    # stand-in's brokers (sandbox.kafka_standin.BROKERS).
     beside: dict[str, Any] = field(default_factory=dict)
     clock_offset: Any = None  # sandbox.clock's offset when captured: the account's time goes back with it
     suppressed: list[tuple[str, str]] = field(default_factory=list)
@@ -110,46 +115,46 @@ def capture(sandbox: Any) -> Checkpoint:
 
     _keep_signing_keys()
 
-    from sandbox import gaps_procedures
+    from sandbox import gaps
 
     with backend_lock, _copyable():
         containers = _containers()
         memo = _memo(containers)
         backends = [(bd, account, asb, region, copy.deepcopy(backend, memo))
                     for bd, account, asb in containers for region, backend in dict.items(asb)]
-        state = copy.deepcopy(gaps_procedures.STATE)
+        state = gaps.state()
         beside = copy.deepcopy(_beside())
     from sandbox import clock
 
-    return Checkpoint(backends=backends, procedures_state=state, suppressed=list(sandbox.suppressed), beside=beside,
+    return Checkpoint(backends=backends, gaps_state=state, suppressed=list(sandbox.suppressed), beside=beside,
                       clock_offset=clock.offset())
 
 
 def _beside() -> dict[str, Any]:
-    from sandbox import gaps_doctor, kafka_standin
+    from sandbox import kafka_standin, seed_doctor
 
-    return {"doctor": gaps_doctor.STATE, "blocked": set(gaps_doctor.BLOCKED), "brokers": kafka_standin.BROKERS}
+    return {"blocked": set(seed_doctor.BLOCKED), "brokers": kafka_standin.BROKERS}
 
 
 def _put_beside(saved: dict[str, Any]) -> None:
-    from sandbox import gaps_doctor, kafka_standin
+    from sandbox import kafka_standin, seed_doctor
 
     if not saved:
         return
-    gaps_doctor.STATE = copy.deepcopy(saved["doctor"])
-    gaps_doctor.BLOCKED.clear()
-    gaps_doctor.BLOCKED.update(saved["blocked"])
+    seed_doctor.BLOCKED.clear()
+    seed_doctor.BLOCKED.update(saved["blocked"])
     kafka_standin.BROKERS = copy.deepcopy(saved["brokers"])
 
 
 def restore(sandbox: Any, checkpoint: Checkpoint) -> None:
     from moto.core.base_backend import BackendDict, backend_lock
 
-    from sandbox import gaps_procedures, stepfunctions
+    from sandbox import gaps, stepfunctions
+    from sandbox.gaps import redshift
 
     if _running_executions():
         stepfunctions.stop_executions(sandbox)  # nothing keeps running against the state being replaced
-    gaps_procedures.restore_touched_tables(sandbox.catalog)  # what the procedures changed in the stand-in
+    redshift.restore_touched_tables(sandbox.catalog)  # what the procedures changed in the stand-in
     with backend_lock, _copyable():
         memo = _memo(_containers() + [(bd, account, asb) for bd, account, asb, _r, _b in checkpoint.backends])
         kept = {(id(asb), region) for _bd, _account, asb, region, _b in checkpoint.backends}
@@ -162,7 +167,7 @@ def restore(sandbox: Any, checkpoint: Checkpoint) -> None:
             if not any(existing is bd for existing in BackendDict._instances):
                 BackendDict._instances.append(bd)
             dict.__setitem__(asb, region, copy.deepcopy(backend, memo))
-        gaps_procedures.STATE = copy.deepcopy(checkpoint.procedures_state)
+        gaps.restore_state(checkpoint.gaps_state)
         _put_beside(checkpoint.beside)
         if checkpoint.clock_offset is not None:
             __import__("sandbox.clock").clock.restore_offset(checkpoint.clock_offset)

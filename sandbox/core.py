@@ -35,8 +35,9 @@ from sandbox.alarms import (
 )
 from sandbox.aws import EmulatedAccount
 from sandbox.cfn import Deployment, FunctionSpec, RuleSpec, deploy
-from sandbox.gaps_doctor import seed as seed_for_doctor
-from sandbox.gaps_maintenance import schedule_due, scheduler_input, seed_lake_housekeeping
+from sandbox.scheduler import schedule_due, scheduler_input
+from sandbox.seed_doctor import seed as seed_for_doctor
+from sandbox.seed_maintenance import seed_lake_housekeeping
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,7 +147,7 @@ class Sandbox:
         from sandbox.kafka_standin import ENV as KAFKA_STANDIN_ENV
 
         self.extra_env.update(KAFKA_STANDIN_ENV)  # the lag probe's brokers: the stand-in (sandbox.kafka_standin)
-        from sandbox.gaps_doctor import ENV as DOCTOR_ENV
+        from sandbox.seed_doctor import ENV as DOCTOR_ENV
 
         self.extra_env.update(DOCTOR_ENV)  # the in-VPC doctor's TCP checks: the emulated private network
         self.redshift: Any = None  # the Redshift stand-in, started on first use (sandbox.redshift_wiring)
@@ -342,7 +343,7 @@ class Sandbox:
                                    f"{rule.name}"], "detail": {}}
             if names is not None and rule.name not in names:
                 continue
-            if rule.input is not None:  # AWS::Scheduler::Schedule (sandbox.gaps_maintenance)
+            if rule.input is not None:  # AWS::Scheduler::Schedule (sandbox.scheduler)
                 if names is None and not schedule_due(rule.pattern["schedule"], rule.pattern.get("timezone"), at):
                     continue
                 event = scheduler_input(rule.input, at, f"arn:aws:scheduler:{self.catalog.region}:"

@@ -271,7 +271,6 @@ TABLE: dict[tuple[str, str], Row] = {
     ("kafka", "DescribeClusterV2"): _one("kafka:DescribeClusterV2", _kafka_cluster),
     ("kafka", "DescribeCluster"): _one("kafka:DescribeCluster", _kafka_cluster),
     ("kafka", "UpdateBrokerCount"): _one("kafka:UpdateBrokerCount", _kafka_cluster),
-    ("kafka", "ListNodes"): _one("kafka:ListNodes", _kafka_cluster),
     ("kafka", "GetBootstrapBrokers"): _star("kafka:GetBootstrapBrokers"),
     ("kafka", "ListTopics"): _one("kafka:ListTopics", _kafka_cluster),
     # CloudWatch, Logs, CloudTrail, CloudFormation, Health, Support

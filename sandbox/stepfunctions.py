@@ -13,6 +13,16 @@ Every task signs with the state machine's own role (sandbox.iam): moto's interpr
 integrations with a fixed key; here they carry the role's key, and a Lambda task is evaluated as
 `lambda:InvokeFunction` on the function before it runs.
 
+What this engine patches in moto, and why (the service's own gaps, SendTaskFailure's cause, aws-sdk error names
+and definite JSONPaths, are fills: sandbox/gaps/stepfunctions.py):
+- lambda_eval_utils._invoke_lambda_function: a Lambda task runs the deployed function's handler here (moto's
+  Lambda needs Docker and knows none of the synthesized functions);
+- boto_client.boto_client_for (and the interpreter modules that imported it): a task's client signs with the
+  state machine role's key, so IAM (sandbox.iam) judges the machine's calls as AWS would;
+- WaitFunction._wait_interval: a Wait state advances the sandbox's clock instead of sleeping;
+- StepFunctionsParserBackend._validate_definition: a definition is parsed once per process (same answer);
+- default_user_config["stepfunctions"]["execute_state_machine"] = True: executions run at all.
+
     enable(sandbox)        # Sandbox.start: execution on, moto's own calls pointed at this server, Lambda hooked
     stop_executions(s)     # before the account is reset: nothing keeps waiting on a token
 """
@@ -22,13 +32,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-_ACTIVE: Any = None
-_LOCK = threading.RLock()  # one function at a time: Sandbox.invoke switches the process's environment
-FUNCTION_LOCK = _LOCK  # held by Sandbox.invoke too: a Lambda task waits for the function that started its run
+from sandbox import active as _active
+from sandbox.active import FUNCTION_LOCK
+
+_LOCK = FUNCTION_LOCK  # one function at a time: Sandbox.invoke switches the process's environment; a Lambda
+# task waits for the function that started its run (sandbox.active.FUNCTION_LOCK, held by Sandbox.invoke too)
 _ORIGINAL: Any = None
 _BOTO_CLIENT_USERS = (  # moto's modules that build their clients with boto_client_for (aws-sdk, Lambda, S3 ...)
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
@@ -62,7 +73,8 @@ INVOCATIONS: list[StepInvocation] = []
 
 
 def active() -> Any:
-    return _ACTIVE
+    """The sandbox whose functions answer (sandbox.active, where the gap fills read it)."""
+    return _active.active()
 
 
 _PARSED: dict[str, Any] = {}
@@ -90,7 +102,7 @@ def _validate_once() -> None:
 
 def enable(sandbox: Any) -> None:
     """Make `sandbox` the one whose deployed functions answer state machines' Lambda tasks."""
-    global _ACTIVE, _ORIGINAL
+    global _ORIGINAL
     from moto.core.config import default_user_config
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
@@ -100,7 +112,7 @@ def enable(sandbox: Any) -> None:
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
     # moto's ASL interpreter calls AWS (aws-sdk integrations) on localhost:$MOTO_PORT: this server.
     os.environ["MOTO_PORT"] = sandbox.account.endpoint.rsplit(":", 1)[1]
-    from sandbox import clock, gaps_procedures
+    from sandbox import clock, gaps, seed_procedures
 
     clock.install_function_clock()  # functions that wait for AWS wait on the sandbox's clock
     with _LOCK:
@@ -109,12 +121,12 @@ def enable(sandbox: Any) -> None:
             lambda_eval_utils._invoke_lambda_function = _invoke
             _sign_with_role()
             _wait_on_the_sandbox_clock()
-        if _ACTIVE is not sandbox:  # another sandbox (another test module): nothing of the last one carries over
-            gaps_procedures.reset()
+        if _active.active() is not sandbox:  # another sandbox (another test module): nothing of the last carries over
+            gaps.reset()
             INVOCATIONS.clear()
-        _ACTIVE = sandbox
+        _active.set_active(sandbox)
 
-    gaps_procedures.seed(sandbox.catalog, sandbox.account)
+    seed_procedures.seed(sandbox.catalog, sandbox.account)
 
 
 def _wait_on_the_sandbox_clock() -> None:
@@ -134,10 +146,11 @@ def _wait_on_the_sandbox_clock() -> None:
 
 def after_reset(sandbox: Any) -> None:
     """The account was reset: the procedures' part of it is seeded again."""
-    from sandbox import gaps_procedures
+    from sandbox import gaps
+    from sandbox.gaps import redshift
 
-    gaps_procedures.restore_touched_tables(sandbox.catalog)
-    gaps_procedures.reset()
+    redshift.restore_touched_tables(sandbox.catalog)
+    gaps.reset()
     INVOCATIONS.clear()
     enable(sandbox)
 
@@ -153,7 +166,7 @@ def stop_executions(sandbox: Any) -> None:
 
 
 def _function(name_or_arn: str) -> Any:
-    sandbox = _ACTIVE
+    sandbox = _active.active()
     if sandbox is None:
         return None
     name = name_or_arn.split(":function:", 1)[-1].split(":", 1)[0]
@@ -202,7 +215,7 @@ def _invoke(parameters: dict[str, Any], region: str, state_credentials: Any) -> 
     logs: list[str] = []
     with _LOCK:
         try:
-            result = _ACTIVE.invoke(spec, event, logs)
+            result = _active.active().invoke(spec, event, logs)
         except Exception as error:
             INVOCATIONS.append(StepInvocation(spec.name, str(event.get("step") or event.get("mode", "")), False,
                                               f"{type(error).__name__}: {error}", logs))

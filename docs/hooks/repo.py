@@ -119,13 +119,30 @@ def on_config(config: Any) -> Any:
     config.mdx_configs.setdefault("pymdownx.snippets", {})["base_path"] = [str(ROOT)]
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    _playbook_pages_in_nav(config.nav or [])
     return config
+
+
+def _playbook_pages_in_nav(nav: list[Any]) -> None:
+    """A playbook's page, docs/playbooks/<name>.md, joins the Playbooks section of the nav by itself (after the
+    pages mkdocs.yml lists), titled by its first heading: adding a playbook edits no list here either."""
+    section = next((item["Playbooks"] for item in nav if isinstance(item, dict) and "Playbooks" in item), None)
+    if not isinstance(section, list):
+        return
+    listed = {p if isinstance(p, str) else next(iter(p.values())) for p in section}
+    for page in sorted((DOCS / "playbooks").glob("*.md")):
+        path = f"playbooks/{page.name}"
+        if path not in listed:
+            heading = next((line[2:].strip() for line in page.read_text(encoding="utf-8").splitlines()
+                            if line.startswith("# ")), page.stem)
+            section.append({heading: path})
 
 
 def on_files(files: Files, config: Any) -> Files:
     wanted: set[str] = set()
     for file in files.documentation_pages():
         text = Path(file.abs_src_path or "").read_text(encoding="utf-8")
+        text = GENERATED.sub(_generated, text)  # generated tables link repository files too (gap fills)
         for match in LINK.finditer(text):
             path = _repo_target(file.src_uri, match["target"])
             if path:
@@ -213,7 +230,10 @@ def signals_table() -> str:
 def playbooks_table() -> str:
     from functions.playbooks import CORE_READS, PLAYBOOKS
 
-    rows = [[f"`{d.name}`", d.runbook_section, ", ".join(f"`{s}`" for s in d.signals)
+    def page(name: str) -> str:  # links resolve from docs/playbooks/index.md, where this table is
+        return f"[`{name}`]({name}.md)" if (DOCS / "playbooks" / f"{name}.md").is_file() else f"`{name}`"
+
+    rows = [[page(d.name), d.runbook_section, ", ".join(f"`{s}`" for s in d.signals)
              + (f"; Glue Job State Change {'/'.join(d.glue_job_states)}" if d.glue_job_states else ""),
              ", ".join(f"`{a}`" for a in d.actions), ", ".join(f"`{r}`" for r in (*CORE_READS, *d.reads)),
              "yes" if d.in_vpc else "no"] for d in PLAYBOOKS.values()]
@@ -340,9 +360,24 @@ def catalog_table() -> str:
     return _table(["Field", "Type", "Default", "Notes (from the schema's comments)"], rows)
 
 
+def gap_fills_tables() -> str:
+    """One table per gap-fill module (sandbox/gaps/<service>.py): its OPERATIONS, why moto's is not enough."""
+    from sandbox import gaps
+
+    sections = []
+    for module in gaps.modules():
+        path = module.__name__.replace(".", "/") + ".py"
+        summary = _cell((module.__doc__ or "").strip().split("\n\n", 1)[0])
+        rows = [[f"`{op}`", fill.why, fill.what, f"[API reference]({fill.doc})"]
+                for op, fill in module.OPERATIONS.items()]
+        sections.append(f"#### [`{path}`](../{path})\n\n{summary}\n\n"
+                        + _table(["Operation", "Why moto's is not enough", "What the sandbox answers", "AWS"], rows))
+    return "\n\n".join(sections)
+
+
 GENERATORS: dict[str, Callable[..., str]] = {
     "alarms": alarms_table, "signals": signals_table, "playbooks": playbooks_table, "actions": actions_table,
-    "scenarios": scenarios_table, "cli": cli_table, "catalog": catalog_table,
+    "scenarios": scenarios_table, "cli": cli_table, "catalog": catalog_table, "gaps": gap_fills_tables,
 }
 
 

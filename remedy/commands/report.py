@@ -108,7 +108,7 @@ def weekly(env: EnvOption = "dev", as_json: JsonOption = False) -> None:
 
     def prepare(sandbox: Any, now: datetime) -> None:
         from functions.maintenance import function_name
-        from sandbox.gaps_maintenance import seed_week
+        from sandbox.seed_maintenance import seed_week
 
         seed_week(sandbox.catalog, sandbox.account, now)
         sandbox.invoke(sandbox.function(function_name(sandbox.catalog, "posture")), {"job": "posture"})

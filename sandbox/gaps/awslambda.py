@@ -13,25 +13,60 @@ process (game day) or as a subprocess pointed at it through AWS_ENDPOINT_URL.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
+from sandbox.gaps import Fill
+
+_API = "https://docs.aws.amazon.com/lambda/latest/api"
+OPERATIONS: dict[str, Fill] = {
+    "lambda:Invoke": Fill("behaviour", "a deployed function's real handler runs in this process (moto's Lambda "
+                                       "needs Docker and knows none of them); a raised error is a function error",
+                          f"{_API}/API_Invoke.html"),
+    "lambda:GetLayerVersionByArn": Fill("missing", "the public Powertools layer version the templates use (another "
+                                                   "account's: moto keeps layers per account); AccessDenied for "
+                                                   "an unknown one", f"{_API}/API_GetLayerVersionByArn.html"),
+    "lambda:GetAccountSettings": Fill("missing", "the account's concurrency limit (default 1,000 per region) minus "
+                                                 "what functions reserve", f"{_API}/API_GetAccountSettings.html"),
+}
+DEFAULT_CONCURRENCY = 1000  # Lambda's default concurrent executions quota per region (Lambda quotas page)
+
+
+@dataclass
+class _State:
+    layers: dict[str, dict[str, Any]] = field(default_factory=dict)  # layer version ARN -> GetLayerVersion answer
+    concurrency_limit: int = DEFAULT_CONCURRENCY
+
+
+STATE = _State()
 _INSTALLED = False
+
+
+def reset() -> None:
+    global STATE
+    STATE = _State()
+
+
+def set_concurrency_limit(limit: int) -> None:
+    """The account's concurrent executions quota (a new account's can be as low as 10)."""
+    STATE.concurrency_limit = limit
 
 
 def install() -> None:
     global _INSTALLED
     if _INSTALLED:
         return
+    _fill_layers_and_settings()
     from moto.awslambda.responses import LambdaResponse
 
     original = LambdaResponse.invoke
 
     def invoke(self: Any) -> Any:
-        from sandbox import stepfunctions
+        from sandbox import active
 
         name = unquote(self.path.rsplit("/", 2)[-2]).split(":function:", 1)[-1].split(":", 1)[0]
-        sandbox = stepfunctions.active()
+        sandbox = active.active()
         spec = next((s for s in sandbox.deployment.functions.values() if name in (s.name, s.arn)), None) \
             if sandbox is not None else None
         if spec is None or self.headers.get("X-Amz-Invocation-Type", "RequestResponse") != "RequestResponse":
@@ -39,7 +74,7 @@ def install() -> None:
         raw = self.body or b"{}"
         event = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
         headers = {"content-type": "application/json", "x-amz-executed-version": "$LATEST"}
-        with stepfunctions._LOCK:  # one function at a time: invoking switches the process's environment
+        with active.FUNCTION_LOCK:  # one function at a time: invoking switches the process's environment
             try:
                 result = sandbox.invoke(spec, event)
             except Exception as error:
@@ -50,3 +85,32 @@ def install() -> None:
 
     LambdaResponse.invoke = invoke
     _INSTALLED = True
+
+
+def _fill_layers_and_settings() -> None:
+    from moto.awslambda import responses, urls
+
+    def get_layer_version_by_arn(self: Any) -> Any:
+        # GET /2018-10-31/layers?find=LayerVersion&Arn=…: moto has no method for it.
+        arn = (parse_qs(self.parsed_url.query).get("Arn") or [""])[0]
+        found = STATE.layers.get(arn)
+        if found is None:
+            # AWS: an unknown version of another account's layer is answered like one you may not read.
+            return 403, {"x-amzn-ErrorType": "AccessDeniedException", "Content-Type": "application/json",
+                         "status": "403"}, \
+                json.dumps({"Type": "User", "Message": f"User is not authorized to perform: "
+                                                       f"lambda:GetLayerVersion on resource: {arn}"})
+        return 200, {"Content-Type": "application/json"}, json.dumps(found)
+
+    def get_account_settings(self: Any) -> Any:
+        reserved = sum(int(getattr(fn, "reserved_concurrency", None) or 0)
+                       for fn in self.backend.list_functions())
+        return 200, {"Content-Type": "application/json"}, json.dumps({
+            "AccountLimit": {"TotalCodeSize": 80530636800, "CodeSizeUnzipped": 262144000,
+                             "CodeSizeZipped": 52428800, "ConcurrentExecutions": STATE.concurrency_limit,
+                             "UnreservedConcurrentExecutions": STATE.concurrency_limit - reserved},
+            "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": len(self.backend.list_functions())}})
+
+    responses.LambdaResponse.get_layer_version_by_arn = get_layer_version_by_arn
+    responses.LambdaResponse.get_account_settings = get_account_settings
+    urls.url_paths[r"{0}/(?P<api_version>[^/]+)/account-settings/?$"] = responses.LambdaResponse.dispatch

@@ -101,7 +101,7 @@ def test_a_redshift_resize_is_resizing_until_the_clock_passes_it(sandbox: Sandbo
 
 
 def test_a_table_restore_is_pending_then_in_progress_then_succeeded(sandbox: Sandbox) -> None:
-    from sandbox import gaps_procedures
+    from sandbox.gaps import redshift as redshift_fill
 
     redshift = sandbox.client("redshift")
     rs = sandbox.catalog.redshift
@@ -119,7 +119,7 @@ def test_a_table_restore_is_pending_then_in_progress_then_succeeded(sandbox: San
                    ["TableRestoreStatusDetails"][0]["Status"])
 
     def restored_table_exists() -> bool:
-        return bool(gaps_procedures.standin().execute(
+        return bool(redshift_fill.standin().execute(
             "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
             (table.schema_name, f"{table.name}_restored_async")))
 

@@ -14,8 +14,9 @@ import pytest
 from functions.doctor import Finding
 from remedy.commands.doctor import collect
 from remedy.redshift_grants import for_catalog
-from sandbox import gaps_doctor
+from sandbox import seed_doctor
 from sandbox.core import Sandbox
+from sandbox.gaps import awslambda, kafka
 
 
 def findings(sandbox: Sandbox) -> list[Finding]:
@@ -37,7 +38,7 @@ def test_the_seeded_account_passes_every_check(sandbox: Sandbox) -> None:
 
 
 def _revoke_grant(sb: Sandbox) -> None:
-    from sandbox.gaps_procedures import standin
+    from sandbox.gaps.redshift import standin
 
     standin().execute('REVOKE SELECT ON svv_table_info FROM "remedy"')
 
@@ -74,17 +75,17 @@ def _brokers_off(sb: Sandbox) -> None:
 
 
 def _partitions_off(sb: Sandbox) -> None:
-    arn = gaps_doctor.cluster_arn(sb.catalog, sb.account)
+    arn = seed_doctor.cluster_arn(sb.catalog, sb.account)
     assert arn
-    gaps_doctor.set_partitions(arn, "orders", 24)
+    kafka.set_partitions(arn, "orders", 24)
 
 
 def _no_layer(sb: Sandbox) -> None:
-    gaps_doctor.STATE.layers.clear()
+    awslambda.STATE.layers.clear()
 
 
 def _new_account(sb: Sandbox) -> None:
-    gaps_doctor.set_concurrency_limit(10)
+    awslambda.set_concurrency_limit(10)
 
 
 def _no_subscription(sb: Sandbox) -> None:
@@ -116,7 +117,7 @@ def test_each_break_fails_its_check_once_with_its_fix(sandbox: Sandbox, name: st
         found = failed(findings(sandbox))
     finally:
         if name == "missing grant":
-            from sandbox.gaps_procedures import standin
+            from sandbox.gaps.redshift import standin
 
             standin().execute('GRANT SELECT ON svv_table_info TO "remedy"')
     assert [f.check for f in found] == [check], [f.as_dict() for f in found]
@@ -160,7 +161,7 @@ def test_daily_runs_report_page_and_show_in_the_cli(sandbox: Sandbox) -> None:
 
     _no_kill_switch(sandbox)
     cluster = sandbox.client("redshift").describe_clusters()["Clusters"][0]["Endpoint"]
-    gaps_doctor.BLOCKED.add((cluster["Address"], int(cluster["Port"])))
+    seed_doctor.BLOCKED.add((cluster["Address"], int(cluster["Port"])))
     broken = _run_daily(sandbox, "doctor")
     assert broken["summary"].startswith("1 check(s) failed: kill-switch"), broken["summary"]
     vpc = _run_daily(sandbox, "doctor_vpc")

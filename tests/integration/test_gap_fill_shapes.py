@@ -6,6 +6,11 @@ so a misspelt member would otherwise vanish instead of failing).
 
 FILLED lists the operations explicitly; test_every_installed_fill_is_validated proves the list covers every
 method the gap-fill modules install on moto, so a new fill cannot skip this test.
+
+The gap-fill tables (sandbox/gaps/<service>.py OPERATIONS) are held to the same: every row is installed and
+exercised here, says why moto's own answer is not enough (a "missing" row is one pristine moto does not
+serve), and every operation the product calls (a deployed function or a state machine: sandbox/iam_requests.py
+TABLE, and the state machines' aws-sdk tasks) is either served by moto or a row of a table.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ from sandbox.core import Sandbox
 
 pytestmark = pytest.mark.integration
 
-GAP_MODULES = ("sandbox.aws", "sandbox.gaps_glue_failure", "sandbox.gaps_procedures", "sandbox.gaps_maintenance",
-               "sandbox.gaps.awslambda")
+GAP_PACKAGE = "sandbox.gaps."  # every module in it, and the engine's own patches in sandbox.aws
+ENGINE_MODULES = ("sandbox.aws",)
 JOB = "orders-stream"
 
 
@@ -308,7 +313,7 @@ def redshift_data_get_statement_result(sandbox: Sandbox) -> tuple[Recorded, str,
 
 
 def cloudtrail_lookup_events(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
-    from sandbox.gaps_procedures import seed_cloudtrail_event
+    from sandbox.gaps.cloudtrail import seed_cloudtrail_event
 
     seed_cloudtrail_event(name="UpdateJob", source="glue.amazonaws.com", at=datetime.now(UTC) - timedelta(hours=1),
                           username="alice", access_key="AKIAEXAMPLE", region=sandbox.catalog.region,
@@ -319,7 +324,7 @@ def cloudtrail_lookup_events(sandbox: Sandbox) -> tuple[Recorded, str, dict[str,
 
 
 def health_describe_events(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
-    from sandbox.gaps_procedures import set_support_plan
+    from sandbox.gaps.health import set_support_plan
 
     set_support_plan("business")
     try:
@@ -355,6 +360,29 @@ def stepfunctions_send_task_failure(sandbox: Sandbox) -> tuple[Recorded, str, di
     raise AssertionError("the execution never sent its task token")
 
 
+def kafka_list_topics(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    kafka = Recorded(sandbox, "kafka")
+    return kafka, "ListTopics", kafka.client.list_topics(ClusterArn=_msk_arn(sandbox))
+
+
+def kafka_get_bootstrap_brokers(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    kafka = Recorded(sandbox, "kafka")
+    return kafka, "GetBootstrapBrokers", kafka.client.get_bootstrap_brokers(ClusterArn=_msk_arn(sandbox))
+
+
+def lambda_get_layer_version_by_arn(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    from sandbox.gaps import awslambda
+
+    client = Recorded(sandbox, "lambda")
+    arn = next(iter(awslambda.STATE.layers))  # the Powertools layer version the templates use (seeded)
+    return client, "GetLayerVersionByArn", client.client.get_layer_version_by_arn(Arn=arn)
+
+
+def lambda_get_account_settings(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    client = Recorded(sandbox, "lambda")
+    return client, "GetAccountSettings", client.client.get_account_settings()
+
+
 def lambda_invoke(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
     client = Recorded(sandbox, "lambda")
     spec = next(iter(sandbox.deployment.functions.values()))
@@ -379,6 +407,8 @@ FILLED: dict[str, Exercise] = {
     "kafka:DescribeClusterV2": kafka_describe_cluster_v2,
     "kafka:ListClustersV2": kafka_list_clusters_v2,
     "kafka:UpdateBrokerCount": kafka_update_broker_count,
+    "kafka:ListTopics": kafka_list_topics,
+    "kafka:GetBootstrapBrokers": kafka_get_bootstrap_brokers,
     "redshift:ResizeCluster": redshift_resize_cluster,
     "redshift:DescribeClusters": redshift_describe_clusters,
     "redshift:CreateClusterSnapshot": redshift_create_cluster_snapshot,
@@ -393,7 +423,12 @@ FILLED: dict[str, Exercise] = {
     "secretsmanager:RotateSecret": secretsmanager_rotate_secret,
     "stepfunctions:SendTaskFailure": stepfunctions_send_task_failure,
     "lambda:Invoke": lambda_invoke,
+    "lambda:GetLayerVersionByArn": lambda_get_layer_version_by_arn,
+    "lambda:GetAccountSettings": lambda_get_account_settings,
 }
+# Rows of the tables whose only answer of the fill's own is an error (its success is moto's): not shape-checked.
+ERROR_ONLY = {"support:CreateCase": "SubscriptionRequiredException on the Basic plan (tests/integration/"
+                                    "test_procedures.py rehearses it); moto answers on Business"}
 
 # What each method a gap-fill module installs on moto answers: the operations above whose response it makes or
 # changes, or why it answers none (error answers and plumbing are tested where they matter).
@@ -415,6 +450,8 @@ INSTALLED: dict[str, tuple[str, ...] | str] = {
     "KafkaBackend.describe_cluster_v2": ("kafka:DescribeClusterV2",),
     "KafkaBackend.list_clusters_v2": ("kafka:ListClustersV2",),
     "KafkaResponse.update_broker_count": ("kafka:UpdateBrokerCount",),
+    "KafkaResponse.list_topics": ("kafka:ListTopics",),
+    "KafkaResponse.get_bootstrap_brokers": ("kafka:GetBootstrapBrokers",),
     "RedshiftResponse.resize_cluster": ("redshift:ResizeCluster",),
     "RedshiftResponse.restore_table_from_cluster_snapshot": ("redshift:RestoreTableFromClusterSnapshot",),
     "RedshiftResponse.describe_table_restore_status": ("redshift:DescribeTableRestoreStatus",),
@@ -428,8 +465,12 @@ INSTALLED: dict[str, tuple[str, ...] | str] = {
     "SecretsManagerBackend.rotate_secret": ("secretsmanager:RotateSecret",),
     "StepFunctionResponse.send_task_failure": ("stepfunctions:SendTaskFailure",),
     "LambdaResponse.invoke": ("lambda:Invoke",),
+    "LambdaResponse.get_layer_version_by_arn": ("lambda:GetLayerVersionByArn",),
+    "LambdaResponse.get_account_settings": ("lambda:GetAccountSettings",),
     # Health and Support are answered in front of moto's routing; the success answer is Health's DescribeEvents.
-    "DomainDispatcherApplication.__call__": ("health:DescribeEvents",),
+    "DomainDispatcherApplication.__call__": ("health:DescribeEvents", "support:CreateCase"),
+    "Subscription.publish": "delivers to the deployed functions' Lambda subscriptions (sandbox.gaps.sns; SNS "
+                            "Publish's own answer is moto's)",
     "BaseResponse.call_action": "records calls, answers IAM denials and injected faults (error bodies: "
                                 "tests/integration/test_sandbox_faults.py)",
     "S3Response.bucket_response": "records S3 calls, answers IAM denials and injected faults (error bodies)",
@@ -448,7 +489,8 @@ def installed_methods() -> set[str]:
                 continue
             for attr, value in vars(cls).items():
                 function = getattr(value, "__func__", value)
-                if getattr(function, "__module__", None) in GAP_MODULES and \
+                owner = str(getattr(function, "__module__", None))
+                if (owner in ENGINE_MODULES or owner.startswith(GAP_PACKAGE)) and \
                         (not attr.startswith("_") or (attr.startswith("__") and attr.endswith("__"))):
                     found.add(f"{cls_name}.{attr}")
     return found
@@ -458,7 +500,131 @@ def test_every_installed_fill_is_validated(sandbox_env: Sandbox) -> None:
     unlisted = installed_methods() - set(INSTALLED)
     assert not unlisted, f"gap fills not listed here (add them to INSTALLED, their operations to FILLED): {unlisted}"
     named = {op for ops in INSTALLED.values() if isinstance(ops, tuple) for op in ops}
-    assert named <= set(FILLED), f"operations answered by a fill but not exercised: {sorted(named - set(FILLED))}"
+    unexercised = named - set(FILLED) - set(ERROR_ONLY)
+    assert not unexercised, f"operations answered by a fill but not exercised: {sorted(unexercised)}"
+
+
+def test_every_table_row_is_installed_and_every_fill_is_in_a_table(sandbox_env: Sandbox) -> None:
+    from sandbox import gaps
+
+    named = {op for ops in INSTALLED.values() if isinstance(ops, tuple) for op in ops}
+    tables = set(gaps.operations())
+    assert not tables - named, f"rows of sandbox/gaps tables no installed method answers: {sorted(tables - named)}"
+    assert not named - tables, f"filled operations missing from their service's table: {sorted(named - tables)}"
+
+
+# --- the tables against moto and against what the product calls ---------------------------------------------
+
+# Whether pristine moto (no fill installed: a process of its own) serves an operation: its service's Response
+# class has the operation's method (moto dispatches an action to its snake_case name), neither it nor the
+# backend's method of that name raises NotImplementedError. Answers "" when served, else why not.
+_MOTO_SERVES = """
+import importlib, inspect, json, sys
+from moto.backends import ALT_SERVICE_NAMES
+from moto.core.responses import BaseResponse
+from moto.core.utils import camelcase_to_underscores
+
+S3_NAMES = {"GetBucketLifecycleConfiguration": "get_bucket_lifecycle"}  # moto's S3 names it after the old API
+
+
+def served(key):
+    service, operation = key.split(":")
+    module = ALT_SERVICE_NAMES.get(service, service.replace("-", ""))
+    try:
+        responses = importlib.import_module(f"moto.{module}.responses")
+    except ImportError:
+        return f"moto has no {service} service"
+    name = S3_NAMES.get(operation) if service == "s3" and operation in S3_NAMES else camelcase_to_underscores(operation)
+    classes = [c for _, c in inspect.getmembers(responses, inspect.isclass)
+               if issubclass(c, BaseResponse) and c.__module__ == responses.__name__]
+    method = next((getattr(c, name) for c in classes if hasattr(c, name)), None)
+    if method is None:
+        return f"no {name} in moto.{module}.responses"
+    if "NotImplementedError" in inspect.getsource(method):
+        return f"{name} raises NotImplementedError"
+    models = importlib.import_module(f"moto.{module}.models")
+    for _, backend in inspect.getmembers(models, inspect.isclass):
+        impl = getattr(backend, name, None)
+        if backend.__name__.endswith("Backend") and callable(impl) and \\
+                "raise NotImplementedError" in inspect.getsource(impl):
+            return f"{backend.__name__}.{name} raises NotImplementedError"
+    return ""
+
+
+print(json.dumps({key: served(key) for key in json.loads(sys.argv[1])}))
+"""
+
+# Operations the product calls that are never called in the sandbox, and why.
+NOT_CALLED_IN_THE_SANDBOX = {
+    "s3:PutBucketMetricsConfiguration": "the bucket_metrics custom resource (infra/constructs/bucket_metrics.py) "
+                                        "calls it at deploy time in CloudFormation; sandbox.cfn runs no custom "
+                                        "resources",
+}
+
+
+def moto_serves(operations: list[str]) -> dict[str, str]:
+    import subprocess
+
+    answer = subprocess.run([sys.executable, "-c", _MOTO_SERVES, json.dumps(sorted(operations))], check=True,
+                            capture_output=True, text=True, timeout=120)
+    return dict(json.loads(answer.stdout))
+
+
+def sdk_task_operations(sandbox: Sandbox) -> set[str]:
+    """The operation of every aws-sdk task of the synthesized state machines, "<botocore service>:<Operation>"."""
+    from infra.gates import SDK_PREFIX, all_states, operation_model, state_machines
+
+    found = set()
+    for stack, template in sandbox.templates.items():
+        for _where, definition in state_machines(stack, template):
+            for _name, state in all_states(definition.get("States", {})):
+                resource = state.get("Resource")
+                if state.get("Type") == "Task" and isinstance(resource, str) and resource.startswith(SDK_PREFIX):
+                    service, _, action = resource[len(SDK_PREFIX):].partition(":")
+                    model = operation_model(service, action.split(".", 1)[0])
+                    found.add(f"{model.service_model.service_name}:{model.name}")
+    return found
+
+
+def called_operations(sandbox: Sandbox) -> set[str]:
+    """Every operation a deployed function or a state machine calls: the IAM request table's rows (a call
+    without one fails as unmapped) and every aws-sdk task of the synthesized state machines."""
+    from sandbox.iam_requests import TABLE
+
+    return {f"{service}:{operation}" for service, operation in TABLE} | sdk_task_operations(sandbox)
+
+
+def test_the_tables_say_why_moto_is_not_enough_and_name_the_aws_document(sandbox_env: Sandbox) -> None:
+    from sandbox import gaps
+
+    rows = gaps.operations()
+    malformed = [op for op, fill in rows.items() if not isinstance(fill, gaps.Fill) or fill.why not in gaps.WHY
+                 or not fill.what or not fill.doc.startswith("https://docs.aws.amazon.com/")]
+    assert not malformed, f"rows without a reason or an AWS document: {malformed}"
+    served = moto_serves(list(rows))
+    wrong = [f"{op}: '{rows[op].why}' but moto {'serves it' if not why_not else 'does not: ' + why_not}"
+             for op, why_not in served.items() if (rows[op].why == "missing") != bool(why_not)]
+    assert not wrong, "a row's reason disagrees with moto:\n" + "\n".join(wrong)
+
+
+def test_every_operation_the_product_calls_is_served_by_moto_or_filled(sandbox_env: Sandbox) -> None:
+    from sandbox import gaps
+    from sandbox.iam_requests import TABLE
+
+    tasks = sdk_task_operations(sandbox_env)
+    assert "kafka:UpdateBrokerCount" in tasks  # the scaling procedure's task: the templates were read
+    assert not tasks - {f"{s}:{o}" for s, o in TABLE}, "aws-sdk tasks without a row in sandbox/iam_requests.py"
+    called = called_operations(sandbox_env)
+    unserved = {op: why for op, why in moto_serves(sorted(called - set(gaps.operations()))).items() if why}
+    unserved = {op: why for op, why in unserved.items() if op not in NOT_CALLED_IN_THE_SANDBOX}
+    assert not unserved, "called, not served by moto and in no gap-fill table (sandbox/gaps/<service>.py):\n" + \
+        "\n".join(f"{op}: {why}" for op, why in sorted(unserved.items()))
+
+
+def test_the_check_names_an_unserved_operation() -> None:
+    answer = moto_serves(["kafka:UpdateBrokerCount", "glue:GetJob", "health:DescribeEvents"])
+    assert answer == {"kafka:UpdateBrokerCount": "no update_broker_count in moto.kafka.responses",
+                      "glue:GetJob": "", "health:DescribeEvents": "moto has no health service"}
 
 
 @pytest.mark.parametrize("operation", sorted(FILLED))

@@ -17,7 +17,7 @@ from remedy.gameday.drill import Drill
 from sandbox import redshift_history
 from sandbox.core import Sandbox
 from sandbox.redshift_wiring import detach_redshift, reset_redshift
-from sandbox.gaps_maintenance import seed_alarm_history, seed_week
+from sandbox.seed_maintenance import seed_alarm_history, seed_week
 
 pytestmark = [pytest.mark.integration, pytest.mark.enable_socket]
 

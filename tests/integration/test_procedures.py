@@ -27,9 +27,11 @@ from remedy.gameday.scenarios.procedures import (
     start,
     suspicious_user,
 )
-from sandbox import gaps_procedures, stepfunctions
+from sandbox import stepfunctions
 from sandbox.aws import inject_error
 from sandbox.core import Sandbox
+from sandbox.gaps import redshift
+from sandbox.people import answering, shown
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +45,7 @@ def sb(sandbox_env: Sandbox) -> Iterator[Sandbox]:
 
 
 def approve(sb: Sandbox, incident_id: str, reason: str = "ok") -> dict[str, Any]:
-    return incident.approve(sb.client, sb.catalog, incident_id, by=ALICE, reason=reason)
+    return incident.approve(sb.client, sb.catalog, incident_id, **answering(sb, ALICE), reason=reason)
 
 
 def told(sb: Sandbox, incident_id: str) -> dict[str, Any]:
@@ -77,16 +79,16 @@ def test_scale_glue_approved_carries_the_whole_definition_and_records_who(sb: Sa
     assert (after["NumberOfWorkers"], after["WorkerType"]) == (6, "G.2X")
     assert kept_fields(before, after) == []
     kinds = sorted(r["kind"] for r in sb.audit("IT-GLUE-1"))
-    assert kinds == ["approval", "approval_requested", "procedure_outcome", "rollback_point"]
+    assert kinds == ["answer", "approval", "approval_requested", "procedure_outcome", "rollback_point"]
     [answer] = [r["payload"] for r in sb.audit("IT-GLUE-1") if r["kind"] == "approval"]
-    assert (answer["by"], answer["decision"], answer["reason"]) == (ALICE, "APPROVED", "month end")
+    assert (answer["by"], answer["decision"], answer["reason"]) == (shown(sb, ALICE), "APPROVED", "month end")
     status = incident.status(sb.client, sb.catalog, "IT-GLUE-1")
     [run] = status["runs"]
     assert [s["state"] for s in run["steps"]] == ["Plan", "NeedsChange", "Approval", "Approved", "Go",
                                                   "GateUpdateJob", "GateUpdateJob verdict", "GateUpdateJob go",
                                                   "RecordRollbackPoint", "UpdateJob", "ReadJob", "Changed", "Report",
                                                   "Done"]  # the gate: kill switch and freezes (docs/safety.md)
-    assert status["approvals"][0]["status"] == "APPROVED" and status["approvals"][0]["answered_by"] == ALICE
+    assert status["approvals"][0]["status"] == "APPROVED" and status["approvals"][0]["answered_by"] == shown(sb, ALICE)
 
 
 def test_a_duplicate_start_is_refused_not_run_twice(sb: Sandbox) -> None:
@@ -104,10 +106,10 @@ def test_a_rejected_approval_changes_nothing_and_says_who_rejected(sb: Sandbox) 
     before = glue.get_job(JobName="orders-stream")["Job"]
     start(sb, "scale-glue", "IT-GLUE-2", job="orders-stream", workers=10)
     settle(sb, "scale-glue", "IT-GLUE-2")
-    incident.reject(sb.client, sb.catalog, "IT-GLUE-2", by=ALICE, reason="lag is draining")
+    incident.reject(sb.client, sb.catalog, "IT-GLUE-2", **answering(sb, ALICE), reason="lag is draining")
     ended = settle(sb, "scale-glue", "IT-GLUE-2", until_end=True)
     assert (ended["status"], ended["error"]) == ("FAILED", "Remedy.Rejected")
-    assert ended["cause"] == f"rejected by {ALICE}: lag is draining"
+    assert ended["cause"] == f"rejected by {shown(sb, ALICE)}: lag is draining"
     assert glue.get_job(JobName="orders-stream")["Job"] == before
     outcome = told(sb, "IT-GLUE-2")
     assert outcome["status"] == "REJECTED" and outcome["done"] == []
@@ -119,7 +121,7 @@ def test_an_unanswered_approval_times_out_into_the_failure_path(sb: Sandbox) -> 
     assert (ended["status"], ended["error"]) == ("FAILED", "Remedy.ApprovalTimedOut")
     assert sb.client("redshift").describe_clusters()["Clusters"][0]["NumberOfNodes"] == \
         sb.catalog.redshift.number_of_nodes
-    with pytest.raises(incident.IncidentError, match="no approval is waiting"):
+    with pytest.raises(incident.IncidentError, match="is TIMED_OUT: nothing more was done"):
         approve(sb, "IT-RS-1")
     [item] = incident.status(sb.client, sb.catalog, "IT-RS-1")["approvals"]
     assert item["status"] == "TIMED_OUT"
@@ -203,7 +205,7 @@ def test_data_corruption_restores_swaps_reprocesses_verifies_and_resumes(sb: San
     ended = settle(sb, "data-corruption", "IT-DC-1", until_end=True)
     assert ended["status"] == "SUCCEEDED", ended
     assert customer_quality(sb) == {"rows": 200, "null_emails": 0, "duplicates": 0}
-    tables = {r[0] for r in gaps_procedures.standin().execute(
+    tables = {r[0] for r in redshift.standin().execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics'")}
     assert "dim_customer_corrupt_it_dc_1" in tables and "dim_customer_restored_it_dc_1" not in tables
     s3 = sb.client("s3")
@@ -258,7 +260,7 @@ def test_the_cli_starts_refuses_a_duplicate_and_approves_against_the_emulated_ac
     import subprocess
     import sys
 
-    env = {**os.environ, **sb.account.environ()}
+    env = {**os.environ, **sb.account.environ(), **answering(sb, "carol")["credentials"]}  # carol's own keys
 
     def remedy(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "remedy.cli", "incident", *args], capture_output=True,

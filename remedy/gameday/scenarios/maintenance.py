@@ -9,7 +9,7 @@ from typing import Any
 from functions.maintenance import reports_bucket, schedule_name, terraform_state_bucket
 from remedy.gameday.drill import Drill
 from remedy.gameday.registry import scenario
-from sandbox.gaps_maintenance import seed_week
+from sandbox.seed_maintenance import seed_week
 
 WEEKLY = "Maintenance / Regular Tasks (weekly review)"
 BACKUP = "Maintenance / Backup and Recovery"

@@ -17,9 +17,11 @@ from functions.core.naming import OUTAGE_COMPONENT, OUTAGE_SIGNAL, alarm_name
 from remedy.commands import incident
 from remedy.gameday.drill import Drill
 from remedy.gameday.registry import scenario
-from sandbox import gaps_procedures, stepfunctions
+from sandbox import seed_procedures, stepfunctions
 from sandbox.aws import inject_error
 from sandbox.core import Delivery
+from sandbox.gaps import cloudtrail, redshift
+from sandbox.people import answering, shown
 
 EMERGENCY = "Emergency Procedures"
 SCALING = "Scaling"
@@ -45,17 +47,17 @@ def settle(sandbox: Any, procedure: str, incident_id: str, timeout: float = 30.0
 def corrupt_customers(sandbox: Any, now: datetime) -> dict[str, Any]:
     """A bad load of analytics.dim_customer: 30 rows written 30 minutes ago, duplicating existing customers
     and missing their e-mail addresses."""
-    rs = gaps_procedures.standin()
+    rs = redshift.standin()
     at = (now - timedelta(minutes=30)).strftime("%Y-%m-%d %H:%M:%S")
     rs.execute("INSERT INTO analytics.dim_customer (customer_id, customer_name, email, segment, created_at) "
                f"SELECT customer_id, customer_name, NULL, segment, TIMESTAMP '{at}' FROM analytics.dim_customer "
                "ORDER BY customer_id LIMIT 30")
-    gaps_procedures.mark_touched("analytics.dim_customer")
+    redshift.mark_touched("analytics.dim_customer")
     return {"rows": 30, "at": at}
 
 
 def customer_quality(sandbox: Any) -> dict[str, int]:
-    rs = gaps_procedures.standin()
+    rs = redshift.standin()
     total, nulls, dupes = rs.execute("SELECT COUNT(*), SUM(CASE WHEN email IS NULL THEN 1 ELSE 0 END), "
                                      "COUNT(customer_id) - COUNT(DISTINCT customer_id) FROM analytics.dim_customer")[0]
     return {"rows": int(total), "null_emails": int(nulls or 0), "duplicates": int(dupes or 0)}
@@ -69,12 +71,12 @@ def corrupt_landing(sandbox: Any, now: datetime, prefix: str) -> dict[str, str]:
     good = {}
     for key, body in ((f"{prefix}part-0001.json", b'{"order_id": 1, "amount": 12.5}\n'),):
         written = s3.put_object(Bucket=bucket, Key=key, Body=body)
-        gaps_procedures.backdate_object_version(sandbox.account, bucket, key, written["VersionId"],
+        seed_procedures.backdate_object_version(sandbox.account, bucket, key, written["VersionId"],
                                                 now - timedelta(hours=3))
         good[key] = written["ETag"].strip('"')
     for key in (f"{prefix}part-0001.json", f"{prefix}part-0002.json"):
         written = s3.put_object(Bucket=bucket, Key=key, Body=b'{"order_id": null, "amount": -1}\n')
-        gaps_procedures.backdate_object_version(sandbox.account, bucket, key, written["VersionId"],
+        seed_procedures.backdate_object_version(sandbox.account, bucket, key, written["VersionId"],
                                                 now - timedelta(minutes=10))
     return good
 
@@ -94,7 +96,7 @@ def suspicious_user(sandbox: Any, now: datetime) -> dict[str, str]:
             (40, "AuthorizeSecurityGroupIngress", "ec2.amazonaws.com", False, ""),
             (35, "DeleteTrail", "cloudtrail.amazonaws.com", False, "AccessDenied"),
             (30, "ListBuckets", "s3.amazonaws.com", True, "")):
-        gaps_procedures.seed_cloudtrail_event(name=name, source=source, at=now - timedelta(minutes=minutes),
+        cloudtrail.seed_cloudtrail_event(name=name, source=source, at=now - timedelta(minutes=minutes),
                                               username="etl-contractor", access_key=key, identity_arn=arn,
                                               ip="198.51.100.23", read_only=read_only, error=error)
     group = sandbox.catalog.redshift.security_group_ids[0]
@@ -184,10 +186,10 @@ def _run(d: Drill, procedure: str, incident_id: str, answer: str | None, why: st
                 d.say("note", f"on call reads: {line}")
         if answer == "approve":
             d.say("answer", f"{ON_CALL}: remedy incident approve {incident_id} --reason '{why}'")
-            incident.approve(d.sandbox.client, d.catalog, incident_id, by=ON_CALL, reason=why)
+            incident.approve(d.sandbox.client, d.catalog, incident_id, **answering(d.sandbox, ON_CALL), reason=why)
         elif answer == "reject":
             d.say("answer", f"{ON_CALL}: remedy incident reject {incident_id} --reason '{why}'")
-            incident.reject(d.sandbox.client, d.catalog, incident_id, by=ON_CALL, reason=why)
+            incident.reject(d.sandbox.client, d.catalog, incident_id, **answering(d.sandbox, ON_CALL), reason=why)
         else:
             d.say("answer", f"nobody answers within {options.get('approval_timeout_seconds')} s")
         state = settle(d.sandbox, procedure, incident_id, timeout=60, until_end=True)
@@ -226,7 +228,7 @@ def scale_glue(d: Drill) -> None:
     d.expect("the job now has 8 x G.2X", (after["NumberOfWorkers"], after["WorkerType"]) == (8, "G.2X"))
     d.expect("every other field of the definition is unchanged", kept_fields(before, after) == [],
              ", ".join(kept_fields(before, after)))
-    d.expect("the approval is recorded with who gave it", _approved_by(d, "GD-GLUE-1") == [ON_CALL])
+    d.expect("the approval is recorded with who gave it", _approved_by(d, "GD-GLUE-1") == [shown(d.sandbox, ON_CALL)])
     points = [r for r in d.sandbox.audit("GD-GLUE-1") if r["kind"] == "rollback_point"]
     d.expect("the definition before the change is recorded (rollback point)",
              len(points) == 1 and points[0]["payload"]["before"]["NumberOfWorkers"] == before["NumberOfWorkers"])
@@ -280,7 +282,7 @@ def approval_timeout(d: Drill) -> None:
              state.get("cause", ""))
     d.expect("the cluster was not resized", cluster["NumberOfNodes"] == d.catalog.redshift.number_of_nodes)
     try:
-        incident.approve(d.sandbox.client, d.catalog, "GD-RS-2", by=ON_CALL)
+        incident.approve(d.sandbox.client, d.catalog, "GD-RS-2", **answering(d.sandbox, ON_CALL))
         late = "accepted"
     except incident.IncidentError as error:
         late = str(error)
@@ -313,7 +315,7 @@ def security_incident(d: Drill) -> None:
              f"{version_before[:8]} -> {version_after[:8]}")
     d.expect("the open ingress waits for approval", open_ingress(d.sandbox, suspect["group"]) == ["0.0.0.0/0"])
     d.say("answer", f"{ON_CALL}: remedy incident approve GD-SEC-1 --reason contain")
-    incident.approve(d.sandbox.client, d.catalog, "GD-SEC-1", by=ON_CALL, reason="contain")
+    incident.approve(d.sandbox.client, d.catalog, "GD-SEC-1", **answering(d.sandbox, ON_CALL), reason="contain")
     state = settle(d.sandbox, "security-incident", "GD-SEC-1", until_end=True)
     _narrate(d, "security-incident", "GD-SEC-1", shown)
     policies = d.sandbox.client("iam").list_user_policies(UserName=suspect["user"])["PolicyNames"]
@@ -353,12 +355,13 @@ def data_corruption(d: Drill) -> None:
              glue.get_trigger(Name=trigger)["Trigger"]["State"] == "DEACTIVATED" and d.active_runs("customers-stream")
              == [])
     d.say("answer", f"{ON_CALL}: remedy incident approve GD-DC-1")
-    incident.approve(d.sandbox.client, d.catalog, "GD-DC-1", by=ON_CALL, reason="restore before the morning load")
+    incident.approve(d.sandbox.client, d.catalog, "GD-DC-1", reason="restore before the morning load",
+                     **answering(d.sandbox, ON_CALL))
     _finish_reprocessing(d, "customer-scd-batch", "GD-DC-1")
     state = settle(d.sandbox, "data-corruption", "GD-DC-1", until_end=True)
     _narrate(d, "data-corruption", "GD-DC-1", shown)
     quality = customer_quality(d.sandbox)
-    tables = [r[0] for r in gaps_procedures.standin().execute(
+    tables = [r[0] for r in redshift.standin().execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics' ORDER BY 1")]
     s3 = d.sandbox.client("s3")
     body = s3.get_object(Bucket=d.catalog.s3.name, Key=f"{prefix}part-0001.json")["ETag"].strip('"')
@@ -418,7 +421,7 @@ def service_outage(d: Drill) -> None:
     original = glue.get_job(JobName="sales-batch")["Job"]
     start(d.sandbox, "scale-glue", "GD-OUT-0", job="sales-batch", workers=12)
     settle(d.sandbox, "scale-glue", "GD-OUT-0")
-    incident.approve(d.sandbox.client, d.catalog, "GD-OUT-0", by=ON_CALL, reason="backlog")
+    incident.approve(d.sandbox.client, d.catalog, "GD-OUT-0", **answering(d.sandbox, ON_CALL), reason="backlog")
     settle(d.sandbox, "scale-glue", "GD-OUT-0", until_end=True)
     d.say("inject", "earlier today: sales-batch scaled 2 -> 12 workers by scale-glue GD-OUT-0 (recorded)")
     d.notifications()  # what that run said is not this scenario's
