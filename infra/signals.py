@@ -1,36 +1,34 @@
 """The runbook's alarms as data: which metric, which threshold, why. The monitoring stack renders these.
 
-Each signal is one function from the catalog to alarm specs; `metric_alarm_specs` lists them all, and
-`alarm_specs` / `composite_specs` add the lineage: a downstream symptom whose upstream cause is in ALARM
-does not page (see `composite_specs`). A new runbook alarm is one more function here plus its signal in
-functions.core.naming.SIGNALS (alarm_name refuses unknown signals, so the two cannot drift apart).
+Two sources: each playbook declares the alarms of the signals routed to it (`alarms` of its DECLARATION in
+functions/playbooks/<name>.py), and this module the alarms that page a person without a playbook (lag unmeasured,
+Glue success rate, Redshift disk and health, MSK broker health; their signals are PAGE_SIGNALS of
+functions.core.naming). `metric_alarm_specs` lists them all, and `alarm_specs` / `composite_specs` add the lineage:
+a downstream symptom whose upstream cause is in ALARM does not page (see `composite_specs`). alarm_name refuses a
+signal neither declares, and `playbook_alarm_specs` a playbook alarm of a signal its declaration does not route.
 
-Every number is chosen on purpose and says why in a one-line comment; README "Detection" has the table.
+Every number is chosen on purpose and says why in a one-line comment; docs/detection.md has the table.
 Thresholds the catalog has (`thresholds.*`) come from it; the others are named constants below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any
 
-from functions.core.catalog import Catalog, GlueJob
+from functions.core.alarms import AlarmSpec, MathSpec, MetricSpec, metric
+from functions.core.catalog import Catalog
 from functions.core.naming import OUTAGE_COMPONENT, OUTAGE_SIGNAL, PIPELINE_SIGNAL, alarm_name
 from functions.maintenance.weekly import PLATFORM, pipelines
-from functions.probes.metrics import (
-    LAG_MESSAGES,
-    LAG_UNMEASURED,
-    LANDING_AGE,
-    NAMESPACE,
-    RUN_FAILED,
-    RUN_SUCCEEDED,
-)
+from functions.playbooks import declarations
+from functions.probes.metrics import LAG_UNMEASURED, NAMESPACE, RUN_FAILED, RUN_SUCCEEDED
+
+__all__ = ["AlarmSpec", "CompositeSpec", "MathSpec", "MetricSpec", "alarm_specs", "composite_specs",
+           "metric_alarm_specs", "service_composite_specs"]
 
 # Thresholds the catalog does not carry (yet): fixed here, with the reason.
 REDSHIFT_DISK_PERCENT = 85.0  # room left for a resize, VACUUM and the spill of one large query
-REDSHIFT_QUEUE_LENGTH = 5.0  # more queries waiting for a WLM slot than one default queue runs at once (5)
 MSK_DISK_PERCENT = 85.0  # a broker at 100 % stops accepting writes; 85 % leaves hours to raise retention/storage
 
 # Composite alarms: an upstream cause detected up to this long after the symptom still suppresses its
@@ -44,64 +42,6 @@ MAX_ALARM_METRICS = 10  # metrics an alarm's math expression may read (CloudWatc
 
 MSK = "Monitoring / Alarms: MSK broker health (read by Common Issues / MSK Consumer Lag High, step 3)"
 REDSHIFT_PERF = "Common Issues and Resolutions / Redshift Performance Issues"
-
-
-def _valid_period(seconds: int) -> int:
-    if seconds not in (10, 20, 30) and (seconds < 60 or seconds % 60):
-        raise ValueError(f"alarm period {seconds}s: CloudWatch accepts 10, 20, 30 or a multiple of 60")
-    return seconds
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    namespace: str
-    name: str
-    dimensions: Mapping[str, str] = field(default_factory=dict)
-    statistic: str = "Average"
-    period_seconds: int = 60
-
-    def __post_init__(self) -> None:
-        _valid_period(self.period_seconds)
-
-
-@dataclass(frozen=True)
-class MathSpec:
-    """Metric math: `expression` over `metrics` (id -> metric; ids start with a lowercase letter)."""
-
-    expression: str
-    metrics: Mapping[str, MetricSpec]
-    label: str
-    period_seconds: int
-
-    def __post_init__(self) -> None:
-        _valid_period(self.period_seconds)
-        for metric_id, metric in self.metrics.items():
-            if not metric_id[:1].islower() or metric_id not in self.expression:
-                raise ValueError(f"{self.label}: metric id {metric_id!r} must start lowercase and be used")
-            if metric.period_seconds != self.period_seconds:
-                raise ValueError(f"{self.label}: every metric is evaluated over the expression's period")
-
-
-@dataclass(frozen=True)
-class AlarmSpec:
-    name: str
-    signal: str
-    component: str
-    description: str
-    metric: MetricSpec | MathSpec
-    threshold: float
-    comparison: str  # CloudFormation ComparisonOperator, e.g. GreaterThanThreshold
-    evaluation_periods: int
-    datapoints_to_alarm: int
-    treat_missing_data: str  # breaching | notBreaching | ignore | missing
-    title: str = ""  # dashboard widget title
-    # Alarm and OK actions to the on-call topic. False for a symptom that pages through its composite
-    # (its state changes still reach EventBridge: routing and the lineage hold read them).
-    pages: bool = True
-
-    @property
-    def period_seconds(self) -> int:
-        return self.metric.period_seconds
 
 
 @dataclass(frozen=True)
@@ -119,91 +59,6 @@ class CompositeSpec:
     wait_seconds: int = 0
     extension_seconds: int = 0
     at_least: int = 1  # > 1: an OR over every combination of that many alarms (the rule language has no count)
-
-
-def _metric(namespace: str, name: str, dimensions: Mapping[str, str], statistic: str, period: int) -> MetricSpec:
-    return MetricSpec(namespace=namespace, name=name, dimensions=dict(dimensions), statistic=statistic,
-                      period_seconds=period)
-
-
-# --- MSK consumer lag ----------------------------------------------------------------------------------
-
-def _lag_metric(catalog: Catalog, job: GlueJob) -> tuple[MetricSpec, float, str, str]:
-    """Where the job's lag comes from (catalog lag_source): the metric, its threshold, what it counts, and
-    how missing data is treated (README "Consumer lag: which metric")."""
-    if job.lag_source == "msk":
-        return (MetricSpec(
-            namespace="AWS/Kafka",
-            # Total lag over the topic's partitions: what the runbook's "< 10,000 messages" counts.
-            name="SumOffsetLag",
-            dimensions={"Cluster Name": catalog.msk.cluster_name, "Consumer Group": job.consumer_group or "",
-                        "Topic": job.topic or ""},
-            # The worst point of each minute: a backlog that drains within the minute still counts.
-            statistic="Maximum",
-            # MSK publishes consumer lag once a minute; a shorter period only adds empty datapoints.
-            period_seconds=60),
-            catalog.thresholds.consumer_lag_messages, "messages (MSK's SumOffsetLag of the consumer group)",
-            # MSK reports lag only while the group has committed offsets: no datapoint is no evidence of a
-            # backlog and must neither page nor restart a job. The lag probe checks that the group commits
-            # (lag-unmeasured pages when it does not), so a silent metric does not go unnoticed.
-            "notBreaching")
-    if job.lag_source == "glue":
-        return (MetricSpec(
-            namespace="Glue",
-            # Emitted per micro-batch by the job's Kafka source with emitConsumerLagMetrics (Glue 4.0+): the
-            # age of the oldest record of the batch when it reached Glue.
-            name="glue.driver.streaming.maxConsumerLagInMs",
-            dimensions={"JobName": job.name, "JobRunId": "ALL", "Type": "gauge"},
-            statistic="Maximum",
-            period_seconds=60),
-            float(job.lag_threshold_ms or 0), "milliseconds (Glue's maxConsumerLagInMs)",
-            # Emitted only while batches run: a stopped job (glue-failures) or an idle stream has no
-            # datapoint, which is no evidence of a backlog.
-            "notBreaching")
-    return (MetricSpec(
-        namespace=NAMESPACE,
-        # Messages behind, from the job's newest committed batch in its Spark checkpoint (the lag probe).
-        name=LAG_MESSAGES,
-        dimensions={"JobName": job.name},
-        statistic="Maximum",
-        # The probe measures once a minute (its schedule), stamped with the minute it was scheduled for.
-        period_seconds=60),
-        catalog.thresholds.consumer_lag_messages, "messages (from the job's Spark checkpoint)",
-        # The probe publishes every minute, a lag of 0 included: a missing datapoint means it did not run or
-        # could not measure (then lag-unmeasured pages). Neither is evidence either way, so the alarm keeps its
-        # state: no restart on a blind probe, and no false OK that would "verify" a recovery nobody saw.
-        "ignore")
-
-
-def consumer_lag_alarms(catalog: Catalog) -> list[AlarmSpec]:
-    """Runbook 'Key Metrics to Monitor' 1: consumer lag < 10,000 messages, per streaming job, from the source
-    its catalog entry names (lag_source: checkpoint by default, msk, glue)."""
-    specs = []
-    for job in catalog.glue_jobs:
-        if not job.streaming or job.topic is None:
-            continue
-        metric, threshold, unit, missing = _lag_metric(catalog, job)
-        reader = f"consumer group {job.consumer_group}" if job.lag_source == "msk" else f"Glue streaming job {job.name}"
-        limit = f"{threshold:,.0f} ms" if job.lag_source == "glue" else f"{threshold:,.0f}"
-        specs.append(AlarmSpec(
-            name=alarm_name(catalog.prefix, "consumer-lag", f"glue:{job.name}"),
-            signal="consumer-lag",
-            component=f"glue:{job.name}",
-            description=(f"Consumer lag of {reader} on topic {job.topic} in {unit}, lag_source {job.lag_source}. "
-                         f"Runbook: Monitoring / Alarms: MSK consumer lag > {limit}; remediated by playbook "
-                         f"msk_consumer_lag"),
-            metric=metric,
-            threshold=threshold,
-            # "Should be < 10,000": the threshold itself is still healthy.
-            comparison="GreaterThanThreshold",
-            # Look at the last 5 minutes...
-            evaluation_periods=5,
-            # ...and alarm when 3 of them are over: a sustained backlog (~3 min to detect), not one burst.
-            datapoints_to_alarm=3,
-            treat_missing_data=missing,
-            title=f"Consumer lag ({job.lag_source}): {job.topic} ({job.name})",
-        ))
-    return specs
 
 
 def lag_unmeasured_alarms(catalog: Catalog) -> list[AlarmSpec]:
@@ -224,7 +79,7 @@ def lag_unmeasured_alarms(catalog: Catalog) -> list[AlarmSpec]:
                          f"alarm cannot see a backlog. The probe's log line names the reason. Runbook: Monitoring "
                          f"/ Alarms: MSK consumer lag"),
             # 1 per probe run that could not measure the job, 0 when it could.
-            metric=_metric(NAMESPACE, LAG_UNMEASURED, {"JobName": job.name}, "Maximum", 60),
+            metric=metric(NAMESPACE, LAG_UNMEASURED, {"JobName": job.name}, "Maximum", 60),
             threshold=0,
             comparison="GreaterThanThreshold",
             # 3 of 5 minutes blind: one failed read (an S3 hiccup, a broker restart) is not worth a page; a
@@ -241,37 +96,8 @@ def lag_unmeasured_alarms(catalog: Catalog) -> list[AlarmSpec]:
 
 # --- Glue job outcomes (the Glue outcomes probe's metrics) ----------------------------------------------
 
-def _run_count(job: str, metric: str, period: int) -> MetricSpec:
-    return _metric(NAMESPACE, metric, {"JobName": job}, "Sum", period)
-
-
-def glue_failure_alarms(catalog: Catalog) -> list[AlarmSpec]:
-    """Runbook 'Alarms: Glue job failures': any failed run (FAILED, TIMEOUT, ERROR, unexpected STOPPED)."""
-    specs = []
-    for job in catalog.glue_jobs:
-        component = f"glue:{job.name}"
-        specs.append(AlarmSpec(
-            name=alarm_name(catalog.prefix, "glue-failures", component),
-            signal="glue-failures",
-            component=component,
-            description=(f"Failed runs of Glue {job.kind} job {job.name} (FAILED, TIMEOUT, ERROR"
-                         f"{', STOPPED with no new run' if job.streaming else ''}), counted by the Glue "
-                         f"outcomes probe. Runbook: Monitoring / Alarms: Glue job failures; remediated by "
-                         f"playbook glue_job_failure (Common Issues / Glue Job Failures)"),
-            # One datapoint per run end: the count of failures in each 5 minutes. Five minutes holds a
-            # failure long enough for the playbook and on call to see the alarm (~5 min to detect).
-            metric=_run_count(job.name, RUN_FAILED, 300),
-            # Any failed run is the runbook's "Glue job failures": no tolerance.
-            threshold=0,
-            comparison="GreaterThanThreshold",
-            # A single failed run is already the event: no smoothing over several periods.
-            evaluation_periods=1,
-            datapoints_to_alarm=1,
-            # The probe publishes only when a run ends: no datapoint = no run ended = nothing failed.
-            treat_missing_data="notBreaching",
-            title=f"Failed runs: {job.name}",
-        ))
-    return specs
+def _run_count(job: str, name: str, period: int) -> MetricSpec:
+    return metric(NAMESPACE, name, {"JobName": job}, "Sum", period)
 
 
 def glue_success_rate_alarms(catalog: Catalog) -> list[AlarmSpec]:
@@ -317,8 +143,9 @@ def glue_success_rate_alarms(catalog: Catalog) -> list[AlarmSpec]:
 
 # --- Redshift --------------------------------------------------------------------------------------------
 
-def redshift_alarms(catalog: Catalog) -> list[AlarmSpec]:
-    """Runbook 'Alarms: Redshift CPU > 80 %' and the signals the Redshift playbook and on call need."""
+def redshift_health_alarms(catalog: Catalog) -> list[AlarmSpec]:
+    """Disk and health of the Redshift cluster: on call's (CPU and WLM queue are the Redshift playbook's,
+    functions/playbooks/redshift_performance.py)."""
     cluster = catalog.redshift.cluster_id
     component = f"redshift:{cluster}"
     dims = {"ClusterIdentifier": cluster}  # the cluster-level series (every node, leader included)
@@ -327,26 +154,11 @@ def redshift_alarms(catalog: Catalog) -> list[AlarmSpec]:
         return AlarmSpec(name=alarm_name(catalog.prefix, signal, component), signal=signal, component=component,
                          description=f"{what} of Redshift cluster {cluster}. Runbook: {runbook}", **kwargs)
 
-    cpu = catalog.thresholds.redshift_cpu_percent
     return [
-        spec("redshift-cpu", f"Monitoring / Alarms: Redshift CPU > {cpu:g} %; remediated by playbook "
-                             f"redshift_performance ({REDSHIFT_PERF})", "CPU utilisation",
-             # The 5-minute average: hourly batch loads spike CPU for a minute or two; that is not "high CPU".
-             metric=_metric("AWS/Redshift", "CPUUtilization", dims, "Average", 300),
-             threshold=cpu,
-             # "Should be < 80 %": 80 % itself is still healthy.
-             comparison="GreaterThanThreshold",
-             # 15 minutes over, every period: sustained load the runbook's "Check query queue" is about.
-             evaluation_periods=3, datapoints_to_alarm=3,
-             # Redshift publishes every minute while the cluster is available: silence is a paused or
-             # resizing cluster, i.e. no load. (As INSUFFICIENT_DATA, every resume would notify on call
-             # with an OK; availability is redshift-health's job.)
-             treat_missing_data="notBreaching",
-             title="CPU utilisation %"),
         spec("redshift-disk", f"{REDSHIFT_PERF} / Consider resizing cluster (storage)",
              "Percentage of disk space used",
              # The fullest 5 minutes: disk use moves slowly; one large query's spill shows as a short peak.
-             metric=_metric("AWS/Redshift", "PercentageDiskSpaceUsed", dims, "Maximum", 300),
+             metric=metric("AWS/Redshift", "PercentageDiskSpaceUsed", dims, "Maximum", 300),
              threshold=REDSHIFT_DISK_PERCENT,
              comparison="GreaterThanThreshold",
              # Over for 10 minutes: a spill is freed when its query ends, a full disk is not.
@@ -357,7 +169,7 @@ def redshift_alarms(catalog: Catalog) -> list[AlarmSpec]:
         spec("redshift-health", "Emergency Procedures / Service Outage (Redshift health check)",
              "Health check (1 healthy, 0 unhealthy)",
              # Redshift runs its health check query every minute; the worst result of each minute.
-             metric=_metric("AWS/Redshift", "HealthStatus", dims, "Minimum", 60),
+             metric=metric("AWS/Redshift", "HealthStatus", dims, "Minimum", 60),
              # 0 = the check failed.
              threshold=1, comparison="LessThanThreshold",
              # 3 of the last 5 checks failed: one failed check under a load spike is not an outage.
@@ -367,60 +179,16 @@ def redshift_alarms(catalog: Catalog) -> list[AlarmSpec]:
              # stays in ALARM.
              treat_missing_data="ignore",
              title="Health status"),
-        spec("redshift-queue", f"{REDSHIFT_PERF} / Check query queue, review WLM; remediated by playbook "
-                               "redshift_performance", "Queries waiting in WLM queues (WLMQueueLength)",
-             # WLMQueueLength has a cluster-level series (ClusterIdentifier only) that sums every queue:
-             # it needs no service class or queue name, which depend on the WLM configuration the catalog
-             # does not describe (manual or auto WLM). The wait time (WLMQueueWaitTime) exists only per
-             # queue: it is on the dashboard, and the playbook reads the waits from stv_wlm_query_state.
-             metric=_metric("AWS/Redshift", "WLMQueueLength", dims, "Average", 300),
-             threshold=REDSHIFT_QUEUE_LENGTH,
-             comparison="GreaterThanThreshold",
-             # 15 minutes with a queue: the hourly loads queue briefly, a saturated WLM stays queued.
-             evaluation_periods=3, datapoints_to_alarm=3,
-             # Published every minute with the cluster up: silence (paused cluster) is no queue.
-             treat_missing_data="notBreaching",
-             title="Queries waiting in WLM queues"),
     ]
 
 
 # --- Data freshness (the freshness probe's metric) --------------------------------------------------------
 
-def landing_freshness_alarms(catalog: Catalog) -> list[AlarmSpec]:
-    """Runbook 'Key Metrics to Monitor' 4: the landing zone should have data within the last hour."""
-    minutes = catalog.thresholds.landing_freshness_minutes
-    specs = []
-    for prefix in catalog.s3.landing_prefixes:
-        component = f"s3:{prefix}"
-        specs.append(AlarmSpec(
-            name=alarm_name(catalog.prefix, "landing-freshness", component),
-            signal="landing-freshness",
-            component=component,
-            description=(f"Age of the newest object under s3://{catalog.s3.name}/{prefix}, measured every 5 "
-                         f"minutes by the freshness probe. Runbook: Monitoring / Key Metrics to Monitor: Data "
-                         f"Freshness (landing zone should have data within the last {minutes} minutes); "
-                         f"remediated by playbook data_quality"),
-            # One probe run per 5 minutes (its schedule) = one datapoint per period.
-            metric=_metric(NAMESPACE, LANDING_AGE, {"Bucket": catalog.s3.name, "Prefix": prefix}, "Maximum", 300),
-            threshold=minutes,
-            # "Within the last hour": exactly 60 minutes old is still fresh.
-            comparison="GreaterThanThreshold",
-            # One datapoint over is already an hour without data (the age only grows until data lands):
-            # waiting for more periods would only add delay.
-            evaluation_periods=1, datapoints_to_alarm=1,
-            # A missing datapoint means the probe did not run (an empty prefix is published as very old):
-            # a skipped run says nothing about the data, so the alarm keeps its state.
-            treat_missing_data="ignore",
-            title=f"Landing age (minutes): {prefix}",
-        ))
-    return specs
-
-
 # --- MSK broker health ------------------------------------------------------------------------------------
 
 def _per_broker(catalog: Catalog, name: str, statistic: str, period: int) -> dict[str, MetricSpec]:
     """The metric of every broker (MSK numbers brokers 1..N; N is the catalog's broker_count)."""
-    return {f"b{broker}": _metric("AWS/Kafka", name, {"Cluster Name": catalog.msk.cluster_name,
+    return {f"b{broker}": metric("AWS/Kafka", name, {"Cluster Name": catalog.msk.cluster_name,
                                                       "Broker ID": str(broker)}, statistic, period)
             for broker in range(1, catalog.msk.broker_count + 1)}
 
@@ -442,7 +210,7 @@ def msk_broker_alarms(catalog: Catalog) -> list[AlarmSpec]:
     return [
         spec("msk-offline-partitions", "Offline partitions (no leader: producers and consumers stop)",
              # Cluster-level metric; the worst minute.
-             metric=_metric("AWS/Kafka", "OfflinePartitionsCount", cluster_dims, "Maximum", 60),
+             metric=metric("AWS/Kafka", "OfflinePartitionsCount", cluster_dims, "Maximum", 60),
              # Any offline partition is an outage of that partition.
              threshold=0, comparison="GreaterThanThreshold",
              # 2 of 3 minutes: a leader election takes seconds and may show in one sample, an outage stays.
@@ -469,7 +237,7 @@ def msk_broker_alarms(catalog: Catalog) -> list[AlarmSpec]:
              # "!= 1" as one alarm: |controllers - 1| > 0 (two alarms, < 1 and > 1, would need two names for
              # one signal and component, which the naming convention and routing do not allow).
              metric=MathSpec(expression="ABS(controllers - 1)",
-                             metrics={"controllers": _metric("AWS/Kafka", "ActiveControllerCount", cluster_dims,
+                             metrics={"controllers": metric("AWS/Kafka", "ActiveControllerCount", cluster_dims,
                                                              "Sum", 60)},
                              label="Distance from one active controller", period_seconds=60),
              threshold=0, comparison="GreaterThanThreshold",
@@ -495,26 +263,45 @@ def msk_broker_alarms(catalog: Catalog) -> list[AlarmSpec]:
 
 # --- all of them, and the lineage -------------------------------------------------------------------------
 
+def playbook_alarm_specs(catalog: Catalog) -> list[AlarmSpec]:
+    """The alarms the playbooks declare (functions/playbooks), in playbook name order; each of a signal its
+    playbook is routed, so an alarm cannot fire into a rule that does not listen."""
+    specs = []
+    for name, declared in declarations().items():
+        for spec in declared.alarms(catalog):
+            if spec.signal not in declared.signals:
+                raise ValueError(f"playbook {name} declares alarm {spec.name} of signal {spec.signal!r}, which it "
+                                 f"is not routed (its signals: {', '.join(declared.signals)})")
+            specs.append(spec)
+    return specs
+
+
 def metric_alarm_specs(catalog: Catalog) -> list[AlarmSpec]:
     """Every metric alarm, each paging on its own (before the lineage decides which page via composites)."""
-    return [*consumer_lag_alarms(catalog), *lag_unmeasured_alarms(catalog), *glue_failure_alarms(catalog),
-            *glue_success_rate_alarms(catalog),
-            *redshift_alarms(catalog), *landing_freshness_alarms(catalog), *msk_broker_alarms(catalog)]
+    return [*playbook_alarm_specs(catalog), *lag_unmeasured_alarms(catalog), *glue_success_rate_alarms(catalog),
+            *redshift_health_alarms(catalog), *msk_broker_alarms(catalog)]
 
 
+# What the lineage does with a signal. Composites read their alarms in these lists' order (then the catalog's),
+# whatever order the playbooks are found in.
 # Downstream symptoms: paged through a composite while one of their upstream causes is in ALARM.
-SYMPTOM_SIGNALS = ("landing-freshness", "glue-failures")
-# What can cause a symptom further down the lineage: broker health, a streaming job's lag or failures, a
-# stale landing prefix (for the batch job that reads it), a failed upstream job. Not the success rate (a
-# trend, hours behind) and not Redshift (it is downstream of everything).
-CAUSE_SIGNALS = ("msk-offline-partitions", "msk-under-replicated", "msk-controller", "msk-disk", "consumer-lag",
-                 "glue-failures", "landing-freshness")
+SYMPTOM_SIGNALS = ("glue-failures", "landing-freshness")
+# What can cause a symptom further down the lineage: a streaming job's lag or failures, a stale landing prefix
+# (for the batch job that reads it), a failed upstream job, broker health. Not the success rate (a trend, hours
+# behind) and not Redshift (it is downstream of everything).
+CAUSE_SIGNALS = ("consumer-lag", "glue-failures", "landing-freshness", "msk-offline-partitions",
+                 "msk-under-replicated", "msk-controller", "msk-disk")
+
+
+def _in_order(specs: list[AlarmSpec], signals: tuple[str, ...]) -> list[AlarmSpec]:
+    """The specs of these signals, in the signals' order (stable: the catalog's order within a signal)."""
+    return sorted((s for s in specs if s.signal in signals), key=lambda s: signals.index(s.signal))
 
 
 def upstream_causes(catalog: Catalog, component: str, specs: list[AlarmSpec]) -> list[AlarmSpec]:
     """The cause alarms of every component upstream of `component` in the catalog's lineage."""
     upstream = set(catalog.upstream_of(component))
-    return [s for s in specs if s.signal in CAUSE_SIGNALS and s.component in upstream]
+    return [s for s in _in_order(specs, CAUSE_SIGNALS) if s.component in upstream]
 
 
 def composite_specs(catalog: Catalog, specs: list[AlarmSpec] | None = None) -> list[CompositeSpec]:
@@ -522,9 +309,7 @@ def composite_specs(catalog: Catalog, specs: list[AlarmSpec] | None = None) -> l
     is) and `composite-<signal>/<component>` (ALARM with the symptom; pages unless the former is in ALARM)."""
     specs = metric_alarm_specs(catalog) if specs is None else specs
     composites: list[CompositeSpec] = []
-    for symptom in specs:
-        if symptom.signal not in SYMPTOM_SIGNALS:
-            continue
+    for symptom in _in_order(specs, SYMPTOM_SIGNALS):
         causes = upstream_causes(catalog, symptom.component, specs)
         if not causes:
             continue  # nothing upstream can explain it: the metric alarm pages itself
@@ -585,7 +370,7 @@ def pipeline_composites(catalog: Catalog, specs: list[AlarmSpec] | None = None) 
     for pipeline, members in pipelines(catalog).items():
         if pipeline == PLATFORM:
             continue
-        keys = [s for s in specs if s.signal in PIPELINE_SIGNALS and s.component in members]
+        keys = [s for s in _in_order(specs, PIPELINE_SIGNALS) if s.component in members]
         if not keys:
             continue
         composites.append(CompositeSpec(

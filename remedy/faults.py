@@ -309,12 +309,20 @@ REPRESENTATIVE = ("streaming-job-down", "lag-under-capacity", "glue-transient-fa
                   "redshift-stale-stats-recommend", "weekly-review")
 
 
+def representative() -> list[str]:
+    """REPRESENTATIVE, then the scenario each playbook declares (functions/playbooks) when not among them."""
+    from functions.playbooks import PLAYBOOKS
+
+    declared = [d.scenario for d in PLAYBOOKS.values() if d.scenario]
+    return [*REPRESENTATIVE, *(s for s in declared if s not in REPRESENTATIVE)]
+
+
 def _scenarios(every: bool = False) -> list[Any]:
     from remedy.gameday import registry
 
     if every:
         return [s for s in registry.all_scenarios() if not s.name.startswith("procedure-")]
-    return registry.select(list(REPRESENTATIVE))
+    return registry.select(representative())
 
 
 def enumerate_calls(sandbox: Any, baseline: Checkpoint, every_scenario: bool = False) -> list[Row]:

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from functions.core.actions import Done, Params, register
 from functions.core.catalog import WorkerType
 from functions.core.ports import PlaybookPorts
-from functions.playbooks.rerun import (
+from functions.playbooks._rerun import (
     ARG_NAME,
     ARG_VALUE,
     BOOKMARK_DISABLED,
@@ -130,11 +130,11 @@ def _pending_start(params: ScaleJobParams, stopping: list[str]) -> Done:
 # --- Glue job failures and data quality: retry a failed run, re-run one partition ----------------------
 
 def _unsafe(facts: Any, arguments: dict[str, str], job_name: str, plain_retry: bool) -> None:
-    """The safe re-run rule (functions.playbooks.rerun), checked on the parameters that will run: the facts
+    """The safe re-run rule (functions.playbooks._rerun), checked on the parameters that will run: the facts
     must describe these arguments, and an unsafe re-run is not a valid action at all."""
     from pydantic_core import PydanticCustomError
 
-    from functions.playbooks.rerun import refusal
+    from functions.playbooks._rerun import refusal
 
     if facts.job != job_name:
         raise PydanticCustomError("rerun_facts", "re-run facts describe {job}, not {name}",

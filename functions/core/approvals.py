@@ -43,7 +43,7 @@ def approval_id(incident_id: str, action: Action) -> str:
 
 def new_approval(incident: Incident, playbook: str, decision: Decision, findings: list[Finding],
                  now: datetime, catalog: Catalog) -> PendingApproval:
-    rails = catalog.guardrails.playbooks[playbook]  # type: ignore[index]
+    rails = catalog.guardrails.playbooks[playbook]
     return PendingApproval(approval_id=approval_id(incident.id, decision.action), incident=incident,
                            playbook=playbook, action=decision.action, reason=decision.reason,
                            command=decision.command, findings=findings, requested_at=now,

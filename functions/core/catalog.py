@@ -272,8 +272,25 @@ class Approvers(Strict):
     two_person: bool | None = None
 
 
+class ActionModes(Strict):
+    """Earned autonomy of one action of a playbook (functions/core/autonomy.py): unset fields are the playbook's."""
+
+    start: Mode | None = None
+    floor: Mode | None = None
+    ceiling: Mode | None = None  # at most the playbook's mode
+
+
+MODE_ORDER = (Mode.OBSERVE, Mode.RECOMMEND, Mode.APPROVE, Mode.AUTO)
+
+
 class PlaybookGuardrails(Strict):
+    # The ceiling: the most this playbook may do on its own. Its effective mode (functions/core/autonomy.py)
+    # starts at start_mode and moves between floor_mode and this with the record of verified outcomes: demoted
+    # at once on a failed verification or repeated escalations, promoted only by a person (`remedy mode set`).
     mode: Mode
+    start_mode: Mode | None = None  # default: mode (the ceiling)
+    floor_mode: Mode | None = None  # where a demotion drops to; default approve (or the ceiling, if lower)
+    actions: dict[Name, ActionModes] = {}  # per action start/floor/ceiling, within the playbook's
     cooldown_minutes: int = Field(ge=0)
     attempt_budget: int = Field(ge=0)  # actions per resource within budget_window_hours; 0 = never act
     budget_window_hours: int = Field(default=24, ge=1)
@@ -287,6 +304,22 @@ class PlaybookGuardrails(Strict):
     # The verification window: how long the playbook's scheduled check looks again for the service level
     # (alarm OK, run succeeded) after acting, before it escalates to a person with what was tried.
     verification_minutes: int = Field(default=30, ge=5, le=1440)
+
+    @model_validator(mode="after")
+    def _modes_in_order(self) -> PlaybookGuardrails:
+        rank = MODE_ORDER.index
+        for where, modes in [("", ActionModes(start=self.start_mode, floor=self.floor_mode)),
+                             *((f"actions.{name}.", m) for name, m in self.actions.items())]:
+            ceiling = modes.ceiling or self.mode
+            if rank(ceiling) > rank(self.mode):
+                raise ValueError(f"{where}ceiling {ceiling} is above mode {self.mode}: the mode is the ceiling")
+            for field, value in (("start", modes.start), ("floor", modes.floor)):
+                if value is not None and rank(value) > rank(ceiling):
+                    raise ValueError(f"{where}{field} {value} is above the ceiling {ceiling}")
+            floor = modes.floor or self.floor_mode
+            if modes.start is not None and floor is not None and rank(modes.start) < rank(floor):
+                raise ValueError(f"{where}start {modes.start} is below the floor {floor}")
+        return self
 
 
 # A resource pattern: a catalog component (kind:name, e.g. glue:orders-stream) or a shell-style pattern of
@@ -345,6 +378,14 @@ class FreezeWindow(Strict):
         return self
 
 
+class Autonomy(Strict):
+    # K escalations of an action within the window demote it (a FAILED verification demotes it at once).
+    demote_after_escalations: int = Field(default=3, ge=1)
+    escalation_window_hours: int = Field(default=168, ge=1, le=2160)
+    # N verified approvals in a row and no failure: the weekly review lists the action as ready for auto.
+    promote_after_verified: int = Field(default=5, ge=1)
+
+
 class Guardrails(Strict):
     kill_switch_parameter: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_./-]+$")]
     # Resources never acted on (guard rule `exclusion`), change freezes (rule `freeze`), and the fleet budget:
@@ -353,6 +394,9 @@ class Guardrails(Strict):
     exclusions: list[Exclusion] = []
     freezes: list[FreezeWindow] = []
     fleet_budget_per_hour: int = Field(default=10, ge=0)
+    # Earned autonomy (rule `mode`, docs/safety.md): when the record demotes an action, when the weekly review
+    # recommends promoting it.
+    autonomy: Autonomy = Field(default_factory=lambda: Autonomy())
     dry_run: bool = False
     max_glue_workers: int = Field(ge=2)  # blast-radius cap across any one job
     max_redshift_nodes: int = Field(ge=1)
@@ -360,8 +404,17 @@ class Guardrails(Strict):
     scale_step_workers: int = Field(default=2, ge=1)
     lease_minutes: int = Field(default=60, ge=1)  # a scale-up is reverted after the alarm stays OK this long
     # By playbook name: the modules of functions/playbooks (its registry), not a list kept here.
-    playbooks: dict[Literal["msk_consumer_lag", "glue_job_failure", "redshift_performance", "data_quality"],
-                    PlaybookGuardrails]
+    playbooks: dict[Name, PlaybookGuardrails]
+
+    @field_validator("playbooks")
+    @classmethod
+    def _known_playbooks(cls, value: dict[str, PlaybookGuardrails]) -> dict[str, PlaybookGuardrails]:
+        from functions.playbooks import playbook_names
+
+        unknown = sorted(set(value) - set(playbook_names()))
+        if unknown:
+            raise ValueError(f"unknown playbook {unknown[0]!r} (known: {', '.join(playbook_names())})")
+        return value
 
 
 class Network(Strict):

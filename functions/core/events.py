@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from functions.core.catalog import Catalog
 from functions.core.models import Incident
-from functions.core.naming import parse_alarm_name
+from functions.core.naming import parse_alarm_name, signals
 
 MAX_EVENT_BYTES = 256 * 1024  # EventBridge's own limit: anything larger did not come from it
 
@@ -123,10 +123,11 @@ def parse_alarm_event(event: Any, catalog: Catalog, playbook: str | None = None)
     change = validated_event(event, AlarmStateChange, "CloudWatch Alarm State Change", "alarm", catalog)
     detail = change.detail
     name = parse_alarm_name(detail.alarm_name, catalog.prefix)
-    if name is None or name.playbook is None:
+    owner = _owner(name.signal, playbook) if name is not None else None
+    if name is None or owner is None:
         raise BadEvent(f"alarm {detail.alarm_name[:120]!r} is not one of {catalog.prefix}'s remediable alarms")
-    if playbook is not None and name.playbook != playbook:
-        raise BadEvent(f"alarm {detail.alarm_name!r} belongs to playbook {name.playbook}, not {playbook}")
+    if playbook is not None and owner != playbook:
+        raise BadEvent(f"alarm {detail.alarm_name!r} belongs to playbook {owner}, not {playbook}")
     if name.component not in catalog.components:
         raise BadEvent(f"alarm {detail.alarm_name!r} names component {name.component!r}, not in the catalog")
     changed_at = parse_timestamp(detail.state.timestamp)
@@ -140,10 +141,20 @@ def parse_alarm_event(event: Any, catalog: Catalog, playbook: str | None = None)
         previous_changed_at=(parse_timestamp(detail.previous_state.timestamp) if detail.previous_state else None),
         account=change.account,
         region=change.region,
-        playbook=name.playbook,
+        playbook=owner,
         resource=name.component,
         dimensions=_dimensions(detail.configuration),
     )
+
+
+def _owner(signal: str, playbook: str | None) -> str | None:
+    """The playbook a signal is routed to. A function's own signals are answered from its own declaration (its
+    module is loaded already); only another playbook's signal loads them all, to name the owner."""
+    from functions.playbooks import declaration, playbook_names
+
+    if playbook in playbook_names() and signal in declaration(playbook or "").signals:
+        return playbook
+    return signals().get(signal)
 
 
 def _dimensions(configuration: AlarmConfiguration) -> dict[str, str]:
@@ -210,7 +221,7 @@ def parse_glue_event(event: Any, catalog: Catalog, playbook: str | None = None) 
 
 def _glue_states(playbook: str | None) -> tuple[str, ...]:
     """The states the playbook's Glue Job State Change route delivers (its declaration), failures by default."""
-    from functions.playbooks import PLAYBOOKS
+    from functions.playbooks import declaration, playbook_names
 
-    declared = PLAYBOOKS.get(playbook or "")
+    declared = declaration(playbook) if playbook in playbook_names() else None
     return tuple(getattr(declared, "glue_job_states", ()) or GLUE_FAILURE_STATES)

@@ -42,7 +42,7 @@ class Guard:
         def decide(verdict: Verdict, rule: str, reason: str) -> Decision:
             return Decision(action=action, verdict=verdict, rule=rule, reason=reason, command=command)
 
-        rails = self.catalog.guardrails.playbooks[self.playbook]  # type: ignore[index]
+        rails = self.catalog.guardrails.playbooks[self.playbook]
         spec = spec_for(action)
         try:
             params = validated_params(action)

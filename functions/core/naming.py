@@ -9,30 +9,46 @@ a playbook acts on). Catalog names cannot contain '/', so the first two slashes 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-# signal -> playbook that answers it, or None for a signal that pages a person and feeds the lineage hold
-# (an upstream component in ALARM holds actions on what it feeds). One EventBridge rule per playbook
-# matches its signals by prefix.
-SIGNALS: dict[str, str | None] = {
+# Signals that page a person and feed the lineage hold (an upstream component in ALARM holds actions on what it
+# feeds); no playbook answers them. Their alarms are declared in infra/signals.py.
+PAGE_SIGNALS: tuple[str, ...] = (
     # Runbook "Key Metrics" / "Alarms"
-    "consumer-lag": "msk_consumer_lag",  # MSK consumer lag > 10,000
-    "lag-unmeasured": None,  # a streaming job's consumer lag cannot be measured (lag probe): pages only
-    "glue-failures": "glue_job_failure",  # Glue job failures
-    "glue-success-rate": None,  # Glue job success rate < 99 %: a trend for people; runs are fixed one by one
-    "redshift-cpu": "redshift_performance",  # Redshift CPU > 80 %
-    "redshift-queue": "redshift_performance",  # WLM queue waiting
-    "redshift-disk": None,
-    "redshift-health": None,
-    "landing-freshness": "data_quality",  # landing zone should have data within the last hour
+    "lag-unmeasured",  # a streaming job's consumer lag cannot be measured (lag probe): pages only
+    "glue-success-rate",  # Glue job success rate < 99 %: a trend for people; runs are fixed one by one
+    "redshift-disk",
+    "redshift-health",
     # MSK broker health: what the lag playbook reads before touching a consumer
-    "msk-offline-partitions": None,
-    "msk-under-replicated": None,
-    "msk-controller": None,
-    "msk-disk": None,
-    "posture": None,  # a backup/recovery promise broken (maintenance posture check): pages only
-    "doctor": None,  # a daily `remedy doctor` check failed (the account no longer matches the catalog): pages only
-    "unhandled-events": None,  # an event no function could handle waits in the unhandled-events queue: pages only
-}
+    "msk-offline-partitions",
+    "msk-under-replicated",
+    "msk-controller",
+    "msk-disk",
+    "posture",  # a backup/recovery promise broken (maintenance posture check): pages only
+    "doctor",  # a daily `remedy doctor` check failed (the account no longer matches the catalog): pages only
+    "unhandled-events",  # an event no function could handle waits in the unhandled-events queue: pages only
+)
+
+
+@cache
+def signals() -> dict[str, str | None]:
+    """signal -> the playbook that answers it, or None for a page-only signal. The playbooks' signals come from
+    their declarations (functions/playbooks: one EventBridge rule per playbook matches its signals by prefix)."""
+    from functions.playbooks import playbook_signals
+
+    routed = playbook_signals()
+    clash = sorted(set(routed) & set(PAGE_SIGNALS))
+    if clash:
+        raise ValueError(f"signal {clash[0]!r} is page-only here and routed to playbook {routed[clash[0]]}")
+    return {**routed, **dict.fromkeys(PAGE_SIGNALS)}
+
+
+def __getattr__(name: str) -> dict[str, str | None]:
+    """`SIGNALS`, derived on first use: the registry imports the playbook modules, which import this one."""
+    if name == "SIGNALS":
+        return signals()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Composite signals of the whole service (infra/signals.py): a pipeline is faulty (any of its key alarms is
 # in ALARM; no page of its own), and the service is out (several pipelines faulty at once: pages, and starts
@@ -53,11 +69,11 @@ class AlarmName:
 
     @property
     def playbook(self) -> str | None:
-        return SIGNALS.get(self.signal)
+        return signals().get(self.signal)
 
 
 def alarm_name(prefix: str, signal: str, component: str) -> str:
-    if signal not in SIGNALS and not signal.startswith("composite-"):
+    if signal not in PAGE_SIGNALS and not signal.startswith("composite-") and signal not in signals():
         raise ValueError(f"unknown signal {signal!r}")
     return str(AlarmName(prefix, signal, component))
 

@@ -264,7 +264,7 @@ def _open_window(playbook: Playbook, incident: Incident, results: list[ActionRes
     catalog's verification window is over (check_follow_up)."""
     if ctx.follow_ups is None or not getattr(playbook, "verification_window", True):
         return None
-    rails = ctx.catalog.guardrails.playbooks.get(playbook.name)  # type: ignore[call-overload]
+    rails = ctx.catalog.guardrails.playbooks.get(playbook.name)
     if rails is None:
         return None
     now = ctx.clock.now()
@@ -391,7 +391,7 @@ def _claim(ctx: Context, guard: Guard, playbook: str, target: str, now: datetime
     attempt on record)."""
     from functions.core.safety import FLEET_BUDGET, claim_fleet_unit, fleet_entry, release_fleet_unit
 
-    rails = ctx.catalog.guardrails.playbooks[playbook]  # type: ignore[index]
+    rails = ctx.catalog.guardrails.playbooks[playbook]
     entry = None
     if ctx.safety is not None and not guard.gives_back:
         entry = fleet_entry(target, playbook, incident_id, now)

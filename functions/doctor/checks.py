@@ -27,7 +27,7 @@ from functions.doctor.ports import (
     RedshiftPort,
     StoragePort,
 )
-from functions.playbooks.rerun import BOOKMARK_ENABLED, BOOKMARK_OPTION
+from functions.playbooks._rerun import BOOKMARK_ENABLED, BOOKMARK_OPTION
 
 COMMANDS = {"streaming": "gluestreaming", "batch": "glueetl"}  # Glue's Command.Name per catalog kind
 WRITE_MODE_ARGUMENT = "--write-mode"  # the batch job's own statement of how it writes (the re-run rule's premise)
@@ -217,7 +217,7 @@ def glue_jobs(ctx: Context) -> list[Finding]:
 
 
 def _rerun_premises(job: Any, facts: Any, i: int, env: str) -> list[tuple[str, str, str]]:
-    """The safe re-run rule (functions.playbooks.rerun) trusts the catalog's write_mode and reads the job's
+    """The safe re-run rule (functions.playbooks._rerun) trusts the catalog's write_mode and reads the job's
     bookmark option: the job's own arguments must agree with them."""
     found: list[tuple[str, str, str]] = []
     declared = facts.default_arguments.get(WRITE_MODE_ARGUMENT)

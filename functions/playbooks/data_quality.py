@@ -18,11 +18,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from functions.actions.glue import arguments_option  # importing it registers the actions planned here
+from functions.core.alarms import AlarmSpec, metric
 from functions.core.catalog import Catalog, GlueJob
 from functions.core.models import Action, ActionResult, Finding, Incident, Plan, Verification, VerificationStatus
+from functions.core.naming import alarm_name
 from functions.core.ports import JobRun, PlaybookPorts
+from functions.playbooks import PlaybookDeclaration
+from functions.playbooks._rerun import BOOKMARK_DISABLED, BOOKMARK_OPTION, RerunFacts, refusal, why_safe
 from functions.playbooks.glue_job_failure import FAILED_STATES, classify, verify_new_run
-from functions.playbooks.rerun import BOOKMARK_DISABLED, BOOKMARK_OPTION, RerunFacts, refusal, why_safe
+from functions.probes.metrics import LANDING_AGE, NAMESPACE
 
 RECENT_RUNS = 5
 PARTITIONS_CHECKED = 3  # the newest partitions of the batch job whose runs and flags are examined
@@ -177,3 +181,48 @@ def _rerun_arguments(job: GlueJob, partition: str) -> dict[str, str]:
 def _relative(delta: timedelta) -> str:
     minutes = int(abs(delta.total_seconds()) // 60)
     return f"{minutes} min {'after' if delta.total_seconds() > 0 else 'before'}"
+
+
+# --- The declaration: what CDK, the catalog and the docs derive from (functions/playbooks/__init__.py) ------
+
+def landing_freshness_alarms(catalog: Catalog) -> list[AlarmSpec]:
+    """Runbook 'Key Metrics to Monitor' 4: the landing zone should have data within the last hour."""
+    minutes = catalog.thresholds.landing_freshness_minutes
+    specs = []
+    for prefix in catalog.s3.landing_prefixes:
+        component = f"s3:{prefix}"
+        specs.append(AlarmSpec(
+            name=alarm_name(catalog.prefix, "landing-freshness", component),
+            signal="landing-freshness",
+            component=component,
+            description=(f"Age of the newest object under s3://{catalog.s3.name}/{prefix}, measured every 5 "
+                         f"minutes by the freshness probe. Runbook: Monitoring / Key Metrics to Monitor: Data "
+                         f"Freshness (landing zone should have data within the last {minutes} minutes); "
+                         f"remediated by playbook data_quality"),
+            # One probe run per 5 minutes (its schedule) = one datapoint per period.
+            metric=metric(NAMESPACE, LANDING_AGE, {"Bucket": catalog.s3.name, "Prefix": prefix}, "Maximum", 300),
+            threshold=minutes,
+            # "Within the last hour": exactly 60 minutes old is still fresh.
+            comparison="GreaterThanThreshold",
+            # One datapoint over is already an hour without data (the age only grows until data lands):
+            # waiting for more periods would only add delay.
+            evaluation_periods=1, datapoints_to_alarm=1,
+            # A missing datapoint means the probe did not run (an empty prefix is published as very old):
+            # a skipped run says nothing about the data, so the alarm keeps its state.
+            treat_missing_data="ignore",
+            title=f"Landing age (minutes): {prefix}",
+        ))
+    return specs
+
+
+DECLARATION = PlaybookDeclaration(
+    name="data_quality",
+    runbook_section="Common Issues and Resolutions / Data Quality Issues",
+    signals=("landing-freshness",),
+    alarms=landing_freshness_alarms,
+    # ListBucket: the newest object under the landing prefix; GetObject: the staging quality flags;
+    # GetJobRuns: the upstream streaming job and the batch job's runs; GetJobRun: verification.
+    reads=("s3:ListBucket", "s3:GetObject", "glue:GetJobRuns", "glue:GetJobRun"),
+    actions=("glue.rerun_partition",),
+    scenario="data-quality-rerun-approval",
+)

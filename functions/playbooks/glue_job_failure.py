@@ -14,7 +14,7 @@
 5. Restart job if transient error -> one retry with the failed run's arguments (out of memory: on the next
                                      worker type when the catalog allows it). The guard's cooldown is the
                                      backoff and its attempt budget the limit; a batch retry must also pass the
-                                     safe re-run rule (functions.playbooks.rerun), or it is refused and audited.
+                                     safe re-run rule (functions.playbooks._rerun), or it is refused and audited.
 
 Triggered by `Glue Job State Change` events (FAILED, TIMEOUT, ERROR: the run id is known) and by the
 `<prefix>/glue-failures/glue:<job>` alarm (the newest run is examined).
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.actions.glue import arguments_option  # importing it registers the actions planned here
+from functions.core.alarms import AlarmSpec, metric
 from functions.core.catalog import Catalog, GlueJob
 from functions.core.errors import error_line
 from functions.core.models import (
@@ -39,8 +40,11 @@ from functions.core.models import (
     Verification,
     VerificationStatus,
 )
+from functions.core.naming import alarm_name
 from functions.core.ports import GlueConnection, JobDefinition, JobRun, PlaybookPorts
-from functions.playbooks.rerun import RerunFacts, bookmark_enabled, refusal, why_safe
+from functions.playbooks import PlaybookDeclaration
+from functions.playbooks._rerun import RerunFacts, bookmark_enabled, refusal, why_safe
+from functions.probes.metrics import NAMESPACE, RUN_FAILED
 
 RECENT_RUNS = 5
 LOG_LINES = 50
@@ -396,8 +400,6 @@ def verify_new_run(job_name: str, results: list[ActionResult], ports: PlaybookPo
     """Against the service level, not StartJobRun's answer: a batch run must have SUCCEEDED (RUNNING proves
     nothing yet: INCONCLUSIVE, looked at again within the verification window); a streaming run never ends,
     so it must be RUNNING with the job's glue-failures alarm back to OK. Failed again: FAILED."""
-    from functions.core.naming import alarm_name
-
     run_id = str(results[-1].changed.get("run_id", ""))
     run = ports.glue.get_run(job_name, run_id)
     if run.state in FAILED_STATES | {"STOPPED", "STOPPING"}:
@@ -417,3 +419,52 @@ def verify_new_run(job_name: str, results: list[ActionResult], ports: PlaybookPo
                                    f"verified once it is OK")
     return Verification(status=VerificationStatus.INCONCLUSIVE,
                         detail=f"run {run.id} of {job_name} is {run.state}: verified when it has SUCCEEDED")
+
+
+# --- The declaration: what CDK, the catalog and the docs derive from (functions/playbooks/__init__.py) ------
+
+def glue_failure_alarms(catalog: Catalog) -> list[AlarmSpec]:
+    """Runbook 'Alarms: Glue job failures': any failed run (FAILED, TIMEOUT, ERROR, unexpected STOPPED)."""
+    specs = []
+    for job in catalog.glue_jobs:
+        component = f"glue:{job.name}"
+        specs.append(AlarmSpec(
+            name=alarm_name(catalog.prefix, "glue-failures", component),
+            signal="glue-failures",
+            component=component,
+            description=(f"Failed runs of Glue {job.kind} job {job.name} (FAILED, TIMEOUT, ERROR"
+                         f"{', STOPPED with no new run' if job.streaming else ''}), counted by the Glue "
+                         f"outcomes probe. Runbook: Monitoring / Alarms: Glue job failures; remediated by "
+                         f"playbook glue_job_failure (Common Issues / Glue Job Failures)"),
+            # One datapoint per run end: the count of failures in each 5 minutes. Five minutes holds a
+            # failure long enough for the playbook and on call to see the alarm (~5 min to detect).
+            metric=metric(NAMESPACE, RUN_FAILED, {"JobName": job.name}, "Sum", 300),
+            # Any failed run is the runbook's "Glue job failures": no tolerance.
+            threshold=0,
+            comparison="GreaterThanThreshold",
+            # A single failed run is already the event: no smoothing over several periods.
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            # The probe publishes only when a run ends: no datapoint = no run ended = nothing failed.
+            treat_missing_data="notBreaching",
+            title=f"Failed runs: {job.name}",
+        ))
+    return specs
+
+
+DECLARATION = PlaybookDeclaration(
+    name="glue_job_failure",
+    runbook_section="Common Issues and Resolutions / Glue Job Failures",
+    signals=("glue-failures",),
+    alarms=glue_failure_alarms,
+    glue_job_states=("FAILED", "TIMEOUT", "ERROR"),
+    # GetJobRuns: the failed run (error message, arguments, workers) and whether a newer run exists;
+    # GetJob: role, connections, bookmark and Glue's own retries; GetJobRun: verification of the retry.
+    # FilterLogEvents: the run's error log; SimulatePrincipalPolicy: AccessDenied only; GetConnection,
+    # DescribeSecurityGroups/Subnets, ListClustersV2: broker connectivity only (scopes: infra/permissions.py).
+    reads=("glue:GetJobRuns", "glue:GetJob", "glue:GetJobRun", "logs:FilterLogEvents",
+           "iam:SimulatePrincipalPolicy", "glue:GetConnection", "ec2:DescribeSecurityGroups",
+           "ec2:DescribeSubnets", "kafka:ListClustersV2"),
+    actions=("glue.restart_job",),
+    scenario="glue-transient-failure",
+)

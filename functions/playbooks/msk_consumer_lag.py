@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import functions.actions.glue  # noqa: F401 - registers the actions this playbook plans
+from functions.core.alarms import AlarmSpec, MetricSpec
 from functions.core.catalog import Catalog, GlueJob
 from functions.core.models import (
     Action,
@@ -24,7 +25,10 @@ from functions.core.models import (
     Verification,
     VerificationStatus,
 )
+from functions.core.naming import alarm_name
 from functions.core.ports import PlaybookPorts
+from functions.playbooks import PlaybookDeclaration
+from functions.probes.metrics import LAG_MESSAGES, NAMESPACE
 
 # vCPUs per Glue worker type: one Spark task slot each. One worker is the driver.
 VCPUS = {"G.025X": 2, "G.1X": 4, "G.2X": 8, "G.4X": 16, "G.8X": 32}
@@ -147,3 +151,95 @@ class MskConsumerLag:
         return Verification(status=VerificationStatus.INCONCLUSIVE,
                             detail=f"{running}; {incident.alarm_name} is {alarm}: recovery is confirmed when it "
                                    f"returns to OK")
+
+
+# --- The declaration: what CDK, the catalog and the docs derive from (functions/playbooks/__init__.py) ------
+
+def _lag_metric(catalog: Catalog, job: GlueJob) -> tuple[MetricSpec, float, str, str]:
+    """Where the job's lag comes from (catalog lag_source): the metric, its threshold, what it counts, and
+    how missing data is treated (README "Consumer lag: which metric")."""
+    if job.lag_source == "msk":
+        return (MetricSpec(
+            namespace="AWS/Kafka",
+            # Total lag over the topic's partitions: what the runbook's "< 10,000 messages" counts.
+            name="SumOffsetLag",
+            dimensions={"Cluster Name": catalog.msk.cluster_name, "Consumer Group": job.consumer_group or "",
+                        "Topic": job.topic or ""},
+            # The worst point of each minute: a backlog that drains within the minute still counts.
+            statistic="Maximum",
+            # MSK publishes consumer lag once a minute; a shorter period only adds empty datapoints.
+            period_seconds=60),
+            catalog.thresholds.consumer_lag_messages, "messages (MSK's SumOffsetLag of the consumer group)",
+            # MSK reports lag only while the group has committed offsets: no datapoint is no evidence of a
+            # backlog and must neither page nor restart a job. The lag probe checks that the group commits
+            # (lag-unmeasured pages when it does not), so a silent metric does not go unnoticed.
+            "notBreaching")
+    if job.lag_source == "glue":
+        return (MetricSpec(
+            namespace="Glue",
+            # Emitted per micro-batch by the job's Kafka source with emitConsumerLagMetrics (Glue 4.0+): the
+            # age of the oldest record of the batch when it reached Glue.
+            name="glue.driver.streaming.maxConsumerLagInMs",
+            dimensions={"JobName": job.name, "JobRunId": "ALL", "Type": "gauge"},
+            statistic="Maximum",
+            period_seconds=60),
+            float(job.lag_threshold_ms or 0), "milliseconds (Glue's maxConsumerLagInMs)",
+            # Emitted only while batches run: a stopped job (glue-failures) or an idle stream has no
+            # datapoint, which is no evidence of a backlog.
+            "notBreaching")
+    return (MetricSpec(
+        namespace=NAMESPACE,
+        # Messages behind, from the job's newest committed batch in its Spark checkpoint (the lag probe).
+        name=LAG_MESSAGES,
+        dimensions={"JobName": job.name},
+        statistic="Maximum",
+        # The probe measures once a minute (its schedule), stamped with the minute it was scheduled for.
+        period_seconds=60),
+        catalog.thresholds.consumer_lag_messages, "messages (from the job's Spark checkpoint)",
+        # The probe publishes every minute, a lag of 0 included: a missing datapoint means it did not run or
+        # could not measure (then lag-unmeasured pages). Neither is evidence either way, so the alarm keeps its
+        # state: no restart on a blind probe, and no false OK that would "verify" a recovery nobody saw.
+        "ignore")
+
+
+def consumer_lag_alarms(catalog: Catalog) -> list[AlarmSpec]:
+    """Runbook 'Key Metrics to Monitor' 1: consumer lag < 10,000 messages, per streaming job, from the source
+    its catalog entry names (lag_source: checkpoint by default, msk, glue)."""
+    specs = []
+    for job in catalog.glue_jobs:
+        if not job.streaming or job.topic is None:
+            continue
+        metric, threshold, unit, missing = _lag_metric(catalog, job)
+        reader = f"consumer group {job.consumer_group}" if job.lag_source == "msk" else f"Glue streaming job {job.name}"
+        limit = f"{threshold:,.0f} ms" if job.lag_source == "glue" else f"{threshold:,.0f}"
+        specs.append(AlarmSpec(
+            name=alarm_name(catalog.prefix, "consumer-lag", f"glue:{job.name}"),
+            signal="consumer-lag",
+            component=f"glue:{job.name}",
+            description=(f"Consumer lag of {reader} on topic {job.topic} in {unit}, lag_source {job.lag_source}. "
+                         f"Runbook: Monitoring / Alarms: MSK consumer lag > {limit}; remediated by playbook "
+                         f"msk_consumer_lag"),
+            metric=metric,
+            threshold=threshold,
+            # "Should be < 10,000": the threshold itself is still healthy.
+            comparison="GreaterThanThreshold",
+            # Look at the last 5 minutes...
+            evaluation_periods=5,
+            # ...and alarm when 3 of them are over: a sustained backlog (~3 min to detect), not one burst.
+            datapoints_to_alarm=3,
+            treat_missing_data=missing,
+            title=f"Consumer lag ({job.lag_source}): {job.topic} ({job.name})",
+        ))
+    return specs
+
+
+DECLARATION = PlaybookDeclaration(
+    name="msk_consumer_lag",
+    runbook_section="Common Issues and Resolutions / MSK Consumer Lag High",
+    signals=("consumer-lag",),
+    alarms=consumer_lag_alarms,
+    # GetJobRuns: the streaming job's state and workers; ListClustersV2: the MSK cluster's state.
+    reads=("glue:GetJobRuns", "kafka:ListClustersV2"),
+    actions=("glue.restart_streaming_job", "glue.scale_streaming_job"),
+    scenario="lag-under-capacity",
+)

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import functions.actions.redshift  # noqa: F401 - registers the actions this playbook plans
+from functions.core.alarms import AlarmSpec, metric
 from functions.core.catalog import Catalog
 from functions.core.models import (
     Action,
@@ -28,6 +29,7 @@ from functions.core.models import (
     Verification,
     VerificationStatus,
 )
+from functions.core.naming import alarm_name
 from functions.core.ports import (
     PlaybookPorts,
     PrivilegeMissing,
@@ -38,6 +40,7 @@ from functions.core.ports import (
     TableStats,
     WlmSettings,
 )
+from functions.playbooks import PlaybookDeclaration
 
 MAX_CANCELS = 3  # per incident, longest first: the rest is said, not planned
 SQL_SHOWN = 80  # characters of a query's text shown to people
@@ -259,3 +262,69 @@ class RedshiftPerformance:
         if alive:
             return VerificationStatus.FAILED, f"pid {pid} is still running in stv_recents after the cancel"
         return VerificationStatus.VERIFIED, f"pid {pid} no longer runs (stv_recents)"
+
+
+# --- The declaration: what CDK, the catalog and the docs derive from (functions/playbooks/__init__.py) ------
+
+RUNBOOK = "Common Issues and Resolutions / Redshift Performance Issues"
+REDSHIFT_QUEUE_LENGTH = 5.0  # more queries waiting for a WLM slot than one default queue runs at once (5)
+
+
+def redshift_alarms(catalog: Catalog) -> list[AlarmSpec]:
+    """Runbook 'Alarms: Redshift CPU > 80 %' and queries waiting in WLM: the two signals of this playbook (disk
+    and health page on call: infra/signals.py)."""
+    cluster = catalog.redshift.cluster_id
+    component = f"redshift:{cluster}"
+    dims = {"ClusterIdentifier": cluster}  # the cluster-level series (every node, leader included)
+
+    def spec(signal: str, runbook: str, what: str, **kwargs: Any) -> AlarmSpec:
+        return AlarmSpec(name=alarm_name(catalog.prefix, signal, component), signal=signal, component=component,
+                         description=f"{what} of Redshift cluster {cluster}. Runbook: {runbook}", **kwargs)
+
+    cpu = catalog.thresholds.redshift_cpu_percent
+    return [
+        spec("redshift-cpu", f"Monitoring / Alarms: Redshift CPU > {cpu:g} %; remediated by playbook "
+                             f"redshift_performance ({RUNBOOK})", "CPU utilisation",
+             # The 5-minute average: hourly batch loads spike CPU for a minute or two; that is not "high CPU".
+             metric=metric("AWS/Redshift", "CPUUtilization", dims, "Average", 300),
+             threshold=cpu,
+             # "Should be < 80 %": 80 % itself is still healthy.
+             comparison="GreaterThanThreshold",
+             # 15 minutes over, every period: sustained load the runbook's "Check query queue" is about.
+             evaluation_periods=3, datapoints_to_alarm=3,
+             # Redshift publishes every minute while the cluster is available: silence is a paused or
+             # resizing cluster, i.e. no load. (As INSUFFICIENT_DATA, every resume would notify on call
+             # with an OK; availability is redshift-health's job.)
+             treat_missing_data="notBreaching",
+             title="CPU utilisation %"),
+        spec("redshift-queue", f"{RUNBOOK} / Check query queue, review WLM; remediated by playbook "
+                               "redshift_performance", "Queries waiting in WLM queues (WLMQueueLength)",
+             # WLMQueueLength has a cluster-level series (ClusterIdentifier only) that sums every queue:
+             # it needs no service class or queue name, which depend on the WLM configuration the catalog
+             # does not describe (manual or auto WLM). The wait time (WLMQueueWaitTime) exists only per
+             # queue: it is on the dashboard, and the playbook reads the waits from stv_wlm_query_state.
+             metric=metric("AWS/Redshift", "WLMQueueLength", dims, "Average", 300),
+             threshold=REDSHIFT_QUEUE_LENGTH,
+             comparison="GreaterThanThreshold",
+             # 15 minutes with a queue: the hourly loads queue briefly, a saturated WLM stays queued.
+             evaluation_periods=3, datapoints_to_alarm=3,
+             # Published every minute with the cluster up: silence (paused cluster) is no queue.
+             treat_missing_data="notBreaching",
+             title="Queries waiting in WLM queues"),
+    ]
+
+
+DECLARATION = PlaybookDeclaration(
+    name="redshift_performance",
+    runbook_section=RUNBOOK,
+    signals=("redshift-cpu", "redshift-queue"),
+    alarms=redshift_alarms,
+    # DescribeClusters: status, endpoint, parameter group; DescribeClusterParameters: wlm_json_configuration;
+    # GetClusterCredentials: temporary database credentials for the diagnosis's SQL (stv_recents,
+    # stv_wlm_query_state, svv_table_info), which itself needs no IAM.
+    reads=("redshift:DescribeClusters", "redshift:DescribeClusterParameters", "redshift:GetClusterCredentials"),
+    actions=("redshift.analyze_tables", "redshift.cancel_query"),
+    requirements=("redshift-connector==2.2.0",),
+    in_vpc=True,
+    scenario="redshift-stale-stats-recommend",
+)

@@ -1,10 +1,11 @@
 """The game day's scenario registry. A scenario injects one runbook fault into the sandbox, lets the real
 alarms, routes and handlers respond, and states the outcome it expects. Later features add theirs by
-decorating a function in a module listed in SCENARIO_MODULES."""
+decorating a function in a module of remedy/gameday/scenarios (a new module is found by itself)."""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,11 +44,22 @@ def scenario(name: str, title: str, runbook: str) -> Callable[[Callable[[Any], N
     return wrap
 
 
+def scenario_modules() -> tuple[str, ...]:
+    """SCENARIO_MODULES, the game day's order, then every other module of remedy/gameday/scenarios by name: a new
+    playbook's scenario module needs no entry here."""
+    from remedy.gameday import scenarios
+
+    found = sorted(f"{scenarios.__name__}.{m.name}" for m in pkgutil.iter_modules(scenarios.__path__)
+                   if not m.name.startswith("_"))
+    return (*SCENARIO_MODULES, *(m for m in found if m not in SCENARIO_MODULES))
+
+
 def all_scenarios() -> list[Scenario]:
-    for module in SCENARIO_MODULES:
+    modules = scenario_modules()
+    for module in modules:
         importlib.import_module(module)
-    # In SCENARIO_MODULES order whichever module was imported first (a test may import one directly).
-    order = {module: index for index, module in enumerate(SCENARIO_MODULES)}
+    # In that order whichever module was imported first (a test may import one directly).
+    order = {module: index for index, module in enumerate(modules)}
     return sorted(_SCENARIOS.values(), key=lambda s: order.get(s.run.__module__, len(order)))
 
 

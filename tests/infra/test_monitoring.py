@@ -17,13 +17,14 @@ from functions.core.catalog import Catalog, catalog_path_for, load_catalog, pars
 from functions.core.models import OutcomeStatus
 from functions.core.naming import OUTAGE_SIGNAL, PIPELINE_SIGNAL, SIGNALS, alarm_name, parse_alarm_name
 from functions.playbooks import PLAYBOOKS
+from functions.playbooks.data_quality import landing_freshness_alarms
 from functions.probes import PROBES
 from functions.probes.glue_outcomes import END_STATES
 from functions.probes.settings import ProbeSettings
 from infra import names
 from infra.app_builder import ROOT, build_app
 from infra.permissions import probe_statements
-from infra.signals import alarm_specs, composite_specs, landing_freshness_alarms
+from infra.signals import alarm_specs, composite_specs
 from tests.infra.helpers import (
     Synth,
     composite_alarms,
@@ -149,7 +150,7 @@ def test_lag_alarm_is_the_runbook_threshold_on_the_metric_its_lag_source_names(s
 
 
 def test_glue_lag_source_alarms_on_its_own_threshold_in_milliseconds() -> None:
-    from infra.signals import consumer_lag_alarms
+    from functions.playbooks.msk_consumer_lag import consumer_lag_alarms
 
     raw_dev = yaml.safe_load(catalog_path_for("dev", ROOT).read_text(encoding="utf-8"))
     job = next(j for j in raw_dev["glue_jobs"] if j["name"] == "orders-stream")

@@ -22,14 +22,10 @@ from sandbox.core import Invocation, Sandbox
 
 pytestmark = pytest.mark.integration
 
-# One scenario per playbook, each a branch where the playbook decides something (not a healthy no-op). The
-# Redshift one recommends: an ANALYZE would change the stand-in's statistics, which checkpoints do not hold.
-SCENARIOS = {
-    "msk_consumer_lag": "lag-under-capacity",
-    "glue_job_failure": "glue-transient-failure",
-    "redshift_performance": "redshift-stale-stats-recommend",
-    "data_quality": "data-quality-rerun-approval",
-}
+# One scenario per playbook, the one its declaration names: each a branch where the playbook decides something
+# (not a healthy no-op). The Redshift one recommends: an ANALYZE would change the stand-in's statistics, which
+# checkpoints do not hold.
+SCENARIOS = {name: d.scenario for name, d in PLAYBOOKS.items() if d.scenario}
 PLAYBOOK_FUNCTIONS = {d.handler: name for name, d in PLAYBOOKS.items()}
 
 

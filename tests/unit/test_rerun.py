@@ -10,7 +10,7 @@ from pydantic import ValidationError
 import functions.actions  # noqa: F401 - registers every action
 from functions.core.actions import REGISTRY, describe, execute
 from functions.core.models import Action, ActionStatus
-from functions.playbooks.rerun import RerunFacts, bookmark_enabled, refusal, why_safe
+from functions.playbooks._rerun import RerunFacts, bookmark_enabled, refusal, why_safe
 from tests.unit.glue_fakes import FakeGlueRuns, GluePorts
 
 RUN = "jr_" + "a" * 64
