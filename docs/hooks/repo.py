@@ -142,6 +142,7 @@ def on_files(files: Files, config: Any) -> Files:
     wanted: set[str] = set()
     for file in files.documentation_pages():
         text = Path(file.abs_src_path or "").read_text(encoding="utf-8")
+        text = GENERATED.sub(_generated, text)  # generated tables link repository files too (gap fills)
         for match in LINK.finditer(text):
             path = _repo_target(file.src_uri, match["target"])
             if path:
@@ -359,9 +360,24 @@ def catalog_table() -> str:
     return _table(["Field", "Type", "Default", "Notes (from the schema's comments)"], rows)
 
 
+def gap_fills_tables() -> str:
+    """One table per gap-fill module (sandbox/gaps/<service>.py): its OPERATIONS, why moto's is not enough."""
+    from sandbox import gaps
+
+    sections = []
+    for module in gaps.modules():
+        path = module.__name__.replace(".", "/") + ".py"
+        summary = _cell((module.__doc__ or "").strip().split("\n\n", 1)[0])
+        rows = [[f"`{op}`", fill.why, fill.what, f"[API reference]({fill.doc})"]
+                for op, fill in module.OPERATIONS.items()]
+        sections.append(f"#### [`{path}`](../{path})\n\n{summary}\n\n"
+                        + _table(["Operation", "Why moto's is not enough", "What the sandbox answers", "AWS"], rows))
+    return "\n\n".join(sections)
+
+
 GENERATORS: dict[str, Callable[..., str]] = {
     "alarms": alarms_table, "signals": signals_table, "playbooks": playbooks_table, "actions": actions_table,
-    "scenarios": scenarios_table, "cli": cli_table, "catalog": catalog_table,
+    "scenarios": scenarios_table, "cli": cli_table, "catalog": catalog_table, "gaps": gap_fills_tables,
 }
 
 
