@@ -46,6 +46,7 @@ from typing import Any
 from sandbox import aws, iam
 from sandbox.checkpoint import Checkpoint, capture, prepared_once, restore
 from sandbox.faults import FAULTS, accelerated, fault_for
+from sandbox.people import answering
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -212,8 +213,8 @@ def _drive(sandbox: Any, procedure: str, incident_id: str, options: dict[str, An
             asked = time.monotonic()
             if _waiting_for_approval(sandbox, arn, incident_id):
                 with suppress(incident.IncidentError):  # answered meanwhile, or the run moved on
-                    incident.approve(sandbox.client, catalog, incident_id, by="fault-matrix", reason="rehearsal",
-                                     procedure=procedure)
+                    incident.approve(sandbox.client, catalog, incident_id, reason="rehearsal", procedure=procedure,
+                                     **answering(sandbox, "fault-matrix"))
         time.sleep(0.005)
     return {"status": "RUNNING", "waiting": False, "error": "", "cause": f"still running after {timeout:.0f} s"}
 

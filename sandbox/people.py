@@ -24,3 +24,13 @@ def responder(sandbox: Any, session: str, role: str = ON_CALL_ROLE) -> dict[str,
 
 def arn(sandbox: Any, session: str, role: str = ON_CALL_ROLE) -> str:
     return f"arn:aws:sts::{sandbox.catalog.account_id}:assumed-role/{role}/{session}"
+
+
+def shown(sandbox: Any, session: str, role: str = ON_CALL_ROLE) -> str:
+    """How an answer by `session` (display name = session) is recorded: the name and the verified ARN."""
+    return f"{session} ({arn(sandbox, session, role)})"
+
+
+def answering(sandbox: Any, session: str, role: str = ON_CALL_ROLE) -> dict[str, Any]:
+    """The keyword arguments of remedy.commands.incident.approve|reject|extend for `session` answering."""
+    return {"credentials": responder(sandbox, session, role), "display": session}

@@ -11,6 +11,7 @@ from remedy.gameday.drill import Drill
 from remedy.gameday.registry import scenario
 from remedy.gameday.scenarios.consumer_lag import DRAINING, JOB, RISING
 from remedy.gameday.scenarios.data_quality import BATCH, failed_quality_flags
+from sandbox.people import answering, shown
 
 SECTION = "Common Issues / approvals and verification windows"
 LAG_CHECKS = "msk_consumer_lag-checks"  # the lag playbook's schedule (verification windows, leases)
@@ -42,7 +43,8 @@ def playbook_approval_approved(d: Drill) -> None:
             return
         d.advance(3)
         d.say("answer", f"alice: remedy incident approve {ident} --reason 'month-end volume'")
-        answered = incident.approve(d.sandbox.client, d.catalog, ident, by="alice", reason="month-end volume")
+        answered = incident.approve(d.sandbox.client, d.catalog, ident, reason="month-end volume",
+                                    **answering(d.sandbox, "alice"))
         outcome = answered.get("outcome", {})
         d.say("handler", f"{outcome.get('status')}: {outcome.get('summary', '')}")
         d.expect(f"carried out once approved: the run is stopping, its start with {target} workers pending",
@@ -53,10 +55,11 @@ def playbook_approval_approved(d: Drill) -> None:
         d.expect(f"{JOB} runs again with {target} workers", [r.get("NumberOfWorkers") for r in d.active_runs(JOB)]
                  == [target], f"active: {[(r['Id'][:10], r.get('NumberOfWorkers')) for r in d.active_runs(JOB)]}")
         texts = [r["payload"].get("text") for r in d.audit("approval")]
-        d.expect("the audit trail says who approved and why", texts == ["APPROVED by alice (month-end volume)"],
+        approved = f"APPROVED by {shown(d.sandbox, 'alice')} (month-end volume)"  # the ARN as AWS verified it
+        d.expect("the audit trail says who approved (verified) and why", texts == [approved],
                  str(texts))
         try:
-            incident.approve(d.sandbox.client, d.catalog, ident, by="bob")
+            incident.approve(d.sandbox.client, d.catalog, ident, **answering(d.sandbox, "bob"))
             late = "carried out twice"
         except incident.IncidentError as error:
             late = str(error)
@@ -86,19 +89,20 @@ def playbook_approval_rejected(d: Drill) -> None:
              result.get("summary", "no data_quality outcome"))
     ident = result.get("incident", {}).get("id", "")
     d.say("answer", f"bob: remedy incident reject '{ident}' --reason 'the source resends the hour'")
-    answered = incident.reject(d.sandbox.client, d.catalog, ident, by="bob", reason="the source resends the hour")
+    answered = incident.reject(d.sandbox.client, d.catalog, ident, reason="the source resends the hour",
+                               **answering(d.sandbox, "bob"))
     d.expect("rejected by the incident's id: nothing ran", answered.get("decision") == "REJECTED" and
              [r["Id"] for r in d.runs(BATCH)] == [loaded], str(answered.get("decision")))
     texts = [r["payload"].get("text") for r in d.audit("approval")]
     d.expect("the audit trail records REJECTED by bob, and the outcome REJECTED",
-             texts == ["REJECTED by bob (the source resends the hour)"]
+             texts == [f"REJECTED by {shown(d.sandbox, 'bob')} (the source resends the hour)"]
              and d.audit("outcome")[-1]["payload"]["status"] == "REJECTED", str(texts))
     inbox = d.notifications()
     d.expect("on call is told it was rejected and nothing was done",
              any("REJECTED" in n["subject"] and "REJECTED by bob" in n["message"] for n in inbox),
              "; ".join(n["subject"] for n in inbox))
     try:
-        incident.approve(d.sandbox.client, d.catalog, ident, by="alice")
+        incident.approve(d.sandbox.client, d.catalog, ident, **answering(d.sandbox, "alice"))
         late = "carried out after the rejection"
     except incident.IncidentError as error:
         late = str(error)
