@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from functions.core.errors import error_code
 from functions.core.models import Action, ActionResult, Incident
 
 ENDED = frozenset({"STOPPED", "SUCCEEDED", "FAILED", "TIMEOUT", "ERROR", "EXPIRED"})
@@ -90,7 +91,7 @@ def complete(pending: PendingStart, now: datetime, glue: Any, kill_switch_engage
     try:
         run_id = glue.start_run(pending.job_name, workers=pending.workers, worker_type=pending.worker_type)
     except Exception as error:  # AccessDenied, a limit, a changed job: a person has to look, with the command
-        code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code") or type(error).__name__
+        code = error_code(error) or type(error).__name__
         if code == "ConcurrentRunsExceededException" and now < pending.due_by:
             return Completion("WAITING", f"StartJobRun answered {code}: trying again at the next check")
         return Completion("ESCALATED", (f"{pending.job_name} is not running: StartJobRun failed ({code}: "

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from functions.core.catalog import Catalog
+from functions.core.errors import error_line
 from functions.core.naming import SIGNALS, parse_alarm_name
 from functions.doctor import Finding, Where
 from functions.doctor.ports import (
@@ -614,11 +615,9 @@ def run_checks(ctx: Context, where: set[str], progress: Callable[[CheckSpec], No
         try:
             findings += spec.run(ctx)
         except Exception as error:  # an unreadable fact is a finding, never a crash
-            code = getattr(error, "response", {}).get("Error", {}).get("Code") if hasattr(error, "response") else None
-            text = str(error).splitlines()[0] if str(error) else type(error).__name__
-            findings.append(Finding(spec.id, "FAIL", spec.title, f"could not check: {code + ': ' if code else ''}"
-                                    f"{text}"[:300], "grant the caller the read this check needs (see README "
-                                    "'remedy doctor'), then run it again"))
+            findings.append(Finding(spec.id, "FAIL", spec.title, f"could not check: {error_line(error, None)}"[:300],
+                                    "grant the caller the read this check needs (see README 'remedy doctor'), "
+                                    "then run it again"))
     return findings
 
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from functions.core.catalog import Catalog
+from functions.core.errors import error_line
 from functions.core.naming import alarm_name
 from functions.maintenance import terraform_state_bucket
 from functions.maintenance.models import Check, PostureReport, Promise
@@ -64,9 +65,7 @@ def _checked(name: str, probe: Any) -> Check:
     try:
         ok, detail = probe()
     except Exception as error:
-        code = getattr(error, "response", {}).get("Error", {}).get("Code") if hasattr(error, "response") else None
-        text = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return Check(name=name, ok=False, detail=f"could not check: {code + ': ' if code else ''}{text}"[:300])
+        return Check(name=name, ok=False, detail=f"could not check: {error_line(error, None)}"[:300])
     return Check(name=name, ok=ok, detail=detail)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import functions.actions.redshift  # noqa: F401 - registers the actions this playbook plans
 from functions.core.alarms import AlarmSpec, metric
 from functions.core.catalog import Catalog
+from functions.core.errors import error_code
 from functions.core.models import (
     Action,
     ActionResult,
@@ -35,6 +36,7 @@ from functions.core.ports import (
     PrivilegeMissing,
     QueuedQuery,
     RedshiftCluster,
+    RedshiftPort,
     RedshiftPort,
     RunningQuery,
     TableStats,
@@ -141,8 +143,7 @@ class RedshiftPerformance:
         try:
             wlm = port.wlm(cluster.parameter_group)
         except Exception as error:  # WLM explains, it does not decide: an unreadable group is said, not fatal
-            code = getattr(error, "response", {}).get("Error", {}).get("Code") if hasattr(error, "response") \
-                else type(error).__name__
+            code = error_code(error) or type(error).__name__
             return None, Finding(check="WLM settings", ok=False,
                                  detail=f"WLM settings of parameter group {cluster.parameter_group} unreadable "
                                         f"({code})")
