@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.core.errors import error_code
 from functions.maintenance.ports import (
     AlarmInfo,
     AlarmTransition,
@@ -109,7 +110,7 @@ class S3ReportStore:
         try:
             self._clients("s3").put_object(**request)
         except ClientError as error:
-            if only_if_absent and error.response["Error"]["Code"] in ("PreconditionFailed", "412"):
+            if only_if_absent and error_code(error) in ("PreconditionFailed", "412"):
                 return False
             raise
         return True
@@ -130,7 +131,7 @@ class S3ReportStore:
         try:
             body = self._clients("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except ClientError as error:
-            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            if error_code(error) in ("NoSuchKey", "404"):
                 return None
             raise
         data = json.loads(body)
@@ -152,7 +153,7 @@ class S3Storage:
         try:
             return list(self._clients("s3").get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", []))
         except ClientError as error:
-            if error.response["Error"]["Code"] == "NoSuchLifecycleConfiguration":
+            if error_code(error) == "NoSuchLifecycleConfiguration":
                 return []
             raise
 
