@@ -59,6 +59,9 @@ class CompositeSpec:
     wait_seconds: int = 0
     extension_seconds: int = 0
     at_least: int = 1  # > 1: an OR over every combination of that many alarms (the rule language has no count)
+    # When set, the rule is exactly this: an OR of ANDs of ALARM(name) (infra/outage.py's tiers); `alarms`
+    # then lists every name the terms read.
+    terms: tuple[tuple[str, ...], ...] = ()
 
 
 def lag_unmeasured_alarms(catalog: Catalog) -> list[AlarmSpec]:
@@ -357,9 +360,10 @@ PIPELINE_SIGNALS = ("consumer-lag", "glue-failures", "landing-freshness")
 # CloudWatch's limit on an AlarmRule. "k of N pipelines at once" has no count in the rule language (AND, OR,
 # NOT): it is an OR over every k-subset of the pipelines, C(N, k) terms of k references (full ARNs, ~110
 # characters each). At the default k = 2 that is N(N-1)/2 pairs: 8 pipelines make 28 pairs (~6,500
-# characters), 10 are about the limit. Beyond, synthesis refuses: group pipelines, or publish the number of
-# faulty pipelines as a metric and alarm on it.
+# characters), 10 are about the limit. Beyond, the same count is built in tiers of composites over groups of
+# pipelines (infra/outage.py; docs/scale.md).
 MAX_RULE_CHARACTERS = 10_240
+MAX_RULE_ALARMS = 100  # alarms one composite rule may read (PutCompositeAlarm)
 
 
 def pipeline_composites(catalog: Catalog, specs: list[AlarmSpec] | None = None) -> list[CompositeSpec]:
@@ -406,10 +410,11 @@ def outage_composites(catalog: Catalog, faulty: list[CompositeSpec]) -> list[Com
     names = tuple(c.name for c in faulty)
     if len(names) < k:
         return []
-    characters = _rule_characters(catalog, names, k)
-    if characters > MAX_RULE_CHARACTERS:
-        raise ValueError(f"thresholds.outage_pipelines {k} of {len(names)} pipelines: the composite rule would "
-                         f"take {characters:,} characters (CloudWatch allows {MAX_RULE_CHARACTERS:,})")
+    if _rule_characters(catalog, names, k) > MAX_RULE_CHARACTERS or len(names) > MAX_RULE_ALARMS:
+        # Too many pipelines for one rule: the same count, in tiers of composites (infra/outage.py).
+        from infra.outage import tiered_outage
+
+        return tiered_outage(catalog, faulty, k)
     return [CompositeSpec(
         name=alarm_name(catalog.prefix, OUTAGE_SIGNAL, OUTAGE_COMPONENT),
         signal=OUTAGE_SIGNAL,

@@ -89,7 +89,11 @@ class RunbookAlarms(Construct):
 
 
 def _rule(spec: CompositeSpec, known: Mapping[str, cw.IAlarm]) -> cw.IAlarmRule:
-    """ALARM of any of the spec's alarms, or (at_least > 1) of all of some `at_least` of them."""
+    """ALARM of any of the spec's alarms, or (at_least > 1) of all of some `at_least` of them, or (terms) the OR
+    of the spec's ANDs."""
+    if spec.terms:
+        return cw.AlarmRule.any_of(*[cw.AlarmRule.all_of(*[cw.AlarmRule.from_alarm(known[name], cw.AlarmState.ALARM)
+                                                           for name in term]) for term in spec.terms])
     states = [cw.AlarmRule.from_alarm(known[name], cw.AlarmState.ALARM) for name in spec.alarms]
     if spec.at_least <= 1:
         return cw.AlarmRule.any_of(*states)
