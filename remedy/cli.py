@@ -28,6 +28,10 @@ app.add_typer(__import__("remedy.commands.dlq", fromlist=["dlq_app"]).dlq_app, n
 app.add_typer(__import__("remedy.commands.redshift", fromlist=["redshift_app"]).redshift_app, name="redshift")
 app.command("faults")(__import__("remedy.commands.faults", fromlist=["faults"]).faults)  # the fault matrix
 app.command("doctor")(__import__("remedy.commands.doctor", fromlist=["doctor_command"]).doctor_command)  # preflight
+_safety = __import__("remedy.commands.safety", fromlist=["mode_app"])  # the guard's rules a person sets
+app.command("snooze")(_safety.snooze_command)
+app.command("freeze")(_safety.freeze_command)
+app.add_typer(_safety.mode_app, name="mode")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -47,6 +47,7 @@ Outcome = Literal[
     "EXPIRED",  # the answer window had passed: nothing was done
     "NOT_FOUND",  # no such question (or nothing waits for that incident)
     "INVALID",  # the request itself is malformed (message says which field)
+    "DONE",  # a setting (CliSettingBody: snooze, freeze, mode) was carried out
 ]
 
 
@@ -79,6 +80,20 @@ class CliAnswerBody(BaseModel):
     procedure: str | None = Field(default=None, max_length=64)
     display: str = Field(default="", max_length=128)  # the former --by: a name shown next to the verified ARN
     dedupe: str = Field(min_length=1, max_length=256)
+
+
+class CliSettingBody(BaseModel):
+    """The JSON body `remedy snooze|freeze|mode` posts to the same signed URL (functions/answers/settings.py):
+    settings that need a verified identity too. Carries no identity either."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["snooze", "snooze_cancel", "freeze", "freeze_cancel", "mode"]
+    target: str = Field(default="", max_length=300)  # resource | freeze id | PLAYBOOK[.ACTION]
+    minutes: int | None = Field(default=None, ge=1, le=14 * 24 * 60)
+    mode: Literal["observe", "recommend", "approve", "auto"] | None = None
+    reason: str = Field(default="", max_length=300)
+    name: str = Field(default="", max_length=40)  # an ad-hoc freeze's name
 
 
 class AnswerResult(BaseModel):

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from functions.answers import ANSWER_EVENT, AnswerResult, CliAnswerBody, parse_slack_answer
+from functions.answers import ANSWER_EVENT, AnswerResult, CliAnswerBody, CliSettingBody, parse_slack_answer
 from functions.answers.rules import Identity
 from functions.answers.service import AnswerPorts, Question, answer
 from functions.core.settings import FunctionSettings
@@ -87,7 +87,10 @@ def _url(event: dict[str, Any]) -> dict[str, Any]:
     raw = event.get("body") or ""
     text = base64.b64decode(raw).decode() if event.get("isBase64Encoded") else str(raw)
     try:
-        body = CliAnswerBody.model_validate(json.loads(text or "{}"))
+        data = json.loads(text or "{}")
+        if isinstance(data, dict) and "kind" in data:  # a setting: snooze, freeze, mode (functions/answers/settings)
+            return _setting(CliSettingBody.model_validate(data), caller)
+        body = CliAnswerBody.model_validate(data)
     except (ValueError, ValidationError) as error:
         detail = error.errors()[0] if isinstance(error, ValidationError) else None
         where = ".".join(str(p) for p in detail["loc"]) if detail else "body"
@@ -96,6 +99,17 @@ def _url(event: dict[str, Any]) -> dict[str, Any]:
     question = Question(body.approval, body.decision, body.reason, body.procedure, body.dedupe)
     catalog, ports = _wiring(_environment_key())
     return _http(200, answer(question, identity, catalog, ports).model_dump(mode="json"))
+
+
+def _setting(body: CliSettingBody, caller: dict[str, Any]) -> dict[str, Any]:
+    from functions.answers.settings import apply
+    from functions.core.adapters.clients import Clients
+    from functions.core.adapters.safety import DynamoSafety
+
+    catalog, ports = _wiring(_environment_key())
+    store = DynamoSafety(Clients(), AnswerSettings.model_validate(dict(os.environ)).breaker_table)
+    identity = Identity(principal=str(caller["userArn"]), via="iam")
+    return _http(200, apply(body, identity, catalog, store, ports.audit, ports.clock).model_dump(mode="json"))
 
 
 def _invalid(approval: str, message: str) -> dict[str, Any]:

@@ -396,7 +396,7 @@ class Guardrails(Strict):
     fleet_budget_per_hour: int = Field(default=10, ge=0)
     # Earned autonomy (rule `mode`, docs/safety.md): when the record demotes an action, when the weekly review
     # recommends promoting it.
-    autonomy: Autonomy = Field(default_factory=lambda: Autonomy())
+    autonomy: Autonomy = Autonomy()
     dry_run: bool = False
     max_glue_workers: int = Field(ge=2)  # blast-radius cap across any one job
     max_redshift_nodes: int = Field(ge=1)

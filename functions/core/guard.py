@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 
 from functions.core.actions import describe, spec_for, validated_params
+from functions.core.autonomy import MODE, Effective, effective, unreadable
 from functions.core.catalog import Catalog, Mode, PlaybookGuardrails
 from functions.core.errors import error_line
 from functions.core.models import Action, Decision, Verdict
@@ -49,17 +50,20 @@ class Guard:
         except ValidationError as error:
             return decide(Verdict.REFUSED, "parameters", f"invalid parameters: {error.errors()[0]['msg']}")
 
-        refusal = self._refusal(action, params, rails, unhealthy, now)
+        earned = self.mode_of(action.name)  # rule `mode`: the effective mode, earned by the record
+        mode, why = earned.mode, f" (effective mode {earned.mode}: {earned.why})"
+        refusal = self._refusal(action, params, rails, mode, why, unhealthy, now)
         if refusal:
             return decide(*refusal)
-        if rails.mode is Mode.RECOMMEND:
+        if mode is Mode.RECOMMEND:
             if approved:  # switched to recommend since it asked: the approval no longer carries it out
-                return decide(Verdict.REFUSED, "mode", f"playbook {self.playbook} is in recommend mode now: "
-                                                       f"an approval does not carry out its actions; run it yourself")
-            return decide(Verdict.RECOMMENDED, "mode", f"playbook {self.playbook} recommends; a person runs it")
-        if rails.mode is Mode.APPROVE and not approved:
-            return decide(Verdict.AWAITING_APPROVAL, "mode", f"playbook {self.playbook} acts after approval")
-        frozen = freeze_in_force(self.catalog, self.safety, now) if rails.mode is Mode.AUTO else None
+                return decide(Verdict.REFUSED, MODE, f"playbook {self.playbook} is in recommend mode now: "
+                                                     f"an approval does not carry out its actions; run it "
+                                                     f"yourself{why}")
+            return decide(Verdict.RECOMMENDED, MODE, f"playbook {self.playbook} recommends; a person runs it{why}")
+        if mode is Mode.APPROVE and not approved:
+            return decide(Verdict.AWAITING_APPROVAL, MODE, f"playbook {self.playbook} acts after approval{why}")
+        frozen = freeze_in_force(self.catalog, self.safety, now) if mode is Mode.AUTO else None
         if frozen and not approved:  # during a freeze, auto behaves as approve
             return decide(Verdict.AWAITING_APPROVAL, FREEZE, f"{frozen}: auto acts after approval meanwhile")
         if spec.destructive and action.name not in rails.auto_approve_destructive and not approved:
@@ -69,8 +73,17 @@ class Guard:
             return decide(Verdict.DRY_RUN, "dry_run", "dry run: every check passed, nothing done")
         return decide(Verdict.ALLOWED, "ok", "every check passed")
 
-    def _refusal(self, action: Action, params: object, rails: PlaybookGuardrails, unhealthy: set[str],
-                 now: datetime) -> tuple[Verdict, str, str] | None:
+    def mode_of(self, action: str) -> Effective:
+        """The action's effective mode (functions.core.autonomy), read once per check; unreadable: approve."""
+        if self.safety is None:
+            return effective(self.catalog, None, self.playbook, action)
+        try:
+            return effective(self.catalog, self.safety.load_modes()[1], self.playbook, action)
+        except Exception as error:
+            return unreadable(self.catalog, self.playbook, action, error_line(error))
+
+    def _refusal(self, action: Action, params: object, rails: PlaybookGuardrails, mode: Mode, why: str,
+                 unhealthy: set[str], now: datetime) -> tuple[Verdict, str, str] | None:
         """The rules that say no, in the order a person on call would ask them."""
         named = getattr(params, "job_name", None)
         if named is not None and action.target != f"glue:{named}":
@@ -80,8 +93,8 @@ class Guard:
         if switch:
             parameter = self.catalog.guardrails.kill_switch_parameter
             return Verdict.REFUSED, "kill_switch", f"kill switch {parameter} {switch}"
-        if rails.mode is Mode.OBSERVE:
-            return Verdict.OBSERVED, "mode", f"playbook {self.playbook} is in observe mode"
+        if mode is Mode.OBSERVE:
+            return Verdict.OBSERVED, MODE, f"playbook {self.playbook} is in observe mode{why}"
         left_alone = hands_off(self.catalog, self.safety, action.target, now)
         if left_alone:
             return Verdict.REFUSED, *left_alone

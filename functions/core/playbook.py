@@ -12,10 +12,11 @@ verification window it opened after acting: the service level again, final verdi
 
 from __future__ import annotations
 
+import json
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from functions.core.actions import execute
 from functions.core.catalog import Catalog
@@ -255,7 +256,46 @@ def _report(playbook: Playbook, incident: Incident, plan: Plan, decisions: list[
                       pending=pending or [], follow_up=follow_up, answer=answer)
     ctx.audit.record(incident.id, "outcome", _outcome_record(outcome))
     ctx.notifier.publish(*notification(outcome, ctx.catalog))
+    if results and verification.status is VerificationStatus.FAILED:
+        _earned(playbook.name, incident, [r.action.name for r in results], "FAILED", verification.detail, ctx)
     return outcome
+
+
+def _earned(playbook: str, incident: Incident, actions: list[str], outcome: Literal["FAILED", "ESCALATED"],
+            detail: str, ctx: Context) -> None:
+    """Earned autonomy (functions.core.autonomy): the outcome goes on the actions' record; a demotion it causes
+    is audited and notified with its evidence at once. A record that cannot be written is logged, never raised:
+    the incident's own outcome stands (and an unreadable record makes the guard ask a person anyway)."""
+    import logging
+
+    from functions.core.autonomy import record_outcome
+
+    logger = logging.getLogger(__name__)  # the function's root handler (Powertools in Lambda) formats it
+
+    if ctx.safety is None:
+        return
+    for action in dict.fromkeys(actions):
+        try:
+            demotion = record_outcome(ctx.safety, ctx.catalog, playbook, action, outcome, incident.id, detail,
+                                      ctx.clock.now())
+        except Exception as error:
+            logger.warning("earned autonomy: outcome not recorded", extra={"action": f"{playbook}.{action}",
+                                                                           "error": error_line(error)})
+            continue
+        if demotion is None:
+            continue
+        ctx.audit.record(incident.id, "mode_changed", {
+            "key": demotion.key, "from": demotion.before.value, "to": demotion.after.value, "by": "the record",
+            "rule": "mode", "why": demotion.why, "evidence": demotion.evidence})
+        ctx.audit.record(f"mode:{demotion.key}", "mode_changed", {
+            "key": demotion.key, "from": demotion.before.value, "to": demotion.after.value, "by": "the record",
+            "incident": incident.id, "why": demotion.why})
+        subject = f"[{ctx.catalog.prefix}] DEMOTED: {demotion.key} {demotion.before} -> {demotion.after}"
+        ctx.notifier.publish(subject[:100], (
+            f"{demotion.key} was in {demotion.before}; it is in {demotion.after} from now on: its next actions wait "
+            f"for a person.\nWhy: {demotion.why}\nEvidence: {json.dumps(demotion.evidence, default=str)[:1500]}\n"
+            f"Promotion back is a person's decision: the weekly review recommends it after a clean record; "
+            f"`remedy mode set {demotion.key} {demotion.before} --env {ctx.catalog.env} --reason TEXT` applies it.\n"))
 
 
 def _open_window(playbook: Playbook, incident: Incident, results: list[ActionResult], verification: Verification,
@@ -306,6 +346,10 @@ def check_follow_up(playbook: Playbook, follow_up: FollowUp, now: datetime, ctx:
         "checked_at": now.isoformat(), "tried": tried})
     ctx.audit.record(incident.id, "outcome", _outcome_record(outcome))
     ctx.notifier.publish(*notification(outcome, ctx.catalog))
+    if not verified:  # a failed verification demotes at once; an inconclusive one counts as an escalation
+        failed = verification.status is VerificationStatus.FAILED
+        _earned(playbook.name, incident, [r.action.name for r in follow_up.results],
+                "FAILED" if failed else "ESCALATED", verification.detail, ctx)
     return {"key": follow_up.key, "status": status.value, "verification": verification.status.value,
             "detail": verification.detail, "outcome": outcome}
 

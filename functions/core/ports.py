@@ -185,7 +185,8 @@ class KillSwitchPort(Protocol):
 
 
 class SafetyPort(Protocol):
-    """Snoozes, ad-hoc freezes and the fleet budget (functions.core.safety), beside the breaker state."""
+    """Snoozes, ad-hoc freezes, the fleet budget (functions.core.safety) and the earned modes
+    (functions.core.autonomy), beside the breaker state."""
 
     def snooze_of(self, target: str) -> dict[str, Any] | None: ...
     def put_snooze(self, snooze: dict[str, Any]) -> None: ...
@@ -203,6 +204,12 @@ class SafetyPort(Protocol):
         ...
     def save_fleet(self, seen_version: int, entries: list[dict[str, str]]) -> bool:
         """Write the entries if the version is still `seen_version`; False if someone else wrote first."""
+        ...
+    def load_modes(self) -> tuple[int, dict[str, Any] | None]:
+        """Earned autonomy's record (functions.core.autonomy): its version and {"modes", "escalations"}."""
+        ...
+    def save_modes(self, seen_version: int, state: dict[str, Any]) -> bool:
+        """Write the record if the version is still `seen_version`; False if someone else wrote first."""
         ...
 
 

@@ -21,7 +21,6 @@ from functions.core.naming import parse_alarm_name
 from functions.core.observability import METRICS_NAMESPACE, logger
 from functions.core.playbook import Context, Playbook, run
 from functions.core.ports import PlaybookPorts
-from functions.core.ports import PlaybookPorts
 from functions.core.settings import settings
 
 
@@ -36,6 +35,7 @@ def _wiring() -> dict[str, Any]:
     from functions.core.adapters.clients import Clients
     from functions.core.adapters.clock import SystemClock
     from functions.core.adapters.dynamodb import DynamoApprovals, DynamoAudit, DynamoBreaker, DynamoFollowUps
+    from functions.core.adapters.safety import DynamoSafety
     from functions.core.adapters.sns import SnsNotifier
     from functions.core.adapters.ssm import SsmKillSwitch
 
@@ -56,6 +56,8 @@ def _wiring() -> dict[str, Any]:
         # Pending approvals and verification windows live in the breaker table too (no table of their own).
         "approvals": DynamoApprovals(clients, s.breaker_table),
         "follow_ups": DynamoFollowUps(clients, s.breaker_table),
+        # Snoozes, ad-hoc freezes and the fleet budget too (functions.core.adapters.safety).
+        "safety": DynamoSafety(clients, s.breaker_table),
     }
 
 
@@ -106,7 +108,7 @@ def _context(incident: Incident | None = None, at: datetime | None = None) -> Co
                    breaker=wiring["breaker"], audit=wiring["audit"], notifier=wiring["notifier"],
                    clock=_IncidentClock(wiring["clock"], when) if when is not None else wiring["clock"],
                    dry_run=settings().dry_run, unhealthy=unhealthy,
-                   approvals=wiring["approvals"], follow_ups=wiring["follow_ups"])
+                   approvals=wiring["approvals"], follow_ups=wiring["follow_ups"], safety=wiring["safety"])
 
 
 def _process(incident: Incident, playbook: Playbook) -> dict[str, Any]:
@@ -133,6 +135,30 @@ def _publish_metrics(outcome: Outcome) -> None:
         with single_metric(name="TimeToRecoveryMinutes", unit=MetricUnit.Count, value=round(minutes, 2),
                            namespace=METRICS_NAMESPACE, default_dimensions={"Playbook": playbook}):
             pass
+    publish_mode(playbook)
+
+
+def publish_mode(playbook: str) -> None:
+    """The playbook's effective mode as a metric (EffectiveMode, 0 observe … 3 auto: its most cautious action),
+    graphed live on the remediation dashboard; published after each outcome and at each scheduled check."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    from functions.core.autonomy import MODE_VALUE, listing, split
+
+    try:
+        state = _wiring()["safety"].load_modes()[1]
+        rows = [r for r in listing(catalog(), state) if split(r.key)[0] == playbook]
+    except Exception as error:  # the metric is a view: a failed read must not fail the incident
+        logger.warning("effective mode not published", extra={"playbook": playbook, "error": str(error)[:200]})
+        return
+    if not rows:
+        return
+    lowest = min(rows, key=lambda r: MODE_VALUE[r.mode])
+    logger.info("effective mode", extra={"playbook": playbook, "mode": lowest.mode.value, "key": lowest.key,
+                                         "why": lowest.why})
+    with single_metric(name="EffectiveMode", unit=MetricUnit.Count, value=MODE_VALUE[lowest.mode],
+                       namespace=METRICS_NAMESPACE, default_dimensions={"Playbook": playbook}):
+        pass
 
 
 def _page_if_escalated(outcome: Outcome) -> None:
@@ -245,6 +271,7 @@ def scheduled_checks(event: Any, playbook: Playbook) -> dict[str, Any]:
     follow_ups = check_follow_ups(now, playbook)
     leases = check_leases(now, playbook.name)
     approvals = check_approvals(now, playbook.name)
+    publish_mode(playbook.name)  # the dashboard's effective mode stays live between incidents
     return {"status": "CHECKED", "pending_starts": starts, "follow_ups": follow_ups, "leases": leases,
             "approvals": approvals}
 

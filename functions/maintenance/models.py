@@ -68,6 +68,15 @@ class PostureLine(Record):
     minutes_in_alarm: float
 
 
+class PromotionCandidate(Record):
+    """An action whose record earned auto (functions.core.autonomy.promotion_candidates): a person decides."""
+
+    key: str  # playbook.action
+    verified: int  # verified approvals in a row this week
+    incidents: list[str]
+    command: str  # remedy mode set … auto --reason TEXT
+
+
 class WeeklyReview(Record):
     window_start: datetime
     window_end: datetime
@@ -76,6 +85,7 @@ class WeeklyReview(Record):
     posture: list[PostureLine]
     posture_last_checked: str | None  # date of the newest daily posture report within the week
     posture_summary: str
+    promotions: list[PromotionCandidate] = []  # ready for auto: recommended, never applied here
 
 
 # --- monthly Redshift analysis -------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from functions.maintenance.models import (
     PipelineWeek,
     PlaybookOutcomes,
     PostureLine,
+    PromotionCandidate,
     Recovery,
     ThresholdCandidate,
     WeeklyReview,
@@ -187,7 +188,17 @@ def review(catalog: Catalog, start: datetime, end: datetime, records: list[Audit
     shown = [w for w in weeks.values() if w.alarms or w.remediations or w.duplicates or w.recovery.count]
     return WeeklyReview(window_start=start, window_end=end, pipelines=shown, threshold_candidates=candidates,
                         posture=posture, posture_last_checked=posture_last_checked,
-                        posture_summary=posture_summary(posture, posture_last_checked))
+                        posture_summary=posture_summary(posture, posture_last_checked),
+                        promotions=promotions(catalog, records))
+
+
+def promotions(catalog: Catalog, records: list[AuditRecord]) -> list[PromotionCandidate]:
+    """Earned autonomy: actions with N verified approvals in a row and no failure this week (recommended only:
+    a person promotes with `remedy mode set`, which records who)."""
+    from functions.core.autonomy import promotion_candidates
+
+    return [PromotionCandidate(key=p.key, verified=p.verified, incidents=p.incidents, command=p.command)
+            for p in promotion_candidates(catalog, records)]
 
 
 def _threshold_candidate(line: AlarmWeek, noisy_fires: int, noisy_percent: float) -> ThresholdCandidate | None:
@@ -282,6 +293,9 @@ def render(catalog: Catalog, report: WeeklyReview, period: str) -> tuple[str, st
                          f"({_count(week.recovery.count, 'recovery', 'recoveries')})")
     lines += ["", "THRESHOLD CANDIDATES", *_candidate_lines(catalog, report.threshold_candidates)]
     lines += ["", "BACKUP AND RECOVERY POSTURE", f"  {report.posture_summary}"]
+    lines += ["", "READY FOR AUTO (earned autonomy: a person decides)"]
+    lines += [f"  {p.key}: {p.verified} verified approvals in a row, no failure: {p.command}"
+              for p in report.promotions] or ["  none"]
     return subject, "\n".join(lines) + "\n"
 
 

@@ -281,6 +281,11 @@ def remediation_sections(catalog: Catalog) -> list[Section]:
             _graph(f"{playbook}: time from alarm to recovery (minutes)", [
                 _metric(REMEDIATION_NAMESPACE, "TimeToRecoveryMinutes", recovery, "Average", HOUR, "average"),
                 _metric(REMEDIATION_NAMESPACE, "TimeToRecoveryMinutes", recovery, "Maximum", HOUR, "maximum")]),
+            # Earned autonomy (functions.core.autonomy): published by the runtime at every outcome and check, so
+            # the dashboard (fixed at deploy time) shows the mode the record gives the playbook now.
+            _graph(f"{playbook}: effective mode (0 observe, 1 recommend, 2 approve, 3 auto)", [
+                _metric(REMEDIATION_NAMESPACE, "EffectiveMode", recovery, "Minimum", FIVE_MINUTES,
+                        "effective mode (most cautious action)")], width=24),
         ]))
     return sections
 

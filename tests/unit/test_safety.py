@@ -79,6 +79,17 @@ class FakeSafety:
         self.fleet = (seen_version + 1, list(entries))
         return True
 
+    modes: tuple[int, dict[str, Any] | None] = (0, None)
+
+    def load_modes(self) -> tuple[int, dict[str, Any] | None]:
+        return self.modes[0], copy.deepcopy(self.modes[1])
+
+    def save_modes(self, seen_version: int, state: dict[str, Any]) -> bool:
+        if seen_version != self.modes[0]:
+            return False
+        self.modes = (seen_version + 1, copy.deepcopy(state))
+        return True
+
 
 @pytest.fixture
 def safety() -> FakeSafety:

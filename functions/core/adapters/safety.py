@@ -7,7 +7,9 @@ budget, as items of the breaker table beside the breaker state, so the playbooks
 - ad-hoc freezes are one item (`freezes`): one GetItem tells the guard, and the procedures' gate, whether
   any is in force;
 - the fleet budget is one item (`fleet-budget`): its entries of the last hour and a version. A claim is an
-  UpdateItem conditional on the version it read (ConditionalCheckFailedException: someone else wrote first).
+  UpdateItem conditional on the version it read (ConditionalCheckFailedException: someone else wrote first);
+- earned autonomy's record is one item (`modes`): the modes the record or a person set and the recent
+  escalations by playbook.action, versioned the same way (functions.core.autonomy).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-SNOOZE, FREEZES, FLEET = "snooze:", "freezes", "fleet-budget"
+SNOOZE, FREEZES, FLEET, MODES = "snooze:", "freezes", "fleet-budget", "modes"
 WRITE_TRIES = 8
 
 
@@ -33,11 +35,14 @@ def _conditional(clients: Any, request: dict[str, Any]) -> bool:
     return True
 
 
-def _versioned(table: str, key: str, seen: int, values: dict[str, Any], update: str) -> dict[str, Any]:
+def _versioned(table: str, key: str, seen: int, values: dict[str, Any], update: str,
+               names: dict[str, str] | None = None) -> dict[str, Any]:
     """An UpdateItem that writes `update` and bumps the version, only if the version is still `seen`."""
     request: dict[str, Any] = {"TableName": table, "Key": {"target": {"S": key}},
                                "UpdateExpression": f"{update}, version = :next",
                                "ExpressionAttributeValues": {**values, ":next": {"N": str(seen + 1)}}}
+    if names:  # `state` is a DynamoDB reserved word
+        request["ExpressionAttributeNames"] = names
     if seen:
         request["ConditionExpression"] = "version = :seen"
         request["ExpressionAttributeValues"][":seen"] = {"N": str(seen)}
@@ -113,3 +118,15 @@ class DynamoSafety:
     def save_fleet(self, seen_version: int, entries: list[dict[str, str]]) -> bool:
         values = {":e": {"S": json.dumps(entries, sort_keys=True)}}
         return _conditional(self._clients, _versioned(self._table, FLEET, seen_version, values, "SET entries = :e"))
+
+    # -- earned autonomy ----------------------------------------------------------------------------------
+
+    def load_modes(self) -> tuple[int, dict[str, Any] | None]:
+        item = self._get(MODES)
+        state = json.loads(item["state"]["S"]) if "state" in item else None
+        return int(item.get("version", {}).get("N", "0")), state
+
+    def save_modes(self, seen_version: int, state: dict[str, Any]) -> bool:
+        values = {":s": {"S": json.dumps(state, sort_keys=True, default=str)}}
+        return _conditional(self._clients, _versioned(self._table, MODES, seen_version, values, "SET #s = :s",
+                                                      names={"#s": "state"}))
