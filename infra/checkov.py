@@ -28,6 +28,7 @@ from constructs import IConstruct
 PLAYBOOK, STARTER, PROBE_SCHEDULED, PROBE_EVENTS, MAINTENANCE, STEP, PROVIDER = (
     "playbook", "starter", "probe-scheduled", "probe-events", "maintenance", "step", "provider")
 SLACK = "slack"
+ANSWER = "answer"
 
 INVOKED_BY = {
     PLAYBOOK: "EventBridge (its alarms' state changes)",
@@ -46,6 +47,9 @@ NO_DLQ = {  # CKV_AWS_116, kinds with nothing to park
           "(the procedure's failure path); a DLQ applies to asynchronous invocations only",
     PROVIDER: "CDK's AwsCustomResource provider, invoked synchronously by CloudFormation during deployments: "
               "a failure fails the deployment, there is nothing to park in a queue",
+    ANSWER: "invoked synchronously only (its AWS_IAM function URL by remedy incident approve|reject, and the Slack "
+            "function, RequestResponse): the person sees the error at once; a DLQ applies to asynchronous "
+            "invocations only",
 }
 
 SHARED_POOL = "a reservation would be taken from the account's concurrency pool the data platform shares"
@@ -61,6 +65,7 @@ CONCURRENCY = {  # CKV_AWS_115: ReservedConcurrentExecutions
     PROVIDER: "CDK's AwsCustomResource provider: runs once per deployment of the stack, nothing to reserve "
               "capacity for",
     SLACK: f"one invocation per notification and two per click in Slack (acknowledge, answer); {SHARED_POOL}",
+    ANSWER: f"one invocation per person's answer to an approval; {SHARED_POOL}",
 }
 
 PUBLIC_SLACK_URL = ("Slack cannot sign requests with SigV4, so the Slack app's Request URL cannot use AuthType "
@@ -119,6 +124,8 @@ def function_kind(handler: str | None, path: str) -> str | None:
         return STEP
     if handler == "functions.handlers.slack.handler":
         return SLACK
+    if handler == "functions.handlers.answer.handler":
+        return ANSWER
     if handler == "index.handler" and CUSTOM_RESOURCE_PROVIDER in path:
         return PROVIDER
     return None

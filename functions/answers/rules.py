@@ -80,11 +80,11 @@ def check(approvers: Any, identity: Identity, requester: str, two_person_default
     if not allowed(approvers, identity):
         kind = "IAM principals" if identity.via == "iam" else "chat users"
         return Refusal(ALLOW_LIST, f"{identity.principal} may not answer {what}: not among the {kind} of "
-                                   f"{where}.approvers in the catalog; nothing was done")
+                                   f"{where} in the catalog; nothing was done")
     two_person = approvers.two_person if approvers.two_person is not None else two_person_default
     if two_person and same_person(requester, identity):
         return Refusal(TWO_PERSON, f"{identity.principal} started {what} and may not approve it too (two-person "
-                                   f"rule, {where}.approvers.two_person): another approver must answer; nothing "
+                                   f"rule, {where}.two_person): another approver must answer; nothing "
                                    f"was done")
     return None
 

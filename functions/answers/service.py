@@ -164,7 +164,7 @@ def _playbook(question: Question, identity: Identity, approval: dict[str, Any], 
                                                       f"the next alarm asks again", **common)
     rails = catalog.guardrails.playbooks[playbook]
     refusal = check(rails.approvers, identity, str(approval.get("requested_by") or ""), False,
-                    f"{ident} ({action})", f"guardrails.playbooks.{playbook}")
+                    f"{ident} ({action})", f"guardrails.playbooks.{playbook}.approvers")
     if refusal is not None:
         return _result(question, identity, "REFUSED", refusal.message, rule=refusal.rule, **common)
     if approval.get("status", "PENDING") != "PENDING":

@@ -226,6 +226,9 @@ EXACT_GRANTS_TESTED_IN = {
     "procedure starter": "tests/infra/test_procedure_start.py::test_the_starter_role_is_exactly_its_declaration",
     "custom resource provider": "tests/infra/test_monitoring.py::test_bucket_request_metrics_are_configured_by_a_"
                                 "least_privilege_custom_resource",
+    "slack": "tests/infra/test_slack.py::test_the_slack_role_holds_exactly_its_declared_statements",
+    "answer": "tests/infra/test_answers.py::test_the_answer_role_holds_exactly_its_declared_statements_and_its_url_"
+              "is_aws_iam",
 }
 
 
@@ -241,6 +244,8 @@ def test_every_function_of_the_templates_has_its_exact_grants_tested(synth: Synt
     kinds |= {job_function(synth.catalog, j): "maintenance job" for j in JOBS}
     kinds |= {step_function_name(prefix, s): "procedure step" for s in STEP_FUNCTIONS}
     kinds[step_function_name(prefix, STARTER.name)] = "procedure starter"
+    kinds[f"{prefix}-slack"] = "slack"
+    kinds[f"{prefix}-answer"] = "answer"
     unknown = []
     for stack, template in synth.templates.items():
         for logical, function in resources(template, "AWS::Lambda::Function").items():

@@ -62,7 +62,7 @@ def test_nobody_is_allowed_by_an_empty_list() -> None:
     refusal = check(Approvers(), iam(ALICE), "", False, "scale-glue INC-1", "procedures.approvers.default")
     assert refusal is not None and refusal.rule == "allow-list"
     assert refusal.message == (f"{ALICE} may not answer scale-glue INC-1: not among the IAM principals of "
-                               f"procedures.approvers.default.approvers in the catalog; nothing was done")
+                               f"procedures.approvers.default in the catalog; nothing was done")
 
 
 def test_two_person_refuses_the_requester_where_asked() -> None:

@@ -81,6 +81,44 @@ def playbook_approval_approved(d: Drill) -> None:
     d.expect("on call is told it is verified", len(told) == 1, told[0]["subject"] if told else "no notification")
 
 
+@scenario("approver-not-on-the-list", "Approve mode: dave (role Analyst, allowed by IAM to call the answer URL) "
+                                      "tries to approve a scale-up; the catalog's allow-list refuses him in one line, "
+                                      "audited with his verified ARN; alice (OnCall) approves it", SECTION)
+def approver_not_on_the_list(d: Drill) -> None:
+    from sandbox.catalog_variant import catalog_variant
+    from sandbox.people import ANALYST_ROLE, arn
+
+    with catalog_variant(d.sandbox, "msk_consumer_lag", mode="approve"):
+        d.say("inject", "guardrails.playbooks.msk_consumer_lag.mode set to approve; approvers: OnCall sessions only")
+        d.consumer_lag(JOB, RISING)
+        d.fire()
+        inbox = d.notifications()
+        ident = _approve_command(inbox[0]["message"]) if inbox else None
+        d.expect("the scale-up waits for a person", ident is not None and d.outcomes[-1].get("status") ==
+                 "AWAITING_APPROVAL", str(d.outcomes[-1].get("status")))
+        if ident is None:
+            return
+        d.say("answer", f"dave (Analyst): remedy incident approve {ident}")
+        try:
+            incident.approve(d.sandbox.client, d.catalog, ident, **answering(d.sandbox, "dave", ANALYST_ROLE))
+            refused = "carried out"
+        except incident.IncidentError as error:
+            refused = str(error)
+        d.say("handler", refused)
+        dave = arn(d.sandbox, "dave", ANALYST_ROLE)
+        d.expect("refused in one line, naming the rule and the verified ARN, nothing done",
+                 refused.startswith(f"{dave} may not answer {ident}") and refused.endswith("[allow-list]")
+                 and "\n" not in refused and d.audit("approval") == [], refused[:160])
+        audited = [r["payload"] for r in d.audit("answer")]
+        d.expect("the refusal is audited with who (as AWS verified it) and the rule",
+                 [(a["outcome"], a["rule"], a["principal"], a["verified"]) for a in audited] ==
+                 [("REFUSED", "allow-list", dave, True)], str(audited)[:200])
+        answered = incident.approve(d.sandbox.client, d.catalog, ident, reason="month-end volume",
+                                    **answering(d.sandbox, "alice"))
+        d.expect("alice, on the list, approves it: carried out", answered.get("decision") == "APPROVED" and
+                 (answered.get("outcome") or {}).get("status") == "ACTED", str(answered.get("decision")))
+
+
 @scenario("playbook-approval-rejected", "A partition re-run waiting for approval is rejected by bob: nothing runs, "
                                         "the rejection is recorded, a later approve is refused", SECTION)
 def playbook_approval_rejected(d: Drill) -> None:
