@@ -53,6 +53,29 @@ def cli_env(default: str = "dev") -> str:
     return str(probe.node.try_get_context("env") or default)
 
 
+def _monitoring_parts(app: App, catalog: Catalog, monitoring: MonitoringStack, where: Environment) -> list[Any]:
+    """Many pipelines (infra/monitoring_split.py): a stack per group of pipelines, then the outage count's."""
+    from infra.monitoring_split import split
+    from infra.stacks.monitoring import MonitoringPartStack
+
+    stacks: list[Any] = []
+    for part in split(catalog)[1:]:
+        name = f"{names.monitoring_stack(catalog)}-{part.name}"
+        stack = MonitoringPartStack(
+            app, name, catalog=catalog, part=part, env=where, stack_name=name,
+            description=(f"remedy ({catalog.env}): " + ("the outage count over every pipeline group"
+                                                         if part.name == "outage" else
+                                                         f"alarms and dashboards of pipeline group {part.name}")),
+            termination_protection=catalog.env == "prod")
+        # Group rules read the platform's broker alarms; the outage count reads every group's composites.
+        stack.add_stack_dependency(monitoring, "composites read the platform's alarms by ARN")
+        if part.name == "outage":
+            for group in stacks:
+                stack.add_stack_dependency(group, "the outage count reads the group's pipeline composites")
+        stacks.append(stack)
+    return stacks
+
+
 def build_app(env: str = "dev", *, outdir: str | None = None, bundling: bool = True,
               catalog_path: str | Path | None = None) -> App:
     catalog: Catalog = load_catalog(catalog_path or catalog_path_for(env, ROOT))
@@ -83,7 +106,7 @@ def build_app(env: str = "dev", *, outdir: str | None = None, bundling: bool = T
     # Alarm actions publish to the on-call topic created by the remediation stack; the Glue outcomes probe
     # parks what it could not count in its unhandled-events queue.
     monitoring.add_stack_dependency(remediation, "alarm actions publish to the on-call topic")
-    for stack in (remediation, monitoring):
+    for stack in (remediation, monitoring, *_monitoring_parts(app, catalog, monitoring, where)):
         Tags.of(stack).add("service", catalog.service_name)
         Tags.of(stack).add("env", catalog.env)
     # Runbook "Maintenance": the regular tasks and the backup posture, on EventBridge Scheduler.

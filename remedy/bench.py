@@ -11,7 +11,11 @@
   the *StateEntered events of each execution's history;
 - storm throughput: the alarm storm of tests/integration/test_storm.py (1,000 events, its own driver)
   through the sandbox's routing and the real handler, in events per second;
-- game day wall time.
+- game day wall time;
+- scale (issue 16, remedy/scale.py): synthetic catalogs of 2, 50 and 200 pipelines synthesized and measured
+  against AWS's limits (resources and bytes per stack, composite rules, dashboard widgets, event patterns), synth
+  time, and the monthly cost of the alarms, composites, dashboards and probes from bench/prices-2026-12.yaml.
+  `python -m remedy.bench scale` runs this part alone (bench-results/scale.json).
 
 Results go to bench-results/bench.json and are printed as tables. Exit status 0 only when every handler
 meets the cold-start target.
@@ -291,6 +295,10 @@ def main(env: str = "dev") -> int:
             storm = storm_throughput(sandbox)
     finally:
         sandbox.stop()
+    from remedy.scale import print_scale, scale_table
+
+    with console.status("scale: synthesizing 2, 50 and 200 pipelines…"):
+        scale = scale_table()
     sizes = asset_sizes(env)
     per_procedure: dict[str, list[int]] = {}
     for row in executions:
@@ -299,17 +307,43 @@ def main(env: str = "dev") -> int:
               "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
               "cold_start": starts, "asset_bytes": sizes, "api_calls": calls,
               "procedure_transitions": {"executions": executions, "per_procedure": per_procedure},
-              "storm": storm, "gameday_seconds": round(gameday_seconds, 1)}
+              "storm": storm, "gameday_seconds": round(gameday_seconds, 1), "scale": scale}
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
     (out / "bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
 
     _print(console, starts, calls, executions, storm)
+    print_scale(console, scale)
     for name, size in sizes.items():
         console.print(f"asset: {name}: {size / 1024:.0f} KiB")
     console.print(f"game day: {gameday_seconds:.1f} s; results in {out / 'bench.json'} ({result['machine']})")
-    return 0 if all(r["meets_target"] for r in starts) else 1
+    return 0 if all(r["meets_target"] for r in starts) and all(r["within_limits"] for r in scale) else 1
+
+
+def scale_main() -> int:
+    """The scale part alone: bench-results/scale.json (and the scale entry of bench.json, when there is one)."""
+    from rich.console import Console
+
+    from remedy.scale import print_scale, scale_table
+
+    console = Console()
+    rows = scale_table()
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    result = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+              "scale": rows}
+    (out / "scale.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    bench = out / "bench.json"
+    if bench.exists():  # keep make figures' one source current
+        data = json.loads(bench.read_text(encoding="utf-8"))
+        data["scale"], data["scale_date"] = rows, result["date"]
+        bench.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    print_scale(console, rows)
+    return 0 if all(r["within_limits"] for r in rows) else 1
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["scale"]:
+        sys.exit(scale_main())
     sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "dev"))

@@ -113,8 +113,39 @@ def bench_sections(bench: Mapping[str, Any], source: str) -> tuple[list[str], di
         other.append(f"- **Game day**, every scenario in one sandbox: {bench['gameday_seconds']} s.")
     summary["storm"], summary["asset_bytes"] = storm, bench.get("asset_bytes", {})
     summary["gameday_seconds"] = bench.get("gameday_seconds")
+    scale_lines, summary["scale"] = scale_section(bench, head)
     return (cold + _section("api-calls", [*call_lines, ""]) + _section("transitions", [*run_lines, ""])
-            + _section("bench-other", [*other, ""])), summary
+            + _section("bench-other", [*other, ""]) + _section("scale", [*scale_lines, ""])), summary
+
+
+def scale_section(bench: Mapping[str, Any], head: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The scale table of `make bench` (remedy/scale.py): each limit at N = 2, 50, 200 pipelines, the cost."""
+    rows = bench.get("scale", [])
+    if not rows:
+        return [*head, "No scale figures yet: run `make bench` (or `python -m remedy.bench scale`)."], []
+    when = bench.get("scale_date", bench.get("date", "?"))
+    lines = [f"Measured by `make bench` on {when} ({bench.get('machine', '?')}): synthetic catalogs of "
+             f"config/dev.yaml's pipelines cloned N times (remedy/scale.py), synthesized and measured against "
+             f"AWS's limits.", ""]
+
+    def cell(row: Mapping[str, Any], i: int) -> str:
+        measured = row["limits"][i]
+        return f"{measured['value']:,}" + ("" if measured["within"] else " **over**")
+
+    lines += _table(["limit", *(f"N = {r['pipelines']}" for r in rows), "AWS limit"],
+                    ([limit["limit"], *(cell(r, i) for r in rows), f"{limit['max']:,} {limit['unit']}"]
+                     for i, limit in enumerate(rows[0]["limits"])))
+    lines += ["| stacks | " + " | ".join(str(r["stacks"]) for r in rows) + " | |",
+              "| alarms / composites / dashboards | " + " | ".join(
+                  f"{r['alarms']} / {r['composites']} / {r['dashboards']}" for r in rows) + " | |",
+              "| synth seconds | " + " | ".join(str(r["synth_seconds"]) for r in rows) + " | |"]
+    cost = rows[0]["monthly_cost"]
+    lines += ["| monthly USD | " + " | ".join(f"{r['monthly_cost']['total_usd']:,.2f}" for r in rows) + " | |", "",
+              f"Monthly cost: alarm metrics, composite alarms, dashboards, the probes' custom metrics and scheduled "
+              f"invocations, at {cost['region']} prices of {cost['prices_as_of']} ({cost['source']}; "
+              f"bench/prices-2026-12.yaml), free tiers not subtracted."]
+    return lines, [{"pipelines": r["pipelines"], "within_limits": r["within_limits"], "stacks": r["stacks"],
+                    "synth_seconds": r["synth_seconds"], "monthly_usd": r["monthly_cost"]["total_usd"]} for r in rows]
 
 
 def fault_sections(matrix: Mapping[str, Any], source: str, written: str) -> tuple[list[str], dict[str, Any]]:

@@ -336,3 +336,65 @@ def _per_month(schedule: str) -> int:
         return 0
     minutes = {"minute": 1, "hour": 60, "day": 1440}[match.group(2).rstrip("s")] * int(match.group(1))
     return 30 * 24 * 60 // minutes
+
+
+# --- `make bench`: the scale table ------------------------------------------------------------------------------
+
+SIZES = (2, 50, 200)
+
+
+def measure(pipelines: int, folder: Path) -> dict[str, Any]:
+    """Synthesize a synthetic catalog of `pipelines` (timed) and measure it against LIMITS and the price table."""
+    import time
+
+    from functions.core.catalog import load_catalog
+    from infra.template import synth_templates
+
+    path = write_synthetic_catalog(pipelines, folder / f"synthetic-{pipelines}.yaml")
+    catalog = load_catalog(path)
+    began = time.perf_counter()
+    templates = synth_templates(catalog.env, catalog_path=path)
+    seconds = time.perf_counter() - began
+    measures = check_limits(templates, region=catalog.region, account=catalog.account_id)
+    kinds: dict[str, int] = {}
+    for template in templates.values():
+        for resource in template.get("Resources", {}).values():
+            kinds[resource["Type"]] = kinds.get(resource["Type"], 0) + 1
+    return {
+        "pipelines": pipelines, "synth_seconds": round(seconds, 1), "stacks": len(templates),
+        "resources": {s: len(t.get("Resources", {})) for s, t in templates.items()},
+        "template_bytes": {s: len(json.dumps(t, indent=1).encode()) for s, t in templates.items()},
+        "alarms": kinds.get("AWS::CloudWatch::Alarm", 0), "composites": kinds.get("AWS::CloudWatch::CompositeAlarm", 0),
+        "dashboards": kinds.get("AWS::CloudWatch::Dashboard", 0),
+        "limits": [{"limit": m.limit.name, "value": m.value, "max": m.limit.value, "unit": m.limit.unit,
+                    "where": m.where, "within": not m.over, "source": m.limit.source} for m in measures],
+        "within_limits": not any(m.over for m in measures),
+        "monthly_cost": monthly_cost(templates),
+    }
+
+
+def scale_table(sizes: Iterable[int] = SIZES) -> list[dict[str, Any]]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return [measure(n, Path(tmp)) for n in sizes]
+
+
+def print_scale(console: Any, rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(title="scale: synthetic catalogs (config/dev.yaml's pipelines cloned) against AWS's limits")
+    for column in ("limit", *(f"N = {r['pipelines']}" for r in rows), "AWS limit"):
+        table.add_column(column)
+    for i, limit in enumerate(rows[0]["limits"]):
+        cells = [f"{r['limits'][i]['value']:,}" + ("" if r["limits"][i]["within"] else " [red]OVER[/red]")
+                 for r in rows]
+        table.add_row(limit["limit"], *cells, f"{limit['max']:,} {limit['unit']}")
+    table.add_row("stacks", *(str(r["stacks"]) for r in rows), "")
+    table.add_row("alarms / composites / dashboards",
+                  *(f"{r['alarms']} / {r['composites']} / {r['dashboards']}" for r in rows), "")
+    table.add_row("synth seconds", *(str(r["synth_seconds"]) for r in rows), "")
+    cost = rows[0]["monthly_cost"]
+    table.add_row(f"monthly USD ({cost['region']}, prices of {cost['prices_as_of']})",
+                  *(f"{r['monthly_cost']['total_usd']:,.2f}" for r in rows), "")
+    console.print(table)

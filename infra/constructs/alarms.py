@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_sns as sns
@@ -69,8 +69,9 @@ class RunbookAlarms(Construct):
                 alarm.add_alarm_action(action)
                 alarm.add_ok_action(action)
             self.alarms[spec.name] = alarm
+        self.known = known = _Known(self, self.alarms)  # and, read by ARN, the alarms of other stacks
         for composite in self.composite_specs:
-            rule = _rule(composite, {**self.alarms, **self.composites})
+            rule = _rule(composite, known)
             suppressor = self.composites[composite.suppressor] if composite.suppressor else None
             alarm_c = cw.CompositeAlarm(
                 self, _logical_id(composite.signal, composite.component),
@@ -86,6 +87,24 @@ class RunbookAlarms(Construct):
                 alarm_c.add_alarm_action(action)
                 alarm_c.add_ok_action(action)
             self.composites[composite.name] = alarm_c
+            known[composite.name] = alarm_c
+
+
+class _Known(dict[str, cw.IAlarm]):
+    """This construct's alarms; an alarm of another stack (infra/monitoring_split.py) by its ARN, built from its
+    fixed name: no export, nothing pinned."""
+
+    def __init__(self, scope: Construct, own: Mapping[str, cw.IAlarm]):
+        super().__init__(own)
+        self.scope = scope
+
+    def __missing__(self, name: str) -> cw.IAlarm:
+        stack = Stack.of(self.scope)
+        imported = cw.Alarm.from_alarm_arn(
+            self.scope, f"Read-{_logical_id('alarm', name)}",
+            f"arn:aws:cloudwatch:{stack.region}:{stack.account}:alarm:{name}")
+        self[name] = imported
+        return imported
 
 
 def _rule(spec: CompositeSpec, known: Mapping[str, cw.IAlarm]) -> cw.IAlarmRule:

@@ -55,8 +55,8 @@ class ProbeFunction(RemedyFunction):
         return rule
 
     def on_pattern(self, *, rule_name: str, description: str, pattern: events.EventPattern,
-                   max_event_age: Duration) -> events.Rule:
-        rule = events.Rule(self, "Events", rule_name=rule_name, description=description, event_pattern=pattern)
+                   max_event_age: Duration, construct_id: str = "Events") -> events.Rule:
+        rule = events.Rule(self, construct_id, rule_name=rule_name, description=description, event_pattern=pattern)
         # EventBridge retries only failed deliveries (throttling, Lambda unavailable); the function's own
         # failures are Lambda's async retries, then the on-failure destination.
         rule.add_target(targets.LambdaFunction(self.function, retry_attempts=10, max_event_age=max_event_age))

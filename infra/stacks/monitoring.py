@@ -37,9 +37,39 @@ from infra.constructs.dashboards import (
     s3_sections,
 )
 from infra.constructs.probe_function import KafkaClientLayer, ProbeFunction
+from infra.monitoring_split import Part, split
+from infra.patterns import split_by_names
 from infra.permissions import probe_statements
 from infra.powertools import powertools_layer_arn
-from infra.signals import alarm_specs, composite_specs, service_composite_specs
+
+
+def dashboards(scope: Construct, catalog: Catalog, alarms: RunbookAlarms, *, suffix: str = "",
+               remediation: Catalog | None = None) -> dict[str, GroupedDashboard]:
+    """One dashboard per concern over `catalog` (a group's narrowed catalog: infra/monitoring_split.py), named
+    <prefix>-<concern>[-<suffix>]; the remediation dashboard only where `remediation` is given. An alarm of
+    another stack is read by its ARN."""
+    known = alarms.known
+    concerns = [("msk", msk_sections(catalog, known)), ("glue", glue_sections(catalog, known)),
+                ("redshift", redshift_sections(catalog, known)), ("s3", s3_sections(catalog, known))]
+    if remediation is not None:
+        concerns.append(("remediation", remediation_sections(remediation)))
+    return {concern: GroupedDashboard(scope, f"{concern.title()}Dashboard",
+                                      dashboard_name=names.dashboard_name(catalog, "-".join(filter(None, (concern,
+                                                                                                          suffix)))),
+                                      sections=sections)
+            for concern, sections in concerns}
+
+
+class MonitoringPartStack(Stack):
+    """<prefix>-monitoring-<NN> (a group of pipelines: alarms, composites, dashboards) or -outage (the outage
+    count over every group): infra/monitoring_split.py."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, catalog: Catalog, part: Part, **kwargs: Any):
+        super().__init__(scope, construct_id, **kwargs)
+        topic = sns.Topic.from_topic_arn(self, "OnCallTopic", names.topic_arn(catalog))
+        self.alarms = RunbookAlarms(self, "RunbookAlarms", specs=part.alarms, topic=topic, composites=part.composites)
+        self.dashboards = dashboards(self, part.catalog, self.alarms, suffix=part.name) if part.catalog else {}
+
 
 FRESHNESS_SCHEDULE_MINUTES = 5  # the freshness alarm's period is this schedule
 LAG_SCHEDULE_MINUTES = 1  # the lag alarm's period (60 s) is this schedule: one datapoint per period
@@ -53,23 +83,14 @@ class MonitoringStack(Stack):
         # The topic lives in the remediation stack under a fixed name: referenced by ARN (the app adds the
         # stack dependency) instead of a cross-stack export that would pin it.
         topic = sns.Topic.from_topic_arn(self, "OnCallTopic", names.topic_arn(catalog))
-        self.alarms = RunbookAlarms(self, "RunbookAlarms", specs=alarm_specs(catalog), topic=topic,
-                                    composites=[*composite_specs(catalog), *service_composite_specs(catalog)])
+        # Everything, or (many pipelines: infra/monitoring_split.py) the platform's part; the groups' parts are
+        # MonitoringPartStacks.
+        part = split(catalog)[0]
+        self.alarms = RunbookAlarms(self, "RunbookAlarms", specs=part.alarms, topic=topic, composites=part.composites)
         self.probes = self._probes(catalog, powertools_layer_version, log_retention, retain)
         self.bucket_metrics = BucketRequestMetrics(self, "BucketRequestMetrics", catalog=catalog,
                                                    log_retention=log_retention, retain_logs=retain)
-        alarms = self.alarms.alarms
-        self.dashboards = {
-            concern: GroupedDashboard(self, f"{concern.title()}Dashboard",
-                                      dashboard_name=names.dashboard_name(catalog, concern), sections=sections)
-            for concern, sections in (
-                ("msk", msk_sections(catalog, alarms)),
-                ("glue", glue_sections(catalog, alarms)),
-                ("redshift", redshift_sections(catalog, alarms)),
-                ("s3", s3_sections(catalog, alarms)),
-                ("remediation", remediation_sections(catalog)),
-            )
-        }
+        self.dashboards = dashboards(self, part.catalog or catalog, self.alarms, remediation=catalog)
 
     def _probes(self, catalog: Catalog, layer_version: int, log_retention: logs.RetentionDays,
                 retain: bool) -> dict[str, ProbeFunction]:
@@ -117,13 +138,17 @@ class MonitoringStack(Stack):
             # A run end that is not counted is a hole in the success rate: retried, then parked in the
             # unhandled-events queue (same 6 h horizon as the playbooks').
             retry_attempts=2, max_event_age=Duration.hours(6), on_failure_arn=names.queue_arn(catalog))
-        outcomes.on_pattern(
-            rule_name=names.probe_rule_name(catalog, "glue_outcomes"),
-            description="Glue Job State Change events that end a run of a catalog job -> run outcome metrics",
-            pattern=events.EventPattern(
-                source=["aws.glue"], detail_type=["Glue Job State Change"],
-                detail={"jobName": [job.name for job in catalog.glue_jobs], "state": list(END_STATES)}),
-            max_event_age=Duration.hours(6))
+        # One rule while the job names fit one pattern; more, each with its share, when they do not.
+        for index, pattern in enumerate(split_by_names(
+                [job.name for job in catalog.glue_jobs],
+                lambda jobs: {"source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
+                              "detail": {"jobName": jobs, "state": list(END_STATES)}})):
+            outcomes.on_pattern(
+                rule_name=names.probe_rule_name(catalog, "glue_outcomes") + (f"-{index + 1}" if index else ""),
+                description="Glue Job State Change events that end a run of a catalog job -> run outcome metrics",
+                pattern=events.EventPattern(source=pattern["source"], detail_type=pattern["detail-type"],
+                                            detail=pattern["detail"]),
+                max_event_age=Duration.hours(6), construct_id="Events" + (str(index + 1) if index else ""))
         probes = {"freshness": freshness, "glue_outcomes": outcomes}
         if probed_jobs(catalog):
             probes["consumer_lag"] = self._lag_probe(catalog, probe)

@@ -21,6 +21,7 @@ from infra.constructs.kill_switch import KillSwitch
 from infra.constructs.notifications import OnCallTopic
 from infra.constructs.playbook_function import AlarmRoute, EventRoute, PlaybookFunction
 from infra.constructs.state import SafetyCoreTables
+from infra.patterns import split_by_names
 from infra.permissions import function_statements
 from infra.powertools import powertools_layer_arn
 
@@ -110,13 +111,18 @@ class RemediationStack(Stack):
             )
             if declaration.glue_job_states:
                 # The run itself, as Glue reports it: the failed run's id is in the event (the alarm has none).
-                EventRoute(self, f"{logical}GlueRoute", rule_name=f"{names.rule_name(catalog, name)}-glue",
-                           description=f"Glue Job State Change {'/'.join(declaration.glue_job_states)} of the "
-                                       f"catalog's jobs -> playbook {name}",
-                           function=function.function, failure_queue=unhandled.queue,
-                           pattern={"source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
-                                    "detail": {"state": list(declaration.glue_job_states),
-                                               "jobName": [job.name for job in catalog.glue_jobs]}})
+                # One rule while the job names fit one pattern (infra/patterns.py); more when they do not.
+                states = list(declaration.glue_job_states)
+                for index, pattern in enumerate(split_by_names(
+                        [job.name for job in catalog.glue_jobs],
+                        lambda jobs, states=states: {"source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
+                                                     "detail": {"state": states, "jobName": jobs}})):
+                    suffix = str(index + 1) if index else ""
+                    EventRoute(self, f"{logical}GlueRoute{suffix}",
+                               rule_name=f"{names.rule_name(catalog, name)}-glue" + (f"-{suffix}" if suffix else ""),
+                               description=f"Glue Job State Change {'/'.join(declaration.glue_job_states)} of the "
+                                           f"catalog's jobs -> playbook {name}",
+                               function=function.function, failure_queue=unhandled.queue, pattern=pattern)
             if declaration.schedule:
                 EventRoute(self, f"{logical}Checks", rule_name=f"{names.rule_name(catalog, name)}-checks",
                            description=f"Scheduled checks of playbook {name}: verification windows, leases",
