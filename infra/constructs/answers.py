@@ -98,6 +98,9 @@ def responder_statements(catalog: Catalog) -> list[Statement]:
         Statement("ReadApprovalsAndAudit", ("dynamodb:Query",),
                   (names.table_arn(catalog, approvals_table(catalog)),
                    names.table_arn(catalog, names.audit_table(catalog)))),
+        # `remedy mode list`, `remedy snooze list`, `remedy freeze`: read only; setting goes through the URL.
+        Statement("ReadGuardSettings", ("dynamodb:GetItem", "dynamodb:Scan"),
+                  (names.table_arn(catalog, names.breaker_table(catalog)),)),
     ]
 
 
