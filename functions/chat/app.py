@@ -67,7 +67,7 @@ def build_app(config: SlackConfig, deps: Deps) -> Any:
     """The Bolt app with its two listeners (Approve, Reject), each acknowledged at once and answered lazily."""
     from slack_bolt import App
 
-    app = App(signing_secret=config.signing_secret, token=config.bot_token, client=web_client(config),
+    app = App(signing_secret=config.signing_secret, client=web_client(config),  # the client holds the token
               process_before_response=True,  # on Lambda the response is the acknowledgement: nothing runs after
               token_verification_enabled=False)  # auth.test at the first request, not at every cold start
 

@@ -18,6 +18,7 @@ from functions.core.catalog import Catalog, load_catalog
 
 STALE_SECONDS = 300  # Slack: requests older than five minutes are refused (replay protection)
 LAZY_HEADERS = ("x-slack-bolt-lazy-only", "x-slack-bolt-lazy-function-name")
+NOT_OURS = "not a Slack request or an SNS notification"
 
 
 class ChatSettings(BaseModel):
@@ -73,7 +74,8 @@ def bolt_handler() -> Any:
 
 def is_sns(event: Any) -> bool:
     records = event.get("Records") if isinstance(event, dict) else None
-    return isinstance(records, list) and bool(records) and all(isinstance(r, dict) and r.get("EventSource") == "aws:sns" for r in records)
+    return isinstance(records, list) and bool(records) and all(
+        isinstance(r, dict) and r.get("EventSource") == "aws:sns" for r in records)
 
 
 def notifications(event: dict[str, Any]) -> list[str]:
@@ -86,6 +88,9 @@ def notifications(event: dict[str, Any]) -> list[str]:
 
 def interaction(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """An HTTP request from Slack (or from anyone: the URL is public), or Bolt's own lazy invocation."""
+    if not ((event.get("requestContext") or {}).get("http") or {}).get("method"):
+        return {"status": "REJECTED", "reason": f"{NOT_OURS}: no requestContext.http (function URL request) and "
+                                                f"no Records[].Sns (notification)"}
     if event.get("method") != "NONE":
         # Only Bolt's lazy runner (this function invoking itself, event["method"] = "NONE") may ask for the lazy
         # listener alone: from the Internet these headers are dropped, the request is handled as sent.

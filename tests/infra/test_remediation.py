@@ -38,9 +38,10 @@ def test_safety_core_tables(synth: Synth) -> None:
     prefix = synth.catalog.prefix
     tables = by_name(synth.remediation, "AWS::DynamoDB::Table", "TableName")
     keys = {name: {k["AttributeName"]: k["KeyType"] for k in t["KeySchema"]} for name, t in tables.items()}
+    slack = {f"{prefix}-chat-messages": {"incident_id": "HASH"}} if synth.catalog.notifications.slack else {}
     assert keys == {f"{prefix}-audit": {"incident_id": "HASH", "seq": "RANGE"},
                     f"{prefix}-breaker": {"target": "HASH"},
-                    f"{prefix}-idempotency": {"id": "HASH"}}
+                    f"{prefix}-idempotency": {"id": "HASH"}, **slack}  # the Slack messages: tests/infra/test_slack.py
     for table in tables.values():
         assert {a["AttributeType"] for a in table["AttributeDefinitions"]} == {"S"}
         assert table["BillingMode"] == "PAY_PER_REQUEST"
