@@ -48,6 +48,7 @@ from functions.core.ports import (
     KillSwitchPort,
     NotifierPort,
     PlaybookPorts,
+    PlaybookPorts,
     SafetyPort,
 )
 
@@ -98,7 +99,7 @@ def run(playbook: Playbook, incident: Incident, ctx: Context) -> Outcome:
     try:
         plan = playbook.diagnose_and_plan(incident, ctx.catalog, ctx.ports)
     except Exception as error:
-        return _escalate(incident, playbook, ctx, f"diagnosis failed: {error_line(error)}")
+        return _escalate(incident, playbook, ctx, f"diagnosis failed: {error_line(error, None)}")
     audit.record(incident.id, "plan", plan.model_dump(mode="json"))
     unhealthy = ctx.unhealthy | {f.component for f in plan.findings if not f.ok and f.component}
 
@@ -449,7 +450,7 @@ def _claim(ctx: Context, guard: Guard, playbook: str, target: str, now: datetime
         claimed = ctx.breaker.claim(guard.seen[target], now, now - timedelta(hours=rails.budget_window_hours))
     except Exception as error:
         claimed, refusal = False, ("breaker", f"the attempt could not be recorded, so nothing was done "
-                                              f"({error_line(error)})")
+                                              f"({error_line(error, None)})")
     else:
         refusal = ("cooldown", "another remediation claimed this resource a moment ago")
     if claimed:
@@ -465,7 +466,7 @@ def _act(action: Any, ctx: Context) -> ActionResult:
     try:
         return execute(action, ctx.ports)
     except Exception as error:
-        return ActionResult(action=action, status=ActionStatus.FAILED, detail=error_line(error))
+        return ActionResult(action=action, status=ActionStatus.FAILED, detail=error_line(error, None))
 
 
 def _verify(playbook: Playbook, incident: Incident, results: list[ActionResult],
@@ -474,7 +475,7 @@ def _verify(playbook: Playbook, incident: Incident, results: list[ActionResult],
         return playbook.verify(incident, results, ctx.catalog, ctx.ports)
     except Exception as error:  # the action happened: report it rather than crash into a retry
         return Verification(status=VerificationStatus.INCONCLUSIVE,
-                            detail=f"could not verify: {error_line(error)}")
+                            detail=f"could not verify: {error_line(error, None)}")
 
 
 def _status(plan: Plan, decisions: list[Decision], results: list[ActionResult],
