@@ -1,4 +1,4 @@
-"""Lambda `Invoke` (RequestResponse) of the functions the sandbox deployed from the templates.
+"""Lambda `Invoke` (RequestResponse and Event) of the functions the sandbox deployed from the templates.
 
 moto would hand an invocation to its Lambda emulation, which needs Docker and knows none of the synthesized
 functions (the sandbox deploys them as FunctionSpecs, not into moto). `remedy incident approve|reject` answers
@@ -8,6 +8,11 @@ here an Invoke of a deployed function runs its real handler in this process with
 a function error (`X-Amz-Function-Error: Unhandled`, payload errorType/errorMessage), as AWS answers. Any other
 function name falls through to moto. The CLI's code path is the same against AWS and against the sandbox, in
 process (game day) or as a subprocess pointed at it through AWS_ENDPOINT_URL.
+
+InvocationType=Event is answered 202 and queued (sandbox.lambda_async: run after the caller, retried, then the
+on-failure destination), as Lambda's asynchronous invocation is; Slack's lazy listeners depend on it. A function
+that invokes another one synchronously (the Slack function asking the answer function) waits for it: the callee
+runs nested, in the caller's turn.
 """
 
 from __future__ import annotations
@@ -69,22 +74,42 @@ def install() -> None:
         sandbox = active.active()
         spec = next((s for s in sandbox.deployment.functions.values() if name in (s.name, s.arn)), None) \
             if sandbox is not None else None
-        if spec is None or self.headers.get("X-Amz-Invocation-Type", "RequestResponse") != "RequestResponse":
+        kind = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        if spec is None or kind not in ("RequestResponse", "Event"):
             return original(self)
         raw = self.body or b"{}"
         event = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+        if kind == "Event":  # queued, 202 with no payload; runs after the caller (sandbox.lambda_async)
+            from sandbox import lambda_async
+
+            request_id = lambda_async.submit(sandbox, spec, event)
+            return 202, {"x-amzn-requestid": request_id, "status": "202"}, ""
         headers = {"content-type": "application/json", "x-amz-executed-version": "$LATEST"}
-        with active.FUNCTION_LOCK:  # one function at a time: invoking switches the process's environment
-            try:
-                result = sandbox.invoke(spec, event)
-            except Exception as error:
-                headers["x-amz-function-error"] = "Unhandled"
-                return 200, headers, json.dumps({"errorType": type(error).__name__, "errorMessage": str(error),
-                                                 "stackTrace": []})
+        try:
+            if _from_running_function(sandbox, self.headers.get("Authorization", "")):
+                # A running function waits for this answer (Lambda to Lambda, RequestResponse): it holds the
+                # sandbox's function lock, so the callee runs in its turn (Sandbox.invoke_nested).
+                result = sandbox.invoke_nested(spec, event)
+            else:
+                with active.FUNCTION_LOCK:  # one function at a time: invoking switches the process's environment
+                    result = sandbox.invoke(spec, event)
+        except Exception as error:
+            headers["x-amz-function-error"] = "Unhandled"
+            return 200, headers, json.dumps({"errorType": type(error).__name__, "errorMessage": str(error),
+                                             "stackTrace": []})
         return 200, headers, json.dumps(result, default=str)
 
     LambdaResponse.invoke = invoke
     _INSTALLED = True
+
+
+def _from_running_function(sandbox: Any, authorization: str) -> bool:
+    """Whether the request is signed by the function the sandbox is running right now (its role's key)."""
+    from sandbox import iam
+    from sandbox.aws import _access_key
+
+    running = getattr(sandbox, "running", None)
+    return running is not None and _access_key(authorization) == iam.function_key(running)
 
 
 def _fill_layers_and_settings() -> None:
