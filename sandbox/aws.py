@@ -16,7 +16,6 @@ What this module itself patches in moto, and why (the engine's part, not a servi
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Collection, Iterator

@@ -48,7 +48,6 @@ from functions.core.ports import (
     KillSwitchPort,
     NotifierPort,
     PlaybookPorts,
-    PlaybookPorts,
     SafetyPort,
 )
 

@@ -37,7 +37,6 @@ from functions.core.ports import (
     QueuedQuery,
     RedshiftCluster,
     RedshiftPort,
-    RedshiftPort,
     RunningQuery,
     TableStats,
     WlmSettings,
