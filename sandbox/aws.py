@@ -181,6 +181,7 @@ def install_gap_fills() -> None:
         from sandbox import gaps
 
         gaps.install()  # moto's gaps, one module per service (sandbox/gaps/)
+        __import__("sandbox.function_url_auth").function_url_auth.install()  # AWS_IAM function URLs: SigV4 + IAM
         _fill_global_fault_injection()  # in front of the Health/Support fill (sandbox.gaps.health)
         _PATCHED = True
 

@@ -68,6 +68,9 @@ class Deployment:
     composite_alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
     exports: dict[str, Any] = field(default_factory=dict)
     roles: dict[str, RoleSpec] = field(default_factory=dict)  # by ARN
+    # AWS::IAM::ManagedPolicy statements by policy name (not attached to any role of the templates: the account
+    # attaches them to people's roles; sandbox.iam.person gives a person the ones named).
+    managed_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Lambda function URLs by function ARN: {"AuthType", "url", "url_id"} (sandbox.function_urls serves them).
     function_urls: dict[str, dict[str, str]] = field(default_factory=dict)
     permissions: list[dict[str, Any]] = field(default_factory=list)  # AWS::Lambda::Permission, resolved
@@ -171,6 +174,11 @@ def _deploy_stack(stack: str, template: dict[str, Any], account: Any, deployment
     for logical in order:
         if resources[logical]["Type"] in ("AWS::IAM::Role", "AWS::IAM::Policy"):
             _attach_policies(stack, logical, resources[logical], resolver, deployment)
+        elif resources[logical]["Type"] == "AWS::IAM::ManagedPolicy":
+            props = resources[logical].get("Properties", {})
+            name = resolver.resolve(props.get("ManagedPolicyName")) or f"{stack}-{logical}"
+            document = resolver.resolve(props["PolicyDocument"])
+            deployment.managed_policies[str(name)] = _as_list(document.get("Statement", []))
     for output in template.get("Outputs", {}).values():
         export = output.get("Export", {}).get("Name")
         if export:
@@ -357,17 +365,6 @@ def _create(stack: str, logical: str, resource: dict[str, Any], resolver: Resolv
         arn = f"arn:aws:iam::{account.account_id}:role{path}{name}"
         deployment.roles[arn] = RoleSpec(name=name, arn=arn, services=services)
         put(name, arn, RoleId=f"AROA{abs(hash(arn)) % 10**16:016d}")
-    elif kind == "AWS::Lambda::EventInvokeConfig":
-        p = resolver.resolve(props)
-        function_arn = _arn(account, "lambda", f"function:{p['FunctionName']}")
-        spec = deployment.functions.get(function_arn)
-        if spec is not None:
-            spec.max_retries = int(p.get("MaximumRetryAttempts", 2))
-            spec.on_failure_arn = p.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        put(default_name)
-    else:
-        # Log groups, permissions, policies (attached to their roles at the end, _attach_policies)…: names resolve.
-        put(default_name, _arn(account, "cloudformation", f"{stack}/{logical}"))
     elif kind == "AWS::Lambda::Url":
         from sandbox.function_urls import serve
 
@@ -395,6 +392,17 @@ def _create(stack: str, logical: str, resource: dict[str, Any], resolver: Resolv
             raise ValueError(f"{key}: a managed policy attached in the templates (the sandbox evaluates roles' "
                              "inline policies, and managed policies given to people by sandbox.iam.person)")
         put(default_name, _arn(account, "iam", f"policy/{default_name}"))
+    elif kind == "AWS::Lambda::EventInvokeConfig":
+        p = resolver.resolve(props)
+        function_arn = _arn(account, "lambda", f"function:{p['FunctionName']}")
+        spec = deployment.functions.get(function_arn)
+        if spec is not None:
+            spec.max_retries = int(p.get("MaximumRetryAttempts", 2))
+            spec.on_failure_arn = p.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        put(default_name)
+    else:
+        # Log groups, permissions, policies (attached to their roles at the end, _attach_policies)…: names resolve.
+        put(default_name, _arn(account, "cloudformation", f"{stack}/{logical}"))
 
 
 def _attach_policies(stack: str, logical: str, resource: dict[str, Any], resolver: Resolver,

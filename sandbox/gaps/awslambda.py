@@ -32,6 +32,10 @@ OPERATIONS: dict[str, Fill] = {
     "lambda:GetLayerVersionByArn": Fill("missing", "the public Powertools layer version the templates use (another "
                                                    "account's: moto keeps layers per account); AccessDenied for "
                                                    "an unknown one", f"{_API}/API_GetLayerVersionByArn.html"),
+    "lambda:GetFunctionUrlConfig": Fill("missing", "a deployed function's URL (AWS::Lambda::Url of the templates, "
+                                                   "served on loopback by sandbox.function_urls); "
+                                                   "ResourceNotFoundException for a function without one",
+                                        f"{_API}/API_GetFunctionUrlConfig.html"),
     "lambda:GetAccountSettings": Fill("missing", "the account's concurrency limit (default 1,000 per region) minus "
                                                  "what functions reserve", f"{_API}/API_GetAccountSettings.html"),
 }
@@ -100,7 +104,35 @@ def install() -> None:
         return 200, headers, json.dumps(result, default=str)
 
     LambdaResponse.invoke = invoke
+    _fill_function_urls()
     _INSTALLED = True
+
+
+def _fill_function_urls() -> None:
+    from moto.awslambda.responses import LambdaResponse
+
+    original = LambdaResponse.get_function_url_config
+
+    def get_function_url_config(self: Any) -> Any:
+        from sandbox.active import active
+
+        name = unquote(self.path.rstrip("/").rsplit("/", 2)[-2]).split(":function:", 1)[-1].split(":", 1)[0]
+        sandbox = active()
+        spec = next((s for s in sandbox.deployment.functions.values() if name in (s.name, s.arn)), None) \
+            if sandbox is not None else None
+        if spec is None:
+            return original(self)
+        url = getattr(sandbox.deployment, "function_urls", {}).get(spec.arn)
+        if url is None:
+            return 404, {"x-amzn-ErrorType": "ResourceNotFoundException", "Content-Type": "application/json",
+                         "status": "404"}, json.dumps({"Type": "User", "Message": f"The resource you requested "
+                                                                                  f"does not exist: {spec.arn}"})
+        return 200, {"Content-Type": "application/json"}, json.dumps({
+            "FunctionUrl": url["url"], "FunctionArn": spec.arn, "AuthType": url["AuthType"],
+            "CreationTime": "2026-01-01T00:00:00.000+0000", "LastModifiedTime": "2026-01-01T00:00:00.000+0000",
+            "InvokeMode": "BUFFERED"})
+
+    LambdaResponse.get_function_url_config = get_function_url_config
 
 
 def _from_running_function(sandbox: Any, authorization: str) -> bool:
