@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from functions.core.catalog import Catalog
 from functions.core.naming import OUTAGE_COMPONENT, OUTAGE_SIGNAL, alarm_name
-from infra.signals import MAX_RULE_ALARMS, MAX_RULE_CHARACTERS, CompositeSpec
+from infra.composites import MAX_RULE_ALARMS, MAX_RULE_CHARACTERS, CompositeSpec
 
 TIER_SIGNAL = "composite-pipelines-down"
 MAX_FAN_OUT = 40

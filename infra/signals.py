@@ -13,7 +13,7 @@ Thresholds the catalog has (`thresholds.*`) come from it; the others are named c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import combinations
 from typing import Any
 
@@ -23,6 +23,7 @@ from functions.core.naming import OUTAGE_COMPONENT, OUTAGE_SIGNAL, PIPELINE_SIGN
 from functions.maintenance.weekly import PLATFORM, pipelines
 from functions.playbooks import declarations
 from functions.probes.metrics import LAG_UNMEASURED, NAMESPACE, RUN_FAILED, RUN_SUCCEEDED
+from infra.composites import MAX_RULE_ALARMS, MAX_RULE_CHARACTERS, CompositeSpec
 
 __all__ = ["AlarmSpec", "CompositeSpec", "MathSpec", "MetricSpec", "alarm_specs", "composite_specs",
            "metric_alarm_specs", "service_composite_specs"]
@@ -42,26 +43,6 @@ MAX_ALARM_METRICS = 10  # metrics an alarm's math expression may read (CloudWatc
 
 MSK = "Monitoring / Alarms: MSK broker health (read by Common Issues / MSK Consumer Lag High, step 3)"
 REDSHIFT_PERF = "Common Issues and Resolutions / Redshift Performance Issues"
-
-
-@dataclass(frozen=True)
-class CompositeSpec:
-    """ALARM when at least `at_least` of `alarms` are (1: any of them). With `suppressor`, its actions wait
-    while that (composite) alarm is in ALARM."""
-
-    name: str
-    signal: str  # composite-<signal>
-    component: str
-    description: str
-    alarms: tuple[str, ...]  # alarm names the rule reads (metric alarms, or composites created before it)
-    pages: bool
-    suppressor: str | None = None  # name of another CompositeSpec (created before this one)
-    wait_seconds: int = 0
-    extension_seconds: int = 0
-    at_least: int = 1  # > 1: an OR over every combination of that many alarms (the rule language has no count)
-    # When set, the rule is exactly this: an OR of ANDs of ALARM(name) (infra/outage.py's tiers); `alarms`
-    # then lists every name the terms read.
-    terms: tuple[tuple[str, ...], ...] = ()
 
 
 def lag_unmeasured_alarms(catalog: Catalog) -> list[AlarmSpec]:
@@ -357,13 +338,6 @@ def alarm_specs(catalog: Catalog) -> list[AlarmSpec]:
 # after the fault is fixed), and not broker health or Redshift: they are shared by every pipeline (a broker
 # fault reaches the pipelines' own alarms within minutes, and pages on its own meanwhile).
 PIPELINE_SIGNALS = ("consumer-lag", "glue-failures", "landing-freshness")
-# CloudWatch's limit on an AlarmRule. "k of N pipelines at once" has no count in the rule language (AND, OR,
-# NOT): it is an OR over every k-subset of the pipelines, C(N, k) terms of k references (full ARNs, ~110
-# characters each). At the default k = 2 that is N(N-1)/2 pairs: 8 pipelines make 28 pairs (~6,500
-# characters), 10 are about the limit. Beyond, the same count is built in tiers of composites over groups of
-# pipelines (infra/outage.py; docs/scale.md).
-MAX_RULE_CHARACTERS = 10_240
-MAX_RULE_ALARMS = 100  # alarms one composite rule may read (PutCompositeAlarm)
 
 
 def pipeline_composites(catalog: Catalog, specs: list[AlarmSpec] | None = None) -> list[CompositeSpec]:
