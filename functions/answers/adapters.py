@@ -9,10 +9,7 @@ from typing import Any
 
 from functions.core.adapters.clients import Clients
 from functions.core.adapters.dynamodb import DynamoApprovals
-
-
-def _code(error: Exception) -> str:
-    return str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+from functions.core.errors import error_code
 
 
 class DynamoDedupe:
@@ -41,7 +38,7 @@ class DynamoDedupe:
                 ExpressionAttributeValues={":now": {"N": str(epoch)}})
             return None
         except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
+            if error_code(error) != "ConditionalCheckFailedException":
                 raise
         item = self._clients("dynamodb").get_item(TableName=self._table, Key=self._key(key),
                                                   ConsistentRead=True).get("Item") or {}

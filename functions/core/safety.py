@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.core.catalog import Catalog, Exclusion, FreezeWindow
+from functions.core.errors import error_line
 
 if TYPE_CHECKING:
     from functions.core.ports import SafetyPort
@@ -108,7 +109,7 @@ def hands_off(catalog: Catalog, safety: SafetyPort | None, target: str, now: dat
     try:
         raw = safety.snooze_of(target)
     except Exception as error:
-        return SNOOZE, f"snoozes could not be read, so {target} counts as snoozed ({_error_line(error)})"
+        return SNOOZE, f"snoozes could not be read, so {target} counts as snoozed ({error_line(error)})"
     if raw is None:
         return None
     snooze = Snooze.model_validate(raw)
@@ -213,14 +214,14 @@ def freeze_in_force(catalog: Catalog, safety: SafetyPort | None, now: datetime) 
             freeze = window_in_force(window, now)
         except Exception as error:
             return (f"change freeze {window.name} could not be judged, so it counts as in force "
-                    f"({_error_line(error)})")
+                    f"({error_line(error)})")
         if freeze is not None:
             found.append(freeze)
     if safety is not None:
         try:
             found += [f for f in (Freeze.model_validate(raw) for raw in safety.freezes()) if f.active(now)]
         except Exception as error:
-            return f"ad-hoc freezes could not be read, so a freeze counts as in force ({_error_line(error)})"
+            return f"ad-hoc freezes could not be read, so a freeze counts as in force ({error_line(error)})"
     if not found:
         return None
     return max(found, key=lambda f: f.until).describe()
@@ -294,8 +295,3 @@ def release_fleet_unit(safety: SafetyPort, entry: dict[str, str]) -> None:
         if entry not in entries or safety.save_fleet(version, [e for e in entries if e != entry]):
             return
 
-
-def _error_line(error: Exception) -> str:
-    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
-    text = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-    return f"{code}: {text}" if code else f"{type(error).__name__}: {text}"

@@ -89,7 +89,7 @@ class DynamoBreaker:
         return [json.loads(item["pending_start"]["S"]) for page in pages for item in page.get("Items", [])]
 
 
-def _conditional(clients: Clients, request: dict[str, Any]) -> bool:
+def conditional_update(clients: Clients, request: dict[str, Any]) -> bool:
     """One conditional UpdateItem: False when its condition did not hold (someone else got there first)."""
     from botocore.exceptions import ClientError
 
@@ -117,7 +117,7 @@ class DynamoApprovals:
 
     def put(self, approval: dict[str, Any]) -> bool:
         expires = datetime.fromisoformat(str(approval["expires_at"]))
-        return _conditional(self._clients, {
+        return conditional_update(self._clients, {
             "TableName": self._table, "Key": self._key(approval["approval_id"]),
             "UpdateExpression": "SET approval = :a, approval_status = :pending, incident_id = :i, playbook = :p, "
                                 "expires_epoch = :e",
@@ -133,7 +133,7 @@ class DynamoApprovals:
         return _approval(item) if item and "approval" in item else None
 
     def answer(self, approval_id: str, status: str, by: str, reason: str, at: datetime) -> bool:
-        return _conditional(self._clients, {
+        return conditional_update(self._clients, {
             "TableName": self._table, "Key": self._key(approval_id),
             "UpdateExpression": "SET approval_status = :status, answered_by = :by, answer_reason = :reason, "
                                 "answered_at = :at, purge_at = :purge",
@@ -143,7 +143,7 @@ class DynamoApprovals:
                 ":pending": {"S": "PENDING"}, ":now": {"N": str(int(at.timestamp()))}, ":purge": _purge(at)}})
 
     def expire(self, approval_id: str, at: datetime) -> bool:
-        return _conditional(self._clients, {
+        return conditional_update(self._clients, {
             "TableName": self._table, "Key": self._key(approval_id),
             "UpdateExpression": "SET approval_status = :expired, answered_at = :at, purge_at = :purge",
             "ConditionExpression": "approval_status = :pending AND expires_epoch <= :now",
@@ -168,7 +168,7 @@ class DynamoApprovals:
 
     def remind(self, approval_id: str, at: datetime) -> bool:
         """The reminder recorded once, only while the approval is pending and its window open."""
-        return _conditional(self._clients, {
+        return conditional_update(self._clients, {
             "TableName": self._table, "Key": self._key(approval_id),
             "UpdateExpression": "SET reminded_at = :at",
             "ConditionExpression": "approval_status = :pending AND expires_epoch > :now AND "
@@ -207,7 +207,7 @@ class DynamoFollowUps:
         self._table = table
 
     def put(self, follow_up: dict[str, Any]) -> None:
-        _conditional(self._clients, {
+        conditional_update(self._clients, {
             "TableName": self._table, "Key": {"target": {"S": f"follow-up:{follow_up['key']}"}},
             "UpdateExpression": "SET follow_up = :f, follow_up_status = :watching, playbook = :p",
             "ConditionExpression": "attribute_not_exists(follow_up)",
@@ -222,7 +222,7 @@ class DynamoFollowUps:
         return [json.loads(item["follow_up"]["S"]) for page in pages for item in page.get("Items", [])]
 
     def close(self, key: str, status: str, at: datetime) -> bool:
-        return _conditional(self._clients, {
+        return conditional_update(self._clients, {
             "TableName": self._table, "Key": {"target": {"S": f"follow-up:{key}"}},
             "UpdateExpression": "SET follow_up_status = :status, closed_at = :at, purge_at = :purge",
             "ConditionExpression": "follow_up_status = :watching",

@@ -19,20 +19,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from functions.core.adapters.dynamodb import conditional_update
+
 SNOOZE, FREEZES, FLEET, MODES = "snooze:", "freezes", "fleet-budget", "modes"
 WRITE_TRIES = 8
-
-
-def _conditional(clients: Any, request: dict[str, Any]) -> bool:
-    from botocore.exceptions import ClientError
-
-    try:
-        clients("dynamodb").update_item(**request)
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
 
 
 def _versioned(table: str, key: str, seen: int, values: dict[str, Any], update: str,
@@ -76,7 +66,7 @@ class DynamoSafety:
                                        ":p": {"N": str(int(until.timestamp()) + 3600)}})
 
     def cancel_snooze(self, target: str, by: str, at: datetime) -> bool:
-        return _conditional(self._clients, {
+        return conditional_update(self._clients, {
             "TableName": self._table, "Key": {"target": {"S": f"{SNOOZE}{target}"}},
             "UpdateExpression": "REMOVE snooze", "ConditionExpression": "attribute_exists(snooze)"})
 
@@ -98,7 +88,7 @@ class DynamoSafety:
             current = [f for f in (json.loads(item["freezes"]["S"]) if "freezes" in item else [])
                        if datetime.fromisoformat(str(f["until"])) > at]  # ended ones are dropped on the way
             values = {":f": {"S": json.dumps(change(current), sort_keys=True, default=str)}}
-            if _conditional(self._clients, _versioned(self._table, FREEZES, seen, values, "SET freezes = :f")):
+            if conditional_update(self._clients, _versioned(self._table, FREEZES, seen, values, "SET freezes = :f")):
                 return
         raise RuntimeError("the freezes item kept changing under this write: try again")
 
@@ -117,7 +107,8 @@ class DynamoSafety:
 
     def save_fleet(self, seen_version: int, entries: list[dict[str, str]]) -> bool:
         values = {":e": {"S": json.dumps(entries, sort_keys=True)}}
-        return _conditional(self._clients, _versioned(self._table, FLEET, seen_version, values, "SET entries = :e"))
+        return conditional_update(self._clients,
+                                  _versioned(self._table, FLEET, seen_version, values, "SET entries = :e"))
 
     # -- earned autonomy ----------------------------------------------------------------------------------
 
@@ -128,5 +119,5 @@ class DynamoSafety:
 
     def save_modes(self, seen_version: int, state: dict[str, Any]) -> bool:
         values = {":s": {"S": json.dumps(state, sort_keys=True, default=str)}}
-        return _conditional(self._clients, _versioned(self._table, MODES, seen_version, values, "SET #s = :s",
+        return conditional_update(self._clients, _versioned(self._table, MODES, seen_version, values, "SET #s = :s",
                                                       names={"#s": "state"}))
