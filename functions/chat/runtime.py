@@ -11,20 +11,18 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from functions.chat.app import SLACK_API_URL, Deps, SlackConfig, build_app
 from functions.core.catalog import Catalog, load_catalog
+from functions.core.settings import FunctionSettings
 
 STALE_SECONDS = 300  # Slack: requests older than five minutes are refused (replay protection)
 LAZY_HEADERS = ("x-slack-bolt-lazy-only", "x-slack-bolt-lazy-function-name")
 NOT_OURS = "not a Slack request or an SNS notification"
 
 
-class ChatSettings(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    catalog_path: str = Field(alias="CATALOG_PATH")
+class ChatSettings(FunctionSettings):
     audit_table: str = Field(alias="AUDIT_TABLE")
     chat_table: str = Field(alias="CHAT_TABLE")
     answer_function: str = Field(alias="ANSWER_FUNCTION")
