@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from functions.core.adapters.aws import AwsPorts
 from functions.core.adapters.clients import Clients
@@ -457,14 +457,24 @@ def test_audit_records_are_ordered_items_per_incident(stubbed: Stubbed) -> None:
 
 def test_the_notification_is_published_to_the_on_call_topic(stubbed: Stubbed) -> None:
     clients, stub = stubbed("sns")
+    subject = "[remedy-dev] ACTED: msk_consumer_lag on glue:orders-stream"
     stub.add_response("publish", {"MessageId": "m-1"},
-                      {"TopicArn": TOPIC_ARN, "Subject": "[remedy-dev] ACTED: msk_consumer_lag on glue:orders-stream",
-                       "Message": "WHAT FIRED ..."})
+                      {"TopicArn": TOPIC_ARN, "Subject": subject, "MessageStructure": "json",
+                       "Message": ANY})
+    sent: dict[str, Any] = {}
+    clients("sns").meta.events.register("provide-client-params.sns.Publish",
+                                        lambda params, **_: sent.update(params))
 
-    SnsNotifier(clients, TOPIC_ARN).publish("[remedy-dev] ACTED: msk_consumer_lag on glue:orders-stream",
-                                            "WHAT FIRED ...")
+    SnsNotifier(clients, TOPIC_ARN).publish(subject, "WHAT FIRED ...")
 
     stub.assert_no_pending_responses()
+    per_protocol = json.loads(sent["Message"])
+    # SNS requires a default when MessageStructure is json; people read the text by e-mail, the Slack
+    # function gets it structured, Amazon Q Developer in chat applications its custom notification.
+    assert per_protocol["default"] == per_protocol["email"] == "WHAT FIRED ..."
+    assert json.loads(per_protocol["lambda"]) == {"subject": subject, "text": "WHAT FIRED ..."}
+    card = json.loads(per_protocol["https"])
+    assert (card["version"], card["source"], card["content"]["title"]) == ("1.0", "custom", subject)
 
 
 def test_clients_are_made_once_per_service_and_overrides_win() -> None:

@@ -196,12 +196,20 @@ def test_an_unknown_approval_is_refused(ctx: Context) -> None:
 
 
 def test_the_answer_event_is_validated() -> None:
-    assert parse_answer({"remedy-approval": {"approval_id": "ap-0123456789", "decision": "approve",
-                                             "by": "alice"}}).by == "alice"
+    who = {"by": "alice", "principal": "arn:aws:sts::111111111111:assumed-role/OnCall/alice", "via": "iam"}
+    answer = parse_answer({"remedy-approval": {"approval_id": "ap-0123456789", "decision": "approve", **who}})
+    assert (answer.by, answer.via) == ("alice", "iam")
     with pytest.raises(BadEvent, match="approval answer: approval_id"):
-        parse_answer({"remedy-approval": {"approval_id": "x; rm -rf", "decision": "approve", "by": "alice"}})
+        parse_answer({"remedy-approval": {"approval_id": "x; rm -rf", "decision": "approve", **who}})
     with pytest.raises(BadEvent, match="approval answer: decision"):
-        parse_answer({"remedy-approval": {"approval_id": "ap-0123456789", "decision": "maybe", "by": "alice"}})
+        parse_answer({"remedy-approval": {"approval_id": "ap-0123456789", "decision": "maybe", **who}})
+    # Without the identity the answer function verified, nothing is approved (a display name is not one).
+    with pytest.raises(BadEvent, match="approval answer: principal"):
+        parse_answer({"remedy-approval": {"approval_id": "ap-0123456789", "decision": "approve", "by": "alice",
+                                          "via": "iam"}})
+    with pytest.raises(BadEvent, match="approval answer: via"):
+        parse_answer({"remedy-approval": {"approval_id": "ap-0123456789", "decision": "approve", **who,
+                                          "via": "email"}})
 
 
 # --- verification windows ---------------------------------------------------------------------------------
