@@ -76,6 +76,13 @@ def is_sns(event: Any) -> bool:
         isinstance(r, dict) and r.get("EventSource") == "aws:sns" for r in records)
 
 
+def is_url_request(event: Any) -> bool:
+    """A function URL request (or Bolt's lazy re-invocation of one): requestContext.http.method is set."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    http = context.get("http") if isinstance(context, dict) else None
+    return isinstance(http, dict) and bool(http.get("method"))
+
+
 def notifications(event: dict[str, Any]) -> list[str]:
     from functions.chat.app import post_notification, web_client
 
@@ -84,9 +91,9 @@ def notifications(event: dict[str, Any]) -> list[str]:
     return [post_notification(record, client, config, deps) for record in event["Records"]]
 
 
-def interaction(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def interaction(event: Any, context: Any) -> dict[str, Any]:
     """An HTTP request from Slack (or from anyone: the URL is public), or Bolt's own lazy invocation."""
-    if not ((event.get("requestContext") or {}).get("http") or {}).get("method"):
+    if not is_url_request(event):
         return {"status": "REJECTED", "reason": f"{NOT_OURS}: no requestContext.http (function URL request) and "
                                                 f"no Records[].Sns (notification)"}
     if event.get("method") != "NONE":

@@ -26,6 +26,7 @@ CORPUS = ROOT / "tests" / "corpus"
 EXPECTED: dict[str, dict[str, Any]] = yaml.safe_load((CORPUS / "events.yaml").read_text(encoding="utf-8"))
 STEP_REFUSAL = "not a procedure step's input"
 ANSWER_REFUSAL = "not an answer"  # functions/answers/runtime.py: neither a signed URL request nor {"remedy-answer"}
+SLACK_REFUSAL = "not a Slack request or an SNS notification"  # functions/chat/runtime.py: neither HTTP nor SNS
 PLAYBOOK_MODULES = {d.handler.rsplit(".", 1)[0].removeprefix("functions.handlers.") for d in PLAYBOOKS.values()}
 # Handlers that are not asked: what they would do with a bad event is by design, written here.
 NOT_ASKED = {
@@ -60,6 +61,8 @@ def family(spec: FunctionSpec) -> str:
         return module
     if module.startswith("procedure_"):
         return "steps"
+    if module == "slack":
+        return "slack"
     if module == "answer":
         return "answer"
     raise AssertionError(f"{spec.handler}: a new kind of handler; say here how it answers bad events")
@@ -130,7 +133,8 @@ def test_a_bad_event_is_refused_by_every_handler_in_one_line_and_nothing_is_done
     asked = handlers(sandbox)
     assert len(asked) >= 20, "the templates' functions (playbooks, probes, procedures, maintenance)"
     for spec in asked:
-        module, want = module_of(spec), {"steps": STEP_REFUSAL, "answer": ANSWER_REFUSAL}.get(family(spec)) \
+        module, want = module_of(spec), {"steps": STEP_REFUSAL, "slack": SLACK_REFUSAL,
+                                            "answer": ANSWER_REFUSAL}.get(family(spec)) \
             or expected(name, spec)
         if want is None:  # accepted by design (tests/corpus/events.yaml says why): not sent
             continue
