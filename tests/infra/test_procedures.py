@@ -212,13 +212,18 @@ def test_each_step_function_role_is_exactly_its_declaration(synth: Synth) -> Non
     assert len(roles) == len(STEP_FUNCTIONS), "a role per step function, none shared"
 
 
-def test_the_approvals_table(synth: Synth) -> None:
-    [table] = [r["Properties"] for r in resources(template(synth), "AWS::DynamoDB::Table").values()]
-    assert table["TableName"] == f"{synth.catalog.prefix}-approvals"
-    assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {"incident_id": "HASH",
-                                                                           "approval": "RANGE"}
-    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+def test_the_approvals_table_and_its_tokens_table(synth: Synth) -> None:
+    tables = {r["Properties"]["TableName"]: r["Properties"]
+              for r in resources(template(synth), "AWS::DynamoDB::Table").values()}
+    prefix = synth.catalog.prefix
+    # People read the approvals (remedy incident status|list); the task tokens that answer them sit apart, read
+    # only by the answer function (issue 13: nobody can SendTaskSuccess with a token they read).
+    assert set(tables) == {f"{prefix}-approvals", f"{prefix}-approvals-tokens"}
+    for table in tables.values():
+        assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {"incident_id": "HASH",
+                                                                               "approval": "RANGE"}
+        assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
 def test_only_iam5_is_acknowledged_in_the_procedures_stack_and_each_with_a_reason(synth: Synth) -> None:
