@@ -66,10 +66,10 @@ def catalog_endpoints(env: EnvOption = "dev", as_json: JsonOption = False) -> No
         raise typer.Exit(2) from None
     import infra  # noqa: F401 - quiets jsii's Node banner before aws_cdk starts it
     from infra.network import required_endpoints
-    from infra.template import synth_templates
+    from infra.template import synthesized
 
     with err.status("synthesizing the stacks…"):
-        endpoints = required_endpoints(synth_templates(env, catalog_path=catalog_path), catalog.region)
+        endpoints = required_endpoints(synthesized(env, catalog_path=catalog_path).templates, catalog.region)
     if as_json:
         print(json.dumps([e.__dict__ for e in endpoints], indent=2))
         return

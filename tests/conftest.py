@@ -1,7 +1,10 @@
 """Fixtures shared by more than one tier.
 
-The CDK app is synthesized (cdk-nag included) once per test session and env, for the infra tests
-(tests/infra) and the gates on the templates (tests/gates) alike: jsii start-up and synthesis take seconds.
+The CDK app is synthesized (cdk-nag included) once per env for the infra tests (tests/infra) and the gates on
+the templates (tests/gates) alike: jsii start-up and synthesis take seconds. infra.template.synthesized keeps it
+on disk by its inputs' digest, so the test workers, the sandbox and the CLI's subprocesses share one synthesis
+(the first to need an env makes it, the others wait for its file), and the next run reuses it until an input
+changes.
 """
 
 from __future__ import annotations
@@ -18,12 +21,12 @@ ENVS = tuple(sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf
 
 
 @pytest.fixture(scope="session")
-def synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synth]:
-    """Both envs, synthesized once per session."""
+def synths() -> dict[str, Synth]:
+    """Every env, read once per worker."""
     import infra  # noqa: F401 - first: quiets jsii's Node banner before aws_cdk starts it
     from tests.infra.helpers import Synth
 
-    return {env: Synth(env, tmp_path_factory.mktemp(f"cdk-{env}")) for env in ENVS}
+    return {env: Synth(env) for env in ENVS}
 
 
 @pytest.fixture(scope="session", params=ENVS)

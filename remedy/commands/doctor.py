@@ -122,10 +122,10 @@ def doctor(env: str, as_json: bool, templates_needed: bool = True) -> int:
     templates = None
     if templates_needed:
         import infra  # noqa: F401 - quiets jsii's Node banner before aws_cdk starts it
-        from infra.template import synth_templates
+        from infra.template import synthesized
 
         with err.status("synthesizing the stacks (what cdk deploy would deploy)…"):
-            templates = synth_templates(env, catalog_path=catalog_path)
+            templates = synthesized(env, catalog_path=catalog_path).templates  # cached by its inputs' digest
     clients = _boto_clients(catalog)
     with err.status("checking…") as status:
         findings, meta = collect(catalog, clients, templates, for_catalog(catalog),

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import itertools
-import json
-from pathlib import Path
 from typing import Any
 
 from functions.core.catalog import Catalog, catalog_path_for, load_catalog
 from infra.app_builder import ROOT
-from infra.template import synth_templates
+from infra.template import synthesized
 from tests.conftest import ENVS  # noqa: F401 - every config/*.yaml
 
 
 class Synth:
     """One env's synthesis: templates by stack name, the cdk-nag validation report, the catalog."""
 
-    def __init__(self, env: str, outdir: Path):
+    def __init__(self, env: str):
         self.env = env
         self.catalog: Catalog = load_catalog(catalog_path_for(env, ROOT))
-        self.templates = synth_templates(env, outdir=str(outdir))
-        self.report = json.loads((outdir / "validation-report.json").read_text(encoding="utf-8"))
+        synthesis = synthesized(env)  # on disk by its inputs' digest: every worker and CLI subprocess shares it
+        self.templates = synthesis.templates
+        self.report = synthesis.report
 
     @property
     def monitoring(self) -> dict[str, Any]:
