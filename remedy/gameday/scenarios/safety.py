@@ -102,6 +102,21 @@ def kill_switch_holds_a_procedure(d: Drill) -> None:
              f"{state['status']} released={len(released)}")
 
 
+def _effective_mode_range(d: Drill, playbook: str) -> tuple[float | None, float | None]:
+    """(highest, lowest) EffectiveMode the runtime published for `playbook` over the last hours (EMF, turned into
+    metrics as CloudWatch Logs would): what the remediation dashboard graphs."""
+    from functions.core.observability import METRICS_NAMESPACE, SERVICE
+
+    metric = {"Namespace": METRICS_NAMESPACE, "MetricName": "EffectiveMode",
+              "Dimensions": [{"Name": "Playbook", "Value": playbook}, {"Name": "service", "Value": SERVICE}]}
+    found = d.sandbox.client("cloudwatch").get_metric_data(
+        MetricDataQueries=[{"Id": stat.lower(), "MetricStat": {"Stat": stat, "Period": 86400, "Metric": metric}}
+                           for stat in ("Maximum", "Minimum")],
+        StartTime=datetime.now(UTC) - timedelta(days=1), EndTime=datetime.now(UTC) + timedelta(days=1))
+    values = {r["Id"]: r["Values"] for r in found["MetricDataResults"]}
+    return (max(values["maximum"], default=None), min(values["minimum"], default=None))
+
+
 def _wait_for(found: Any, seconds: float = 60.0) -> Any:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -198,6 +213,9 @@ def failed_verification_demotes(d: Drill) -> None:
     told = [n for n in d.notifications() if "DEMOTED" in n["subject"]]
     d.expect("on call is told of the demotion with why", bool(told) and "verification FAILED" in told[-1]["message"],
              told[-1]["subject"] if told else "no DEMOTED notification")
+    modes = _effective_mode_range(d, "glue_job_failure")
+    d.expect("the dashboard's EffectiveMode metric for glue_job_failure shows 3 (auto) before and 2 (approve) now",
+             modes == (3.0, 2.0), f"highest, lowest: {modes}")
     d.advance(30)  # past the cooldown: only the mode holds the next one
     _failed, outcome = _throttled(d, partition_hours_back=2)
     reason = [r["payload"]["reason"] for r in d.audit("decision")][-1]
