@@ -485,13 +485,12 @@ class Sandbox:
         }
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
 
-    def _enter_function_env(self, spec: FunctionSpec) -> None:
-        from functions.core import runtime
-
+    def function_environment(self, spec: FunctionSpec) -> dict[str, str]:
+        """The function's environment here: its template's variables, this account's endpoint and its role's
+        credentials (what `make bench` hands a fresh interpreter, and what an invocation here runs with)."""
         env = dict(spec.environment)
         # The asset carries catalog.json (see infra bundling); here the same catalog, from its source.
         env["CATALOG_PATH"] = str(self.catalog_path)
-        env["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon here (the template's tracing is ACTIVE)
         env.update(self.account.environ())
         env.update(iam.credentials(iam.function_key(spec)))  # its role's, not the sandbox's (sandbox.iam)
         if "redshift" in spec.handler:
@@ -501,6 +500,12 @@ class Sandbox:
 
             attach_redshift(self)
         env.update(self.extra_env)
+        return env
+
+    def _enter_function_env(self, spec: FunctionSpec) -> None:
+        from functions.core import runtime
+
+        env = self.function_environment(spec)
         if env != self._function_env:
             os.environ.update(env)
             runtime.reset()  # a different function or account: a fresh cold start

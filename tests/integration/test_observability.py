@@ -1,11 +1,11 @@
-"""Powertools Logger, Tracer and Metrics on the handlers (functions/core/observability.py), in the sandbox: the
-EMF lines the handler prints (its outcome metric, Metrics' cold-start flush) become metrics in the emulated
-CloudWatch, with the names and dimensions the remediation dashboard reads; Tracer is off by configuration."""
+"""Powertools Logger and Metrics on the handlers (functions/core/observability.py), in the sandbox: the EMF lines
+the handler prints (its outcome metric, Metrics' cold-start flush) become metrics in the emulated CloudWatch, with
+the names and dimensions the remediation dashboard reads. Traces are Lambda's own (active tracing, no SDK in the
+function: Powertools Tracer and the X-Ray SDK are gone, issue 16)."""
 
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from aws_lambda_powertools.metrics.provider import cold_start
@@ -44,10 +44,20 @@ def test_a_game_day_invocation_publishes_its_outcome_and_cold_start_metrics(sand
     assert logged and all(entry["function_name"] == invocation.function for entry in logged)
 
 
-def test_tracing_is_off_in_the_sandbox_by_configuration(sandbox: Sandbox) -> None:
-    from functions.core.observability import tracer
+def test_an_invocation_runs_without_the_xray_sdk_and_the_template_keeps_lambdas_active_tracing(
+        sandbox: Sandbox) -> None:
+    d = Drill(sandbox)
+    d.stop_streaming_job(JOB, error="Connection to node -1 could not be established")
+    d.consumer_lag(JOB, [20_000] * 5)
+    (invocation,) = [i for delivery in d.fire() for i in delivery.invocations]
+    assert invocation.error is None and invocation.result["status"] == "ACTED"
+    # No Tracer to build a segment (tests/unit/test_handler_imports.py: no function code loads the X-Ray SDK).
+    from functions.core import observability
 
-    spec = sandbox.function(f"{sandbox.catalog.prefix}-msk-consumer-lag")
-    assert sandbox.invoke(spec, {"not": "an alarm"})["status"] == "REJECTED"  # in the function's environment
-    assert os.environ["POWERTOOLS_TRACE_DISABLED"] == "true"
-    assert tracer.disabled  # decided from the environment when the tracer was built (outside Lambda: off)
+    assert not hasattr(observability, "tracer") and "Tracer" not in vars(observability)
+    # What traces the function: Lambda itself, by configuration (TracingConfig Active in the template).
+    spec = sandbox.function(invocation.function)
+    resource = next(r for t in sandbox.templates.values() for r in t["Resources"].values()
+                    if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("FunctionName") == spec.name)
+    assert resource["Properties"]["TracingConfig"] == {"Mode": "Active"}
+    assert "POWERTOOLS_TRACE_DISABLED" not in sandbox.function_environment(spec)  # nothing left to switch off
