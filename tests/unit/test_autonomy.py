@@ -250,3 +250,15 @@ def bent_for(catalog: Catalog, **lag: Any) -> Catalog:
     data = catalog.model_dump(mode="json", by_alias=True)
     data["guardrails"]["playbooks"]["msk_consumer_lag"].update(lag)
     return parse_catalog(data, "bent")
+
+
+def test_the_weekly_review_text_lists_what_is_ready_for_auto(raw_catalog: dict[str, Any]) -> None:
+    from functions.maintenance import weekly
+
+    cat = bent(raw_catalog, {"promote_after_verified": 2}, start_mode="approve")
+    records = [r for n in range(2) for r in approved_incident(n)]
+    report = weekly.review(cat, NOW - timedelta(days=7), NOW + timedelta(days=1), records, [], {}, None)  # type: ignore[arg-type]
+    assert [(p.key, p.verified) for p in report.promotions] == [(KEY, 2)]
+    _subject, text = weekly.render(cat, report, "2026-11-30")
+    assert (f"READY FOR AUTO (earned autonomy: a person decides)\n  {KEY}: 2 verified approvals in a row, no "
+            f"failure: remedy mode set {KEY} auto --env dev --reason TEXT") in text
