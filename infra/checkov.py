@@ -44,7 +44,8 @@ ON_FAILURE = ("invoked asynchronously by {invoker}; after its retries the event 
               "a DLQ; checkov only recognises DeadLetterConfig")  # CKV_AWS_116, asynchronous kinds
 NO_DLQ = {  # CKV_AWS_116, kinds with nothing to park
     STEP: "invoked synchronously by its Step Functions state: an error returns to the state's Retry and Catch "
-          "(the procedure's failure path); a DLQ applies to asynchronous invocations only",
+          "(the procedure's failure path); a DLQ applies to asynchronous invocations only. The approval step's "
+          "sweep schedule (every five minutes) carries no work in its event: the next sweep replaces a lost one",
     PROVIDER: "CDK's AwsCustomResource provider, invoked synchronously by CloudFormation during deployments: "
               "a failure fails the deployment, there is nothing to park in a queue",
     ANSWER: "invoked synchronously only (its AWS_IAM function URL by remedy incident approve|reject, and the Slack "

@@ -15,4 +15,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     state = state_of(event)  # refuses a non-object before anything else reads the event
     w = wiring()
-    return report({**event, "state": state}, w.catalog.prefix, w.audit, w.notifier, w.approvals, w.clock)
+    return report({**event, "state": state}, w.catalog.prefix, w.audit, w.notifier, w.approvals, w.clock,
+                  escalation=w.escalation)

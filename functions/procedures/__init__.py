@@ -17,7 +17,7 @@ from functions.core.naming import OUTAGE_SIGNAL
 
 # What a grant applies to; infra/constructs/procedure_permissions.py maps each scope to ARNs from the catalog.
 Scope = Literal[
-    "approvals_table", "approval_tokens", "audit_table", "on_call_topic", "own_alarms",
+    "approvals_table", "approval_tokens", "audit_table", "on_call_topic", "escalation_topic", "own_alarms",
     "glue_jobs", "glue_triggers", "redshift_cluster", "redshift_snapshots", "redshift_dbuser",
     "s3_bucket", "s3_objects", "msk_cluster", "iam_principals", "iam_groups", "iam_policies",
     "no_resource_level",  # the API has no resource-level permissions: '*' (each action's reason is in infra)
@@ -61,8 +61,11 @@ _DATA_API = (Grant(("redshift-data:ExecuteStatement", "redshift-data:BatchExecut
 STEP_FUNCTIONS: dict[str, StepFunctionDeclaration] = {s.name: s for s in (
     StepFunctionDeclaration(
         "approval", "functions.handlers.procedure_approval.handler",
-        "Records the approval's task token with the incident and asks on call what to do",
-        (Grant(("dynamodb:PutItem",), "approvals_table"), Grant(("dynamodb:PutItem",), "approval_tokens"),
+        "Records the approval's task token with the incident and asks on call what to do; every five minutes "
+        "reminds on call of approvals unanswered at half their window",
+        # The sweep reads the pending approvals (Scan) and marks each reminded once (conditional UpdateItem).
+        (Grant(("dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"), "approvals_table"),
+         Grant(("dynamodb:PutItem",), "approval_tokens"),
          Grant(("dynamodb:PutItem",), "audit_table"),
          Grant(("sns:Publish",), "on_call_topic"))),
     StepFunctionDeclaration(
@@ -74,7 +77,8 @@ STEP_FUNCTIONS: dict[str, StepFunctionDeclaration] = {s.name: s for s in (
         "report", "functions.handlers.procedure_report.handler",
         "Tells on call how a procedure ended: what was done, what failed, what is left to do by hand",
         (Grant(("dynamodb:UpdateItem",), "approvals_table"), Grant(("dynamodb:PutItem",), "audit_table"),
-         Grant(("sns:Publish",), "on_call_topic"))),
+         Grant(("sns:Publish",), "on_call_topic"),
+         Grant(("sns:Publish",), "escalation_topic"))),  # an approval nobody answered: the lapse notice pages
     StepFunctionDeclaration(
         "outage_assess", "functions.handlers.procedure_outage.assess",
         "Service outage: alarms, recent deployments and changes, AWS Health; decides whether a rollback applies",

@@ -75,14 +75,40 @@ class ApprovalTable:
         pages = self._clients("dynamodb").get_paginator("query").paginate(
             TableName=self._table, KeyConditionExpression="incident_id = :i",
             ExpressionAttributeValues={":i": {"S": incident_id}})
-        found = []
-        for page in pages:
-            for raw in page["Items"]:
-                item = {k: (v.get("S") if "S" in v else v.get("N")) for k, v in raw.items()}
-                item["key"] = item.pop("approval")
-                item["about_to"] = json.loads(item.get("about_to") or "[]")
-                found.append(item)
-        return found
+        return [self._decoded(raw) for page in pages for raw in page["Items"]]
+
+    @staticmethod
+    def _decoded(raw: dict[str, Any]) -> dict[str, Any]:
+        item = {k: (v.get("S") if "S" in v else v.get("N")) for k, v in raw.items()}
+        item["key"] = item.pop("approval")
+        item["about_to"] = json.loads(item.get("about_to") or "[]")
+        return item
+
+    def waiting(self) -> list[dict[str, Any]]:
+        """Every approval still PENDING, of every incident (the sweep: functions.core.escalation). A Scan: the
+        table holds one item per question asked, kept 90 days, a few hundred at most."""
+        pages = self._clients("dynamodb").get_paginator("scan").paginate(
+            TableName=self._table, FilterExpression="#s = :pending", ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":pending": {"S": "PENDING"}})
+        return [self._decoded(raw) for page in pages for raw in page["Items"]]
+
+    def remind(self, incident_id: str, key: str, at: datetime) -> bool:
+        """Mark a pending approval reminded, once: False when it was reminded or answered meanwhile (two sweeps
+        that overlap remind once; an answer that came first wins)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._clients("dynamodb").update_item(
+                TableName=self._table, Key={"incident_id": {"S": incident_id}, "approval": {"S": key}},
+                UpdateExpression="SET reminded_at = :at",
+                ConditionExpression="#s = :pending AND attribute_not_exists(reminded_at)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":at": {"S": _iso(at)}, ":pending": {"S": "PENDING"}})
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def pending(self, incident_id: str) -> list[dict[str, Any]]:
         return [i for i in self.items(incident_id) if i.get("status") == "PENDING"]

@@ -10,7 +10,10 @@ token, and cannot answer except through the answer function, which applies the c
 two-person rule (who started the run, recorded here as requested_by, may not approve it) and the expiry.
 
 No answer within the window (HeartbeatSeconds of the approval state): the run ends in its failure path and
-nothing after the approval is done. Every question and every answer goes to the audit trail with who.
+nothing after the approval is done (its report says APPROVAL_TIMED_OUT, on call and the escalation topic).
+Half way through the window the question is asked again: the same function, every five minutes on its
+sweep schedule (`sweep`, functions.core.escalation), reminds each approval still pending once. Every question
+and every answer goes to the audit trail with who.
 """
 
 from __future__ import annotations
@@ -80,3 +83,11 @@ def render_request(request: ApprovalRequest, prefix: str, deadline: datetime) ->
         f"STATUS    remedy incident status {request.incident_id}",
     ]
     return subject[:SUBJECT_LIMIT], "\n".join(lines)
+
+
+def sweep(now: datetime, prefix: str, store: ApprovalStore, audit: AuditLog, notifier: Notifier) -> dict[str, Any]:
+    """The sweep schedule's run: each procedure approval still pending at half its window reminded once."""
+    from functions.core.escalation import sweep_procedures
+
+    reminded = sweep_procedures(store.waiting(), now, store.remind, audit, notifier, prefix)
+    return {"status": "CHECKED", "approvals": reminded}

@@ -43,6 +43,14 @@ class ApprovalStore(Protocol):
         """Mark a pending approval answered; False when it was no longer pending."""
         ...
 
+    def waiting(self) -> list[dict[str, Any]]:
+        """Every approval still pending, of every incident (the reminder sweep)."""
+        ...
+
+    def remind(self, incident_id: str, key: str, at: datetime) -> bool:
+        """Mark a pending approval reminded; False when it was reminded or answered before."""
+        ...
+
 
 class AuditLog(Protocol):
     def record(self, incident_id: str, kind: str, payload: dict[str, Any]) -> None: ...

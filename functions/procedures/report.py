@@ -50,7 +50,7 @@ def classify(state: dict[str, Any]) -> tuple[str, str, str, str | None]:
 
 
 def report(event: dict[str, Any], prefix: str, audit: AuditLog, notifier: Notifier, approvals: ApprovalStore,
-           clock: Clock) -> dict[str, Any]:
+           clock: Clock, escalation: Notifier | None = None) -> dict[str, Any]:
     state = event["state"]
     procedure, incident = state["procedure"], state["incident_id"]
     summarise = _summarisers()[procedure]
@@ -75,11 +75,9 @@ def report(event: dict[str, Any], prefix: str, audit: AuditLog, notifier: Notifi
     lines.append(f"HISTORY     remedy incident status {incident}")
     # Told and recorded independently: when one of the two fails (SNS or DynamoDB refusing, throttling), the
     # other still happens, then the step fails (the run ends Remedy.ReportFailed, its history says why).
-    failures: list[Exception] = []
-    try:
-        notifier.publish(subject[:SUBJECT_LIMIT], "\n".join(lines))
-    except Exception as failure:
-        failures.append(failure)
+    # An approval nobody answered lapsed: the escalation target is paged too (functions.core.escalation).
+    told = [notifier, escalation] if status == "APPROVAL_TIMED_OUT" and escalation is not None else [notifier]
+    failures = _tell(told, subject[:SUBJECT_LIMIT], "\n".join(lines))
     record = {"procedure": procedure, "status": status, "error": error, "cause": cause, "failed_step": step,
               "done": summary.done, "left": summary.left, "findings": summary.findings,
               "execution": event.get("execution", "")}
@@ -93,3 +91,14 @@ def report(event: dict[str, Any], prefix: str, audit: AuditLog, notifier: Notifi
         raise failures[0]
     return {"status": status, "error": error or "none", "cause": cause or "none", "done": summary.done,
             "left": summary.left}
+
+
+def _tell(topics: list[Notifier], subject: str, message: str) -> list[Exception]:
+    """Published to each topic; what failed, so the audit record still happens (see report)."""
+    failures: list[Exception] = []
+    for topic in topics:
+        try:
+            topic.publish(subject, message)
+        except Exception as failure:
+            failures.append(failure)
+    return failures

@@ -27,6 +27,8 @@ class ProcedureSettings(FunctionSettings):
     audit_table: str = Field(alias="AUDIT_TABLE")
     approvals_table: str = Field(alias="APPROVALS_TABLE")
     topic_arn: str = Field(alias="TOPIC_ARN")
+    # The report's: an approval nobody answered pages the escalation target too (functions.core.escalation).
+    escalation_topic_arn: str = Field(default="", alias="ESCALATION_TOPIC_ARN")
     # The gate's (functions/procedures/gate.py): ad-hoc freezes live in the playbooks' breaker table. The kill
     # switch's name is the catalog's (guardrails.kill_switch_parameter).
     breaker_table: str = Field(default="", alias="BREAKER_TABLE")
@@ -40,14 +42,15 @@ class Wiring:
     approvals: ApprovalStore
     audit: AuditLog
     notifier: Notifier
+    escalation: Notifier | None
     clock: Clock
     kill_switch: KillSwitchPort
     safety: SafetyPort | None
 
 
 def _environment_key() -> tuple[str, ...]:
-    names = ("CATALOG_PATH", "AUDIT_TABLE", "APPROVALS_TABLE", "TOPIC_ARN", "BREAKER_TABLE", "AWS_ENDPOINT_URL",
-             "AWS_REGION")
+    names = ("CATALOG_PATH", "AUDIT_TABLE", "APPROVALS_TABLE", "TOPIC_ARN", "ESCALATION_TOPIC_ARN", "BREAKER_TABLE",
+             "AWS_ENDPOINT_URL", "AWS_REGION")
     return tuple(os.environ.get(name, "") for name in names)
 
 
@@ -70,7 +73,9 @@ def _wiring(_key: tuple[str, ...]) -> Wiring:
     return Wiring(settings=settings, catalog=catalog, ports=ports,
                   approvals=ApprovalTable(clients, settings.approvals_table),
                   audit=DynamoAudit(clients, settings.audit_table, clock),
-                  notifier=SnsNotifier(clients, settings.topic_arn), clock=clock,
+                  notifier=SnsNotifier(clients, settings.topic_arn),
+                  escalation=SnsNotifier(clients, settings.escalation_topic_arn)
+                  if settings.escalation_topic_arn else None, clock=clock,
                   kill_switch=SsmKillSwitch(clients, catalog.guardrails.kill_switch_parameter),
                   safety=DynamoSafety(clients, settings.breaker_table) if settings.breaker_table else None)
 
@@ -102,6 +107,22 @@ def state_of(event: dict[str, Any]) -> dict[str, Any]:
     state = dict(event["state"])
     state["procedure"] = event.get("procedure") or state.get("procedure", "")
     return state
+
+
+def is_schedule(event: Any) -> bool:
+    """An EventBridge schedule's event (the approval step's sweep), not a state machine's input."""
+    return isinstance(event, dict) and event.get("detail-type") == "Scheduled Event" and "state" not in event
+
+
+def sweep_time(event: dict[str, Any]) -> datetime:
+    """The time this service's own schedule fired for; InputRefused (one line) for any other schedule's."""
+    from functions.core.events import BadEvent, parse_scheduled_event
+    from functions.procedures.inputs import InputRefused
+
+    try:
+        return parse_scheduled_event(event, wiring().catalog)
+    except BadEvent as error:
+        raise InputRefused(f"not a procedure step's input, nor this service's sweep schedule: {error}") from None
 
 
 STATE_KEYS = {"plan", "results", "approval", "failed", "outcome"}  # what the state machine adds to the input

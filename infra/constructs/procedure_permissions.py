@@ -93,6 +93,7 @@ def scope_arns(catalog: Catalog, scope: Scope) -> tuple[tuple[str, ...], str]:
         "approval_tokens": ((names.table_arn(catalog, tokens_table_name(approvals_table(catalog))),), ""),
         "audit_table": ((names.table_arn(catalog, names.audit_table(catalog)),), ""),
         "on_call_topic": ((names.topic_arn(catalog),), ""),
+        "escalation_topic": ((names.escalation_topic_arn(catalog),), ""),
         "own_alarms": ((names.alarms_arn(catalog),), "alarm names are <prefix>/<signal>/<component>: the prefix "
                                                      "is this service's own alarms and nothing else"),
         "glue_jobs": (resource_arns(catalog, "glue_job"), ""),

@@ -74,6 +74,8 @@ class ProceduresStack(Stack):
             "POWERTOOLS_SERVICE_NAME": "remedy",
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
+        # The report alone pages the escalation target (an approval nobody answered); only its role may publish there.
+        own = {"report": {"ESCALATION_TOPIC_ARN": names.escalation_topic_arn(catalog)}}
         self.step_functions: dict[str, ProcedureStepFunction] = {}
         for name, declaration in STEP_FUNCTIONS.items():
             self.step_functions[name] = ProcedureStepFunction(
@@ -81,8 +83,9 @@ class ProceduresStack(Stack):
                 function_name=step_function_name(catalog.prefix, name),
                 log_group_name=step_log_group(catalog, name), handler=declaration.handler,
                 description=f"Procedure step: {declaration.summary}", code=code, layers=[powertools],
-                environment=environment, statements=step_statements(catalog, declaration),
+                environment={**environment, **own.get(name, {})}, statements=step_statements(catalog, declaration),
                 log_retention=log_retention, retain_logs=retain)
+        self.approval_sweep = self._approval_sweep(self.step_functions["approval"].function)
         functions = {name: step.function for name, step in self.step_functions.items()}
         builders = {"service-outage": self._service_outage, "data-corruption": self._data_corruption,
                     "security-incident": self._security_incident, "scale-glue": self._scale_glue,
@@ -103,6 +106,20 @@ class ProceduresStack(Stack):
                                      environment={k: v for k, v in environment.items() if k != "TOPIC_ARN"},
                                      log_retention=log_retention, retain_logs=retain)
         self.responder = ResponderPolicy(self, "Responders", catalog=catalog)
+
+    # -- reminders ------------------------------------------------------------------------------------
+
+    def _approval_sweep(self, approval: lambda_.IFunction) -> events.Rule:
+        """Every five minutes the approval step reminds on call of the approvals still unanswered at half their
+        window (functions.procedures.approval.sweep); their lapse is the state machine's own heartbeat. A
+        reminder may be up to five minutes late. No retry and no DLQ: the next sweep replaces a lost one, and
+        what it reminds is in the approvals table, not in the event."""
+        rule = events.Rule(
+            self, "ApprovalSweep", rule_name=f"{self.catalog.prefix}-approval-sweep",
+            description="Every 5 minutes: procedure approvals unanswered at half their window are asked again",
+            schedule=events.Schedule.rate(Duration.minutes(5)))
+        rule.add_target(targets.LambdaFunction(approval, retry_attempts=0, max_event_age=Duration.minutes(5)))
+        return rule
 
     # -- started by an alarm --------------------------------------------------------------------------
 

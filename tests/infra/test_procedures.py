@@ -206,7 +206,10 @@ def test_each_step_function_role_is_exactly_its_declaration(synth: Synth) -> Non
                    for s in step_statements(synth.catalog, declaration)}
         assert actual == planned, name
         variables = set(props["Environment"]["Variables"])
-        assert variables == {f.alias for f in ProcedureSettings.model_fields.values()} | {
+        # The escalation topic is the report's alone (its role alone may publish there).
+        own = {"ESCALATION_TOPIC_ARN"} if name == "report" else set()
+        assert variables == {f.alias for f in ProcedureSettings.model_fields.values()
+                             if f.alias != "ESCALATION_TOPIC_ARN"} | own | {
             "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"}
         assert props["TracingConfig"] == {"Mode": "Active"}
     assert len(roles) == len(STEP_FUNCTIONS), "a role per step function, none shared"
@@ -230,3 +233,23 @@ def test_only_iam5_is_acknowledged_in_the_procedures_stack_and_each_with_a_reaso
     for policy in resources(template(synth), "AWS::IAM::Policy").values():
         for rule in policy.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
             assert rule["id"].startswith("AwsSolutions::AwsSolutions-IAM5[") and len(rule["reason"]) > 20, rule
+
+
+def test_procedure_approvals_are_swept_every_five_minutes_by_the_approval_step(synth: Synth) -> None:
+    """Reminders at half the window (issue 13): a schedule on the approval step, which may read the pending
+    approvals and mark each reminded, and nothing more; the lapse notice is the report's, on the escalation topic."""
+    prefix = synth.catalog.prefix
+    rules = {r["Properties"]["Name"]: r["Properties"] for r in resources(template(synth), "AWS::Events::Rule").values()}
+    sweep = rules[f"{prefix}-approval-sweep"]
+    assert sweep["ScheduleExpression"] == "rate(5 minutes)"
+    [target] = sweep["Targets"]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0
+    functions = {k: r["Properties"] for k, r in resources(template(synth), "AWS::Lambda::Function").items()}
+    [approval] = [k for k, p in functions.items() if p["FunctionName"] == step_function_name(prefix, "approval")]
+    assert target["Arn"] == {"Fn::GetAtt": [approval, "Arn"]}
+    permissions = [p["Properties"] for p in resources(template(synth), "AWS::Lambda::Permission").values()
+                   if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [approval, "Arn"]}]
+    assert [p["Principal"] for p in permissions] == ["events.amazonaws.com"]
+    grants = {a for g in STEP_FUNCTIONS["approval"].grants if g.scope == "approvals_table" for a in g.actions}
+    assert grants == {"dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"}
+    assert [g.scope for g in STEP_FUNCTIONS["report"].grants if g.scope == "escalation_topic"] == ["escalation_topic"]

@@ -135,3 +135,49 @@ def test_unknown_ids_and_bad_durations_are_one_line_refusals(sandbox: Sandbox) -
     with pytest.raises(incidents.IncidentError, match="a duration like 90m, 24h"):
         incidents.parse_since("yesterday")
     assert incidents.parse_since("90m").total_seconds() == 5400
+
+
+def test_a_procedure_approval_nobody_answers_is_reminded_at_half_its_window_then_lapse_pages_escalation(
+        sandbox: Sandbox) -> None:
+    """The approval step's sweep schedule reminds once at half the window; the heartbeat ends the run and its
+    report (APPROVAL_TIMED_OUT) reaches on call and the escalation topic. The window is in real seconds: the
+    state machine's heartbeat runs on the wall clock; the sweep judges by its schedule's time."""
+    from datetime import datetime, timedelta
+
+    from functions.core.adapters.clients import Clients
+    from functions.procedures import approvals_table_name
+    from functions.procedures.adapters import ApprovalTable
+    from remedy.gameday.scenarios.procedures import settle, start
+
+    d = Drill(sandbox)
+    d.notifications(), d.escalations()
+    window, ident, sweep = 8, "T-SWEEP-1", [f"{sandbox.catalog.prefix}-approval-sweep"]
+    start(sandbox, "scale-redshift", ident, nodes=3, approval_timeout_seconds=window)
+    assert settle(sandbox, "scale-redshift", ident)["waiting"]
+    table = ApprovalTable(Clients({"dynamodb": sandbox.client("dynamodb")}), approvals_table_name(d.catalog.prefix))
+    (pending,) = table.pending(ident)
+    asked_at = datetime.fromisoformat(pending["requested_at"])
+    assert [n["subject"] for n in d.notifications()] == [f"[remedy-dev] APPROVAL NEEDED: scale-redshift {ident}"]
+
+    def swept(seconds: float) -> list[dict[str, object]]:
+        (delivery,) = sandbox.run_schedules(asked_at + timedelta(seconds=seconds), names=sweep)
+        (invocation,) = delivery.invocations
+        assert invocation.error is None, invocation.error
+        return list(invocation.result["approvals"])
+
+    assert swept(window * 0.3) == [] and d.notifications() == []  # not half yet
+    assert swept(window * 0.6) == [{"incident_id": ident, "procedure": "scale-redshift", "status": "REMINDED"}]
+    (reminder,) = d.notifications()
+    assert reminder["subject"] == f"[remedy-dev] REMINDER: APPROVAL NEEDED: scale-redshift {ident}"
+    assert f"remedy incident approve {ident}" in reminder["message"]
+    assert swept(window * 0.8) == [] and d.notifications() == []  # once only
+    assert d.escalations() == []  # a reminder asks on call, it does not page the escalation target
+    (audited,) = [r for r in d.audit("approval_reminded") if r["incident_id"] == ident]
+    assert audited["payload"]["procedure"] == "scale-redshift"
+
+    ended = settle(sandbox, "scale-redshift", ident, timeout=60, until_end=True)
+    assert ended["error"] == "Remedy.ApprovalTimedOut", ended
+    subject = f"[remedy-dev] APPROVAL_TIMED_OUT: scale-redshift {ident} at Approval"
+    assert [n["subject"] for n in d.notifications()] == [subject]
+    assert [e["subject"] for e in d.escalations()] == [subject]
+    assert table.pending(ident) == [] and swept(window * 2) == []  # closed: nothing left to remind
