@@ -32,7 +32,7 @@ OPERATIONS: dict[str, Fill] = {
     "lambda:GetLayerVersionByArn": Fill("missing", "the public Powertools layer version the templates use (another "
                                                    "account's: moto keeps layers per account); AccessDenied for "
                                                    "an unknown one", f"{_API}/API_GetLayerVersionByArn.html"),
-    "lambda:GetFunctionUrlConfig": Fill("missing", "a deployed function's URL (AWS::Lambda::Url of the templates, "
+    "lambda:GetFunctionUrlConfig": Fill("behaviour", "a deployed function's URL (AWS::Lambda::Url of the templates, "
                                                    "served on loopback by sandbox.function_urls); "
                                                    "ResourceNotFoundException for a function without one",
                                         f"{_API}/API_GetFunctionUrlConfig.html"),

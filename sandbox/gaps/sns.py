@@ -22,8 +22,7 @@ OPERATIONS = {
     "sns:Publish": Fill("behaviour", "a message for a `lambda` subscription of a deployed function goes to that "
                                      "function's asynchronous queue as SNS's event record (moto: its Docker Lambda "
                                      "with a placeholder event)",
-                        "Amazon SNS Developer Guide: Fanout to Lambda functions; Lambda Developer Guide: Invoking "
-                        "Lambda functions with Amazon SNS notifications"),
+                        "https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html"),
 }
 UNDELIVERED: list[str] = []  # subscriptions SNS could not invoke (no resource-based permission): tests read it
 

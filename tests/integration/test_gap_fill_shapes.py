@@ -383,6 +383,18 @@ def lambda_get_account_settings(sandbox: Sandbox) -> tuple[Recorded, str, dict[s
     return client, "GetAccountSettings", client.client.get_account_settings()
 
 
+def lambda_get_function_url_config(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    client = Recorded(sandbox, "lambda")
+    arn = next(iter(sandbox.deployment.function_urls))  # the answer function's AWS_IAM URL, say
+    return client, "GetFunctionUrlConfig", client.client.get_function_url_config(FunctionName=arn)
+
+
+def sns_publish(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    client = Recorded(sandbox, "sns")
+    topic = client.client.create_topic(Name="gap-fill-shapes")["TopicArn"]
+    return client, "Publish", client.client.publish(TopicArn=topic, Message="shape")
+
+
 def lambda_invoke(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
     client = Recorded(sandbox, "lambda")
     spec = next(iter(sandbox.deployment.functions.values()))
@@ -392,6 +404,8 @@ def lambda_invoke(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
 
 
 FILLED: dict[str, Exercise] = {
+    "lambda:GetFunctionUrlConfig": lambda_get_function_url_config,
+    "sns:Publish": sns_publish,
     "glue:BatchStopJobRun": glue_batch_stop_job_run,
     "glue:UpdateJob": glue_update_job,
     "glue:GetJobRuns": glue_get_job_runs,
@@ -469,8 +483,8 @@ INSTALLED: dict[str, tuple[str, ...] | str] = {
     "LambdaResponse.get_account_settings": ("lambda:GetAccountSettings",),
     # Health and Support are answered in front of moto's routing; the success answer is Health's DescribeEvents.
     "DomainDispatcherApplication.__call__": ("health:DescribeEvents", "support:CreateCase"),
-    "Subscription.publish": "delivers to the deployed functions' Lambda subscriptions (sandbox.gaps.sns; SNS "
-                            "Publish's own answer is moto's)",
+    "Subscription.publish": ("sns:Publish",),  # delivery to the deployed functions' Lambda subscriptions
+    "LambdaResponse.get_function_url_config": ("lambda:GetFunctionUrlConfig",),
     "BaseResponse.call_action": "records calls, answers IAM denials and injected faults (error bodies: "
                                 "tests/integration/test_sandbox_faults.py)",
     "S3Response.bucket_response": "records S3 calls, answers IAM denials and injected faults (error bodies)",
