@@ -46,5 +46,6 @@ def test_bad_input_is_refused_in_one_line_and_nothing_is_started(args: list[str]
 def test_an_answer_to_an_unreachable_account_is_one_line() -> None:
     result = incident("approve", "INC-1")
     assert result.returncode == 2
+    # The first call is the answer function's URL lookup (lambda:GetFunctionUrlConfig): one line naming it.
     assert [line for line in result.stderr.splitlines() if line.strip()] == [
-        "remedy: cannot reach http://127.0.0.1:9/"]
+        "remedy: cannot reach http://127.0.0.1:9/2021-10-31/functions/remedy-dev-answer/url"]
