@@ -86,7 +86,7 @@ def answer_click(body: dict[str, Any], client: Any, config: SlackConfig, deps: D
     """One signed click: asked of the answer function, shown in Slack. Returns what the answer function said."""
     click = messages.click(body)
     event = {"remedy-answer": {"approval": click.approval, "decision": click.decision, "reason": click.reason,
-                               "procedure": None, "via": "slack", "principal": click.principal,
+                               "procedure": click.procedure, "via": "slack", "principal": click.principal,
                                "display": click.user_name[:128], "dedupe": click.dedupe}}
     try:
         result = deps.answers.ask(event)
@@ -123,7 +123,7 @@ def post_notification(record: dict[str, Any], client: Any, config: SlackConfig, 
         client.chat_postMessage(channel=config.channel_id, text=text[:150],
                                 blocks=messages.plain_blocks(str(sns.get("Subject") or data["AlarmName"]), text))
         return f"posted alarm {data['AlarmName']}"
-    if not isinstance(data, dict) or not data.get("remedy-notification"):
+    if not isinstance(data, dict) or not messages.is_card(data):
         subject = str((data or {}).get("subject") if isinstance(data, dict) else "") or str(sns.get("Subject") or "")
         text = str(data.get("text")) if isinstance(data, dict) and "text" in data else str(sns.get("Message") or "")
         client.chat_postMessage(channel=config.channel_id, text=subject or text[:150],

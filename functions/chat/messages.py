@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+PLAYBOOK_CARD = "remedy-notification"  # functions.core.notify.card
+PROCEDURE_CARD = "remedy-procedure-approval"  # functions.procedures.approval.question_card
 APPROVE = "remedy_approve"  # action_id of the buttons: the Bolt listeners match on them
 REJECT = "remedy_reject"
 REASON_BLOCK = "remedy_reason"  # the input block's block_id and the element's action_id
@@ -39,6 +41,7 @@ class Click:
     channel: str
     message_ts: str
     action_ts: str
+    procedure: str | None = None  # a procedure's question: which procedure (the incident may have several)
 
     @property
     def principal(self) -> str:
@@ -62,9 +65,16 @@ def _lines(title: str, lines: list[str]) -> dict[str, Any] | None:
     return _section(f"*{title}*\n" + "\n".join(lines)) if lines else None
 
 
+def is_card(data: Any) -> bool:
+    """A notification this app draws itself: a playbook's outcome card or a procedure's approval question."""
+    return isinstance(data, dict) and bool(data.get(PLAYBOOK_CARD) or data.get(PROCEDURE_CARD))
+
+
 def blocks(card: dict[str, Any], answered: str = "") -> list[dict[str, Any]]:
     """The message for `card`; `answered`: who answered in Slack and what came of it (shown instead of the
     buttons once the question is answered)."""
+    if card.get(PROCEDURE_CARD):
+        return procedure_blocks(card, answered)
     fired = card["fired"]
     status = card["status"]
     header = f"{status}: {card['playbook']} on {card['resource']}"
@@ -101,8 +111,36 @@ def blocks(card: dict[str, Any], answered: str = "") -> list[dict[str, Any]]:
     return [b for b in out if b is not None][:50]
 
 
+def procedure_blocks(card: dict[str, Any], answered: str = "") -> list[dict[str, Any]]:
+    """A procedure's approval question (functions.procedures.approval.question_card): what it is about to do,
+    until when, and the same reason field and buttons as a playbook's; the answer names the procedure."""
+    procedure, incident = card["procedure"], card["incident_id"]
+    header = f"{card['status']}: {procedure} {incident}"
+    out: list[dict[str, Any] | None] = [
+        {"type": "header", "text": {"type": "plain_text", "text": header[:HEADER_LIMIT], "emoji": True}},
+        _section(f"{ICONS.get(card['status'], '')} *Waiting for you*  `{procedure}` before `{card['step']}`, "
+                 f"until {str(card['deadline'])[:16].replace('T', ' ')}Z; unanswered, the procedure stops in its "
+                 f"failure path and nothing below is done"
+                 + (f"\nstarted by {card['requested_by']}" if card.get("requested_by") else "")),
+        _lines("What will be done once approved", [f"• {line}" for line in card["about_to"]]),
+    ]
+    if answered:
+        out.append(_section(answered))
+    elif card["status"] == "AWAITING_APPROVAL":
+        value = json.dumps({"approval": incident, "incident": incident, "procedure": procedure})
+        out += _buttons(value, f"`{procedure}` {incident}: what will be done above")
+    out.append({"type": "context", "elements": [_text("mrkdwn", f"incident `{incident}` · audit table "
+                                                                 f"{card['prefix']}-audit")]})
+    return [b for b in out if b is not None][:50]
+
+
 def _question(waiting: dict[str, Any], incident_id: str) -> list[dict[str, Any]]:
     value = json.dumps({"approval": waiting["approval_id"], "incident": incident_id})
+    return _buttons(value, f"`{waiting['action']}` on `{waiting['target']}`")
+
+
+def _buttons(value: str, what: str) -> list[dict[str, Any]]:
+    """The reason field and the Approve / Reject buttons; each button's value names the question."""
     return [
         {"type": "input", "block_id": REASON_BLOCK, "optional": True,
          "label": {"type": "plain_text", "text": "Reason (recorded with your answer)"},
@@ -111,7 +149,7 @@ def _question(waiting: dict[str, Any], incident_id: str) -> list[dict[str, Any]]
             {"type": "button", "action_id": APPROVE, "style": "primary", "value": value,
              "text": {"type": "plain_text", "text": "Approve"},
              "confirm": {"title": {"type": "plain_text", "text": "Approve this action?"},
-                         "text": _text("mrkdwn", f"`{waiting['action']}` on `{waiting['target']}`"),
+                         "text": _text("mrkdwn", what),
                          "confirm": {"type": "plain_text", "text": "Approve"},
                          "deny": {"type": "plain_text", "text": "Cancel"}}},
             {"type": "button", "action_id": REJECT, "style": "danger", "value": value,
@@ -121,6 +159,8 @@ def _question(waiting: dict[str, Any], incident_id: str) -> list[dict[str, Any]]
 
 def fallback_text(card: dict[str, Any]) -> str:
     """The message's `text` (notifications, screen readers): one line."""
+    if card.get(PROCEDURE_CARD):
+        return f"{card['status']}: {card['procedure']} (incident {card['incident_id']})"
     return f"{card['status']}: {card['playbook']} on {card['resource']} (incident {card['incident_id']})"
 
 
@@ -139,7 +179,8 @@ def click(body: dict[str, Any]) -> Click:
     try:
         value = json.loads(action.get("value") or "")
         approval, incident = str(value["approval"]), str(value["incident"])
-    except (ValueError, KeyError, TypeError):
+        procedure = str(value["procedure"]) if value.get("procedure") else None
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise ValueError("the button carries no question") from None
     state = (body.get("state") or {}).get("values") or {}
     reason = ((state.get(REASON_BLOCK) or {}).get(REASON_ELEMENT) or {}).get("value") or ""
@@ -151,7 +192,7 @@ def click(body: dict[str, Any]) -> Click:
                  reason=reason.strip(), channel=str((body.get("channel") or {}).get("id")
                                                     or container.get("channel_id") or ""),
                  message_ts=str(container.get("message_ts") or (body.get("message") or {}).get("ts") or ""),
-                 action_ts=str(action.get("action_ts") or ""))
+                 action_ts=str(action.get("action_ts") or ""), procedure=procedure)
 
 
 def answered_line(click: Click, result: dict[str, Any]) -> str:

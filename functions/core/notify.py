@@ -125,7 +125,13 @@ def amazon_q(subject: str, text: str, data: dict[str, Any] | None) -> dict[str, 
     message: dict[str, Any] = {"version": "1.0", "source": "custom",
                                "content": {"textType": "client-markdown", "title": subject[:AMAZON_Q_TITLE_LIMIT],
                                            "description": body}}
-    if data:
+    if data and data.get("remedy-procedure-approval"):  # a procedure's question (functions.procedures.approval)
+        incident = data["incident_id"]
+        message["content"]["nextSteps"] = [f"approve: `remedy incident approve {incident} --reason TEXT`",
+                                           f"reject: `remedy incident reject {incident} --reason TEXT`"]
+        message["metadata"] = {"threadId": incident, "summary": subject[:AMAZON_Q_TITLE_LIMIT],
+                               "enableCustomActions": False}
+    elif data:
         waiting = [w for w in data.get("waiting", []) if w.get("approval_id")]
         steps = [f"approve: `remedy incident approve {w['approval_id']} --env {data['env']} --reason TEXT`"
                  for w in waiting] + [f"reject: `remedy incident reject {w['approval_id']} --env {data['env']}`"

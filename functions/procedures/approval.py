@@ -24,6 +24,7 @@ from typing import Any
 
 from functions.procedures.ports import ApprovalStore, AuditLog, Clock, Notifier
 
+PROCEDURE_CARD = "remedy-procedure-approval"  # the key (and version) of a procedure question's card
 REJECTED = "Remedy.Rejected"  # the error of a rejected approval's task (functions/answers)
 SUBJECT_LIMIT = 100
 
@@ -66,8 +67,16 @@ def request_approval(request: ApprovalRequest, prefix: str, store: ApprovalStore
         "procedure": request.procedure, "step": request.step, "about_to": request.about_to,
         "deadline": deadline.isoformat(), "execution": request.execution})
     subject, message = render_request(request, prefix, deadline)
-    notifier.publish(subject, message)
+    notifier.publish(subject, message, card=question_card(request, prefix, deadline, subject))
     return {"requested_at": now.isoformat(), "deadline": deadline.isoformat()}
+
+
+def question_card(request: ApprovalRequest, prefix: str, deadline: datetime, subject: str) -> dict[str, Any]:
+    """What the Slack function draws with Approve / Reject buttons (functions.chat.messages), answered through
+    the answer function like a playbook's approval, with the procedure named (one incident may have several)."""
+    return {PROCEDURE_CARD: 1, "prefix": prefix, "incident_id": request.incident_id, "procedure": request.procedure,
+            "step": request.step, "about_to": request.about_to, "deadline": deadline.isoformat(),
+            "requested_by": request.requested_by, "status": "AWAITING_APPROVAL", "summary": subject}
 
 
 def render_request(request: ApprovalRequest, prefix: str, deadline: datetime) -> tuple[str, str]:

@@ -57,7 +57,7 @@ class AuditLog(Protocol):
 
 
 class Notifier(Protocol):
-    def publish(self, subject: str, message: str) -> None: ...
+    def publish(self, subject: str, message: str, card: dict[str, Any] | None = None) -> None: ...
 
 
 class Clock(Protocol):

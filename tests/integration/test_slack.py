@@ -176,6 +176,35 @@ def test_a_double_click_acts_once(prod_mode: Sandbox) -> None:
     assert len([r for r in prod_mode.audit() if r["kind"] == "action"]) == 1
 
 
+def test_a_procedure_approval_has_the_same_buttons_and_a_signed_click_answers_it(sandbox: Sandbox) -> None:
+    """A procedure's task-token approval in Slack: the question drawn with the reason field and Approve / Reject,
+    the click answered by the answer function with the procedure named (allow-list procedures.approvers, the
+    two-person rule: the run was started by the CLI's caller, not by Alice), the run goes on, the message shows
+    who answered."""
+    from remedy.gameday.scenarios.procedures import settle, start
+
+    slack = slack_of(sandbox)
+    slack.clear()
+    ident = "T-SLACK-PROC-1"
+    start(sandbox, "scale-redshift", ident, nodes=4)
+    assert settle(sandbox, "scale-redshift", ident)["waiting"]
+    lambda_async.drain(sandbox)  # SNS -> the Slack function
+    (message,) = [m for m in slack.top_level() if "remedy_approve" in texts(m.blocks)]
+    shown = texts(message.blocks)
+    assert f"AWAITING_APPROVAL: scale-redshift {ident}" in shown and "What will be done once approved" in shown
+    assert '\\"procedure\\": \\"scale-redshift\\"' in shown  # the buttons' value names the procedure
+
+    assert click(sandbox, message, reason="quarter close") == 200
+
+    ended = settle(sandbox, "scale-redshift", ident, timeout=60, until_end=True)
+    assert ended["status"] == "SUCCEEDED", ended
+    shown = texts(message.blocks)
+    assert f"<@{ALICE}>" in shown and "quarter close" in shown and "remedy_approve" not in shown
+    (answer,) = [r["payload"] for r in sandbox.audit(ident) if r["kind"] == "approval"]
+    assert (answer["procedure"], answer["decision"], answer["via"]) == ("scale-redshift", "APPROVED", "slack")
+    assert answer["principal"] == f"slack:{sandbox.catalog.notifications.slack.team_id}/{ALICE}"
+
+
 def test_sns_carries_text_for_people_and_amazon_q_custom_notifications(prod_mode: Sandbox) -> None:
     from functions.core.notify import amazon_q
 

@@ -29,7 +29,7 @@ class Refused(Exception):
 
 
 class RefusingNotifier(Recorder):
-    def publish(self, subject: str, message: str) -> None:
+    def publish(self, subject: str, message: str, card: dict[str, Any] | None = None) -> None:
         raise Refused("AuthorizationError: not authorized to perform SNS:Publish")
 
 

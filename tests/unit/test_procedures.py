@@ -479,12 +479,14 @@ class Recorder:
         self.records: list[tuple[str, str, dict[str, Any]]] = []
         self.messages: list[tuple[str, str]] = []
         self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        self.cards: list[dict[str, Any] | None] = []
 
     def record(self, incident_id: str, kind: str, payload: dict[str, Any]) -> None:
         self.records.append((incident_id, kind, payload))
 
-    def publish(self, subject: str, message: str) -> None:
+    def publish(self, subject: str, message: str, card: dict[str, Any] | None = None) -> None:
         self.messages.append((subject, message))
+        self.cards.append(card)
 
     def put_pending(self, item: dict[str, Any]) -> None:
         self.items[(item["incident_id"], item["key"])] = dict(item)
@@ -548,3 +550,16 @@ def test_an_approval_question_says_what_is_about_to_happen_and_how_to_answer() -
     assert subject == "[remedy-dev] APPROVAL NEEDED: scale-glue INC-1"
     assert "UpdateJob sales-batch: 2 -> 8" in message and "remedy incident approve INC-1" in message
     assert "remedy incident reject INC-1" in message and "2026-11-25 10:10:00Z" in message  # the deadline
+    # The card the Slack function draws with buttons; the answer names the procedure (functions/chat/messages.py).
+    [card] = recorder.cards
+    assert card is not None and card["remedy-procedure-approval"] == 1 and card["status"] == "AWAITING_APPROVAL"
+    assert (card["incident_id"], card["procedure"], card["step"]) == ("INC-1", "scale-glue", "Approval")
+    from functions.chat import messages
+
+    drawn = messages.blocks(card)
+    [buttons] = [b for b in drawn if b["type"] == "actions"]
+    values = {json.loads(e["value"])["procedure"] for e in buttons["elements"]}
+    assert [e["action_id"] for e in buttons["elements"]] == [messages.APPROVE, messages.REJECT]
+    assert values == {"scale-glue"}
+    assert "UpdateJob sales-batch: 2 -> 8" in json.dumps(drawn)
+    assert not [b for b in messages.blocks(card, answered="Approved by <@U1>") if b["type"] == "actions"]
