@@ -51,6 +51,7 @@ class RuleSpec:
     pattern: dict[str, Any]
     target_arns: list[str]
     dlq_arns: list[str] = field(default_factory=list)
+    target_dlqs: dict[str, str] = field(default_factory=dict)  # target ARN -> its DeadLetterConfig queue ARN
     # EventBridge Scheduler schedules (AWS::Scheduler::Schedule): the Input the target receives (context
     # attributes such as <aws.scheduler.scheduled-time> filled in when it fires); None for EventBridge rules.
     input: str | None = None
@@ -276,6 +277,12 @@ def _create(stack: str, logical: str, resource: dict[str, Any], resolver: Resolv
         name = p.get("QueueName", default_name)
         url = account.client("sqs").create_queue(QueueName=name)["QueueUrl"]
         put(url, _arn(account, "sqs", name), QueueName=name, QueueUrl=url)
+    elif kind == "AWS::SQS::QueuePolicy":  # who may send (EventBridge's dead letters: sandbox.eventbridge_targets)
+        p = resolver.resolve(props)
+        for url in p.get("Queues", []):
+            account.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={
+                "Policy": json.dumps(p["PolicyDocument"])})
+        put(default_name)
     elif kind == "AWS::SSM::Parameter":
         p = resolver.resolve(props)
         name = p.get("Name", f"/{default_name}")
@@ -305,14 +312,15 @@ def _create(stack: str, logical: str, resource: dict[str, Any], resolver: Resolv
                                               State=p.get("State", "ENABLED"))
             deployment.schedules.append(RuleSpec(
                 logical_id=logical, stack=stack, name=name, pattern={"schedule": p["ScheduleExpression"]},
-                target_arns=[t["Arn"] for t in p.get("Targets", [])]))
+                target_arns=[t["Arn"] for t in p.get("Targets", [])], target_dlqs=_target_dlqs(p)))
         elif pattern is not None:
             account.client("events").put_rule(Name=name, EventPattern=json.dumps(pattern),
                                               State=p.get("State", "ENABLED"))
             deployment.rules.append(RuleSpec(
                 logical_id=logical, stack=stack, name=name, pattern=pattern,
                 target_arns=[t["Arn"] for t in p.get("Targets", [])],
-                dlq_arns=[t["DeadLetterConfig"]["Arn"] for t in p.get("Targets", []) if "DeadLetterConfig" in t]))
+                dlq_arns=[t["DeadLetterConfig"]["Arn"] for t in p.get("Targets", []) if "DeadLetterConfig" in t],
+                target_dlqs=_target_dlqs(p)))
         put(name, _arn(account, "events", f"rule/{name}"))
     elif kind == "AWS::Scheduler::Schedule":
         p = resolver.resolve(props)
@@ -403,6 +411,11 @@ def _create(stack: str, logical: str, resource: dict[str, Any], resolver: Resolv
     else:
         # Log groups, permissions, policies (attached to their roles at the end, _attach_policies)…: names resolve.
         put(default_name, _arn(account, "cloudformation", f"{stack}/{logical}"))
+
+
+def _target_dlqs(rule: dict[str, Any]) -> dict[str, str]:
+    return {str(t["Arn"]): str(t["DeadLetterConfig"]["Arn"])
+            for t in rule.get("Targets", []) if "DeadLetterConfig" in t}
 
 
 def _attach_policies(stack: str, logical: str, resource: dict[str, Any], resolver: Resolver,

@@ -349,9 +349,7 @@ class Sandbox:
                 event = scheduler_input(rule.input, at, f"arn:aws:scheduler:{self.catalog.region}:"
                                                         f"{self.catalog.account_id}:schedule/default/{rule.name}")
             delivery = Delivery(event=event, matched=[rule.name])
-            for arn in rule.target_arns:
-                if arn in self.deployment.functions:
-                    delivery.invocations.append(self.invoke_async(self.deployment.functions[arn], event))
+            self._to_targets(rule, event, delivery, scheduler=rule.input is not None)
             deliveries.append(delivery)
         return deliveries
 
@@ -370,10 +368,23 @@ class Sandbox:
         delivery = Delivery(event=event)
         for rule in self.route(event):
             delivery.matched.append(rule.name)
-            for arn in rule.target_arns:
-                if arn in self.deployment.functions:
-                    delivery.invocations.append(self.invoke_async(self.deployment.functions[arn], event))
+            self._to_targets(rule, event, delivery)
         return delivery
+
+    def _to_targets(self, rule: RuleSpec, event: dict[str, Any], delivery: Delivery, scheduler: bool = False) -> None:
+        """Each Lambda target invoked asynchronously; one EventBridge may not invoke (no such function, or its
+        resource policy does not admit the rule) goes to the target's dead-letter queue at once, unretried
+        (sandbox.eventbridge_targets). Scheduler schedules invoke with their role: not judged here."""
+        from sandbox import eventbridge_targets as targets
+
+        source = targets.rule_arn(self.catalog.region, self.catalog.account_id, rule.name)
+        for arn in rule.target_arns:
+            refused = None if scheduler else targets.refusal(self.deployment.functions, self.deployment.permissions,
+                                                             arn, source)
+            if refused is not None:
+                targets.dead_letter(self.client("sqs"), event, source, arn, rule.target_dlqs.get(arn), *refused)
+            elif arn in self.deployment.functions:
+                delivery.invocations.append(self.invoke_async(self.deployment.functions[arn], event))
 
     # -- Lambda ---------------------------------------------------------------------------------------
 

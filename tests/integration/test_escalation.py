@@ -113,6 +113,35 @@ def test_a_failing_event_reaches_the_queue_pages_and_is_redriven_once_the_cause_
     assert _alarm_state(sandbox, QUEUE_ALARM) == "OK"
 
 
+def test_an_event_eventbridge_cannot_deliver_is_a_dead_letter_that_redrive_replays(sandbox: Sandbox) -> None:
+    """The playbook's resource policy lost EventBridge's permission (a deploy gone wrong): EventBridge does not
+    retry, it sends the event to the rule target's dead-letter queue with RULE_ARN, TARGET_ARN, ERROR_CODE and
+    ERROR_MESSAGE (sandbox.eventbridge_targets); `remedy dlq redrive` replays it to the function directly."""
+    d = Drill(sandbox)
+    spec = sandbox.function("remedy-dev-msk-consumer-lag")
+    kept = list(sandbox.deployment.permissions)
+    sandbox.deployment.permissions[:] = [
+        p for p in kept if not (p.get("Principal") == "events.amazonaws.com"
+                                and str(p.get("FunctionName")) in (spec.arn, spec.name))]
+    try:
+        d.stop_streaming_job(JOB)
+        d.consumer_lag(JOB, [20_000] * 5)
+        deliveries = d.fire()
+    finally:
+        sandbox.deployment.permissions[:] = kept
+    assert [i for dl in deliveries for i in dl.invocations if i.function == spec.name] == []  # never invoked
+    (item,) = dlq.list_messages(sandbox.client, d.catalog)
+    assert item["source"] == "eventbridge dlq" and item["target"] == spec.arn, item
+    assert item["rule"] == f"arn:aws:events:{d.catalog.region}:{d.catalog.account_id}:rule/remedy-dev-msk_consumer_lag"
+    assert item["error"].startswith("NO_PERMISSIONS: EventBridge is not authorized") and item["attempts"] == 0
+    assert item["event"]["detail"]["alarmName"] == "remedy-dev/consumer-lag/glue:orders-stream"
+
+    (replayed,) = dlq.redrive(sandbox.client, d.catalog, item["id"])
+    assert replayed["replayed"] and replayed["status"] == "ACTED", replayed
+    assert dlq.list_messages(sandbox.client, d.catalog) == []
+    assert [r.get("NumberOfWorkers") is not None for r in d.active_runs(JOB)] == [True]  # restarted
+
+
 def test_an_event_that_fails_again_is_kept_in_the_queue(sandbox: Sandbox) -> None:
     d = Drill(sandbox)
     spec = sandbox.function("remedy-dev-msk-consumer-lag")
