@@ -24,7 +24,6 @@ class Identity:
     principal: str
     via: Literal["iam", "slack"]
     display: str = ""
-    groups: tuple[str, ...] = ()  # Slack user groups the Slack side resolved for this user (none today)
 
     @property
     def shown(self) -> str:
@@ -47,9 +46,9 @@ def iam_allowed(patterns: list[str], principal_arn: str) -> bool:
     return any(_glob(p, principal_arn) for p in patterns)
 
 
-def chat_allowed(entries: list[str], principal: str, groups: tuple[str, ...] = ()) -> bool:
-    """`principal` is slack:<team>/<user>. An entry is a user id (U…/W…), team/user, team/* or a user group (S…)
-    the Slack side resolved for the user."""
+def chat_allowed(entries: list[str], principal: str) -> bool:
+    """`principal` is slack:<team>/<user>. An entry is a user id (U…/W…), team/user or team/* (user groups are
+    refused by the catalog: nothing resolves their members)."""
     if not principal.startswith("slack:") or "/" not in principal:
         return False
     team, _, user = principal.removeprefix("slack:").partition("/")
@@ -57,7 +56,7 @@ def chat_allowed(entries: list[str], principal: str, groups: tuple[str, ...] = (
         owner, _, who = entry.rpartition("/")
         if owner and owner != team:
             continue
-        if who in ("*", user) or (who.startswith("S") and who in groups):
+        if who in ("*", user):
             return True
     return False
 
@@ -65,7 +64,7 @@ def chat_allowed(entries: list[str], principal: str, groups: tuple[str, ...] = (
 def allowed(approvers: Any, identity: Identity) -> bool:
     if identity.via == "iam":
         return iam_allowed(list(approvers.iam), identity.principal)
-    return chat_allowed(list(approvers.chat), identity.principal, identity.groups)
+    return chat_allowed(list(approvers.chat), identity.principal)
 
 
 def same_person(requester: str, identity: Identity) -> bool:

@@ -15,7 +15,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 # Names that end up in AWS resource names, alarm names and SQL identifiers: a strict alphabet keeps
 # shell and SQL metacharacters out of everything derived from the catalog.
@@ -256,10 +265,21 @@ class Thresholds(Strict):
 # answer function's URL: a user ARN, or an assumed-role session arn:aws:sts::<account>:assumed-role/<role>/<session>),
 # `*` matching any run of characters (arn:aws:sts::111111111111:assumed-role/OnCall/*); and Slack users as the
 # Slack function verified them: a user id (U…/W…), optionally with its workspace (T…/U…), or `T…/*` for anyone in
-# that workspace. Slack user group ids (S…) are accepted and matched only when the answer carries the group
-# (membership is resolved by the Slack side, not by the answer function).
-IamPrincipalPattern = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[A-Za-z0-9+=,.@_/*:-]{1,512}$")]
-ChatPrincipal = Annotated[str, Field(pattern=r"^([TE][A-Z0-9]{2,20}/)?([UWS][A-Z0-9]{2,20}|\*)$")]
+# that workspace. Slack user group ids (S…) are refused: nothing resolves a group's members, so a group would
+# never match (fail closed, silently); list its people's user ids instead.
+IamPrincipalPattern = Annotated[str, Field(
+    pattern=r"^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[A-Za-z0-9+=,.@_/*:-]{1,512}$")]
+
+
+def _no_user_groups(value: str) -> str:
+    if value.rsplit("/", 1)[-1].startswith("S"):
+        raise ValueError(f"{value!r} is a Slack user group: groups are not matched (nothing resolves their "
+                         f"members); list the user ids (U…/W…) of the people who may answer")
+    return value
+
+
+ChatPrincipal = Annotated[str, Field(pattern=r"^([TE][A-Z0-9]{2,20}/)?([UWS][A-Z0-9]{2,20}|\*)$"),
+                          AfterValidator(_no_user_groups)]
 
 
 class Approvers(Strict):

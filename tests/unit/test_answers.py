@@ -19,7 +19,7 @@ ACCOUNT = "111111111111"
 ALICE = f"arn:aws:sts::{ACCOUNT}:assumed-role/OnCall/alice"
 BOB = f"arn:aws:sts::{ACCOUNT}:assumed-role/OnCall/bob"
 DAVE = f"arn:aws:sts::{ACCOUNT}:assumed-role/Analyst/dave"
-ON_CALL = Approvers(iam=[f"arn:aws:sts::{ACCOUNT}:assumed-role/OnCall/*"], chat=["T0001/U0ALICE", "T0001/S0ONCALL"])
+ON_CALL = Approvers(iam=[f"arn:aws:sts::{ACCOUNT}:assumed-role/OnCall/*"], chat=["T0001/U0ALICE"])
 
 
 def iam(arn: str) -> Identity:
@@ -40,16 +40,19 @@ def test_iam_patterns_match_the_whole_verified_arn(pattern: str, arn: str, allow
     assert iam_allowed([pattern], arn) is allowed
 
 
-@pytest.mark.parametrize(("entries", "principal", "groups", "allowed"), [
-    (["U0ALICE"], "slack:T0001/U0ALICE", (), True),
-    (["T0001/U0ALICE"], "slack:T0002/U0ALICE", (), False),  # the same user id in another workspace
-    (["T0001/*"], "slack:T0001/U0BOB", (), True),
-    (["S0ONCALL"], "slack:T0001/U0BOB", ("S0ONCALL",), True),
-    (["S0ONCALL"], "slack:T0001/U0BOB", (), False),
-    (["U0ALICE"], "U0ALICE", (), False),  # not a verified Slack principal
+@pytest.mark.parametrize(("entries", "principal", "allowed"), [
+    (["U0ALICE"], "slack:T0001/U0ALICE", True),
+    (["T0001/U0ALICE"], "slack:T0002/U0ALICE", False),  # the same user id in another workspace
+    (["T0001/*"], "slack:T0001/U0BOB", True),
+    (["U0ALICE"], "U0ALICE", False),  # not a verified Slack principal
 ])
-def test_chat_entries(entries: list[str], principal: str, groups: tuple[str, ...], allowed: bool) -> None:
-    assert chat_allowed(entries, principal, groups) is allowed
+def test_chat_entries(entries: list[str], principal: str, allowed: bool) -> None:
+    assert chat_allowed(entries, principal) is allowed
+
+
+def test_a_slack_user_group_is_refused_by_the_catalog_in_one_line() -> None:
+    with pytest.raises(ValueError, match="is a Slack user group: groups are not matched"):
+        Approvers(chat=["T0001/S0ONCALL"])
 
 
 def test_an_iam_caller_is_not_allowed_by_a_chat_entry_nor_the_reverse() -> None:
