@@ -77,6 +77,7 @@ deploy: $(STAMP) $(NODE_STAMP)
 	npx cdk deploy --all -c env=$(ENV) --require-approval broadening
 
 bench: $(STAMP)
+	$(BIN)/python -m remedy.bench recovery
 	$(BIN)/python -m remedy.bench
 
 .PHONY: faults

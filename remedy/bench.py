@@ -468,7 +468,40 @@ def scale_main() -> int:
     return 0 if all(r["within_limits"] for r in rows) else 1
 
 
+def _write_recovery(out: Path, date: str, machine: str, rows: list[dict[str, Any]]) -> None:
+    from remedy.recovery import markdown
+
+    (out / "recovery.json").write_text(json.dumps({"date": date, "machine": machine, "recovery": rows}, indent=2),
+                                       encoding="utf-8")
+    (out / "recovery.md").write_text(markdown(rows, f"Measured by `make bench` on {date} ({machine})."),
+                                     encoding="utf-8")
+
+
+def recovery_main(env: str = "dev") -> int:
+    """The recovery table (make bench runs it first): bench-results/recovery.json and recovery.md."""
+    from rich.console import Console
+
+    from remedy.recovery import print_recovery, recovery_rows
+    from sandbox.core import Sandbox
+
+    console = Console()
+    sandbox = Sandbox(env).start()
+    try:
+        rows = recovery_rows(sandbox)
+    finally:
+        sandbox.stop()
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    date = datetime.now(UTC).isoformat(timespec="seconds")
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    _write_recovery(out, date, machine, rows)
+    print_recovery(console, rows)
+    return 0 if all(r["passed"] for r in rows) else 1
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["scale"]:
         sys.exit(scale_main())
+    if sys.argv[1:] == ["recovery"]:
+        sys.exit(recovery_main())
     sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "dev"))

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path("bench-results/bench.json")
 FAULTS = Path("bench-results/fault-matrix.json")
 GAMEDAY = Path("gameday-report/report.json")
+RECOVERY = Path("bench-results/recovery.json")  # make bench (python -m remedy.bench recovery)
 OUT = Path("docs/figures")
 
 
@@ -207,6 +208,16 @@ def gameday_sections(report: Mapping[str, Any], source: str) -> tuple[list[str],
     return _section("gameday", [*lines, ""]), summary
 
 
+def recovery_section(recovery: Mapping[str, Any], source: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """The recovery table of `make bench` (remedy.recovery): model-driven faults, with and without the service."""
+    from remedy.recovery import markdown
+
+    rows = list(recovery.get("recovery", []))
+    head = (f"Measured by `make bench` on {recovery.get('date', '?')} ({recovery.get('machine', '?')}); "
+            f"source `{source}`.")
+    return _section("recovery", [markdown(rows, head), ""]), rows
+
+
 def _absent(names: tuple[str, ...], source: Path, command: str) -> list[str]:
     """The sections a missing source would have written, saying so (the docs include them by name)."""
     return [line for name in names
@@ -243,6 +254,12 @@ def snapshot(root: Path = ROOT, now: datetime | None = None) -> tuple[str, dict[
     else:
         missing.append(f"{GAMEDAY} (make gameday)")
         md += _absent(("gameday",), GAMEDAY, "make gameday")
+    if (root / RECOVERY).is_file():
+        lines, data["recovery"] = recovery_section(json.loads((root / RECOVERY).read_text(encoding="utf-8")),
+                                                   str(RECOVERY))
+        md += lines
+    else:
+        md += _absent(("recovery",), RECOVERY, "make bench")
     return "\n".join(md).rstrip() + "\n", data, missing
 
 

@@ -43,7 +43,9 @@ def run_freshness(event: Any, now: datetime | None = None) -> dict[str, Any]:
     from functions.probes.adapters import EmfPublisher, S3Listing
     from functions.probes.freshness import freshness_measurements, measure_landing
 
-    now = now or datetime.now(UTC)
+    # Measured as of the time EventBridge scheduled this run for (the event's `time`), as the lag probe stamps its
+    # datapoint: one datapoint per five-minute period even when a run starts late.
+    now = now or _scheduled_time(event) or datetime.now(UTC)
     cat = catalog()
     results = measure_landing(cat, S3Listing(clients()), now)
     EmfPublisher().publish(freshness_measurements(results, now))

@@ -30,6 +30,7 @@ class ScenarioResult:
     seconds: float
     steps: list[Step] = field(default_factory=list)
     error: str | None = None
+    timelines: list[dict[str, Any]] = field(default_factory=list)  # model-driven scenarios (remedy.gameday.timeline)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,7 +91,8 @@ def _run_one(item: Scenario, sandbox: Sandbox, console: Console) -> ScenarioResu
         error = error or f"IAM not evaluated: {'; '.join(iam.UNMAPPED[unmapped:])}"
         console.print(f"  [red]✗ error[/red] {error}", highlight=False)
     return ScenarioResult(item.name, item.title, item.runbook, passed=error is None and drill.passed,
-                          seconds=round(time.monotonic() - began, 2), steps=drill.steps, error=error)
+                          seconds=round(time.monotonic() - began, 2), steps=drill.steps, error=error,
+                          timelines=[t.as_dict() for t in getattr(drill, "timelines", [])])
 
 
 def _summary(results: list[ScenarioResult], console: Console) -> None:
@@ -119,5 +121,10 @@ def write_report(results: list[ScenarioResult], env: str, report_dir: Path) -> t
     json_path.write_text(json.dumps(data, indent=2), encoding="utf-8")
     jinja = Environment(loader=PackageLoader("remedy", "templates"), autoescape=select_autoescape())
     html_path = report_dir / "index.html"
-    html_path.write_text(jinja.get_template("gameday.html.j2").render(**data), encoding="utf-8")
+    from markupsafe import Markup
+
+    from remedy.gameday.svg import timeline_svg
+
+    svgs = {id(t): Markup(timeline_svg(t)) for s in data["scenarios"] for t in s.get("timelines", [])}  # noqa: S704
+    html_path.write_text(jinja.get_template("gameday.html.j2").render(**data, svgs=svgs, id=id), encoding="utf-8")
     return json_path, html_path
