@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import random
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,10 +23,8 @@ TOTAL = 1_000
 
 
 @pytest.fixture(scope="module")
-def storm_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    sandbox = Sandbox("dev", workdir=tmp_path_factory.mktemp("storm")).start()
-    yield sandbox
-    sandbox.stop()
+def storm_sandbox(sandbox_env: Sandbox) -> Sandbox:
+    return sandbox_env  # the worker's sandbox (tests/integration/conftest.py); the test resets it first
 
 
 def at(event: dict[str, Any], state: str, when: datetime) -> dict[str, Any]:
