@@ -58,11 +58,21 @@ def test_a_fresh_start_imports_the_handler_then_runs_the_event_to_its_end_when_i
 
 def test_the_cold_start_table_is_written_as_markdown_too() -> None:
     result = {"date": "2026-12-01T10:00:00+00:00", "machine": "x86_64, 2 cores, Python 3.11.9",
-              "cold_start": [bench.cold_start_row("remedy-dev-msk-consumer-lag", "h", [run(0.2, 0.4)], [run(0.05, 0.5)]),
+              "cold_start": [{**bench.cold_start_row("remedy-dev-msk-consumer-lag", "h", [run(0.2, 0.4)],
+                                                     [run(0.05, 0.5)]), "event": "CloudWatch Alarm State Change"},
                              {"function": "remedy-dev-slack", "handler": "h", "meets_target": None,
                               "first_call": "no event in the game day reached an AWS call"}],
               "tracer": {"with_tracer_init_ms": 250.0, "without_tracer_init_ms": 40.0}}
     text = bench.cold_start_markdown(result)
-    assert "| remedy-dev-msk-consumer-lag | 500.0 | 400.0 | 1.25 | yes | 50.0 | 200.0 | dynamodb:PutItem HTTP 200 |" in text
-    assert "| remedy-dev-slack | | | | ? | | | no event in the game day reached an AWS call |" in text
+    assert ("| remedy-dev-msk-consumer-lag | CloudWatch Alarm State Change | 500.0 | 400.0 | 1.25 | yes | 50.0 | 200.0 "
+            "| dynamodb:PutItem HTTP 200 |") in text
+    assert "| remedy-dev-slack | | | | | ? | | | no event in the game day reached an AWS call |" in text
     assert "40.0 ms" in text and "250.0 ms" in text
+
+
+def test_the_table_names_the_kind_of_event_each_function_was_measured_with() -> None:
+    alarm = {"detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch"}
+    assert bench.event_kind(alarm) == "CloudWatch Alarm State Change"
+    assert bench.event_kind({"Records": [{"EventSource": "aws:sns"}]}) == "SNS notification"
+    assert bench.event_kind({"job": "doctor", "scheduled_time": "2026-12-02T09:16:24Z"}) == "Scheduler input"
+    assert bench.event_kind({"incident_id": "x", "procedure": "scale-glue"}) == "direct input"

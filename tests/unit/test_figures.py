@@ -14,12 +14,17 @@ NOW = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
 BENCH = {
     "date": "2026-12-02T05:00:00+00:00", "machine": "x86_64, 2 cores, Python 3.11.7",
     "cold_start": [
-        {"function": "remedy-dev-a", "handler": "h.a", "init_ms": 230.0, "baseline_init_ms": 220.0, "ratio": 1.05,
-         "target": 1.5, "meets_target": True, "first_event_ms": 400.0, "baseline_first_event_ms": 220.0,
-         "first_event_ratio": 1.82, "first_event": "REJECTED"},
-        {"function": "remedy-dev-b", "handler": "h.b", "init_ms": 200.0, "baseline_init_ms": 230.0, "ratio": 0.87,
-         "target": 1.5, "meets_target": True, "first_event_ms": 300.0, "baseline_first_event_ms": 230.0,
-         "first_event_ratio": 1.3, "first_event": "REJECTED"}],
+        {"function": "remedy-dev-a", "handler": "h.a", "first_call_ms": 460.0, "baseline_first_call_ms": 440.0,
+         "ratio": 1.05, "target": 1.5, "meets_target": True, "init_ms": 40.0, "baseline_init_ms": 300.0,
+         "init_ratio": 0.13, "first_call": "dynamodb:PutItem HTTP 200", "event": "CloudWatch Alarm State Change",
+         "baseline_first_call": "cloudwatch:DescribeAlarms HTTP 200"},
+        {"function": "remedy-dev-b", "handler": "h.b", "first_call_ms": 400.0, "baseline_first_call_ms": 460.0,
+         "ratio": 0.87, "target": 1.5, "meets_target": True, "init_ms": 42.0, "baseline_init_ms": 310.0,
+         "init_ratio": 0.14, "first_call": "ssm:GetParameter HTTP 200",
+         "baseline_first_call": "cloudwatch:DescribeAlarms HTTP 200"},
+        {"function": "remedy-dev-c", "handler": "h.c", "meets_target": None,
+         "first_call": "no event in the game day reached an AWS call"}],
+    "tracer": {"with_tracer_init_ms": 280.0, "without_tracer_init_ms": 41.0},
     "api_calls": [{"scenario": "streaming-job-down", "function": "remedy-dev-msk-consumer-lag", "status": "ACTED",
                    "api_calls": 18, "calls": []}],
     "procedure_transitions": {"executions": [{"scenario": "procedure-scale-glue", "procedure": "scale-glue",
@@ -47,7 +52,11 @@ def test_snapshot_dates_and_names_its_sources(tmp_path: Path, monkeypatch: pytes
 
     assert "Snapshot of 2026-12-02 06:00 UTC" in text
     assert "Measured by `make bench` on 2026-12-02T05:00:00+00:00 (x86_64, 2 cores, Python 3.11.7)" in text
-    assert "init 0.87 to 1.05x the baseline (target ≤ 1.5x: met by 2 of 2 functions)" in text
+    assert "0.87 to 1.05x the baseline (target ≤ 1.5x: met by 2 of 2 functions); init alone 0.13 to 0.14x" in text
+    assert ("| remedy-dev-a | CloudWatch Alarm State Change | 460.0 | 440.0 | 1.05 | 40.0 | 300.0 "
+            "| dynamodb:PutItem HTTP 200 |") in text
+    assert "| remedy-dev-c | | | | | | | no event in the game day reached an AWS call |" in text
+    assert "41.0 ms; with Powertools Tracer and the AWS X-Ray SDK it imports, as before issue 16: 280.0 ms" in text
     assert "**1 of 2 scenarios met their expected outcome**" in text
     assert "This report is a partial run: the game day has 39 scenarios, this run 2" in text
     assert "| kill-switch | Common Issues / MSK Consumer Lag High | **no** | 0.5 | AssertionError: expected REFUSED |" \
