@@ -15,7 +15,7 @@ Service annotations, and one subsegment per AWS SDK call) is not recorded: cold 
 subsegment, outcomes are in the logs, the metrics and the audit trail. Per-call spans come back by configuration,
 without code, with the AWS Distro for OpenTelemetry Lambda layer (docs/architecture.md, "Tracing").
 
-This module is all a handler imports at init (cold start target: README "Benchmarks"): keep it to Powertools
+This module is all a handler imports at init (cold start: docs/figures.md, make bench): keep it to Powertools
 itself, nothing of ours. Metrics are EMF log lines (no PutMetricData call, no permission): CloudWatch Logs turns
 them into metrics, the sandbox does the same (sandbox/emf.py).
 """
