@@ -48,6 +48,9 @@ def attach_redshift(sandbox: Any) -> RedshiftStandIn:
         return standin
     standin = RedshiftStandIn(Path(sandbox.workdir) / "redshift", database=sandbox.catalog.redshift.database)
     standin.start()
+    # The data directory outlives a stop (the next start is faster), and with it whatever an earlier run left:
+    # a restored table's extra rows, a procedure's staging copy. A sandbox's cluster starts as seeded.
+    _drop_catalog_tables(standin, sandbox.catalog)
     standin.seed(catalog_tables(sandbox.catalog))
     grant_service_user(standin, sandbox.catalog)
     sandbox.redshift = standin
@@ -62,12 +65,16 @@ def reset_redshift(sandbox: Any) -> RedshiftStandIn:
     a month of history seeds the same way run after run."""
     standin = attach_redshift(sandbox)
     standin.reset_faults()
-    for schema in sandbox.catalog.redshift.schemas:
-        for (table,) in standin.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)):
-            standin.execute(f"DROP TABLE {_ident(schema)}.{_ident(str(table))}")
+    _drop_catalog_tables(standin, sandbox.catalog)
     standin.seed(catalog_tables(sandbox.catalog))
     grant_service_user(standin, sandbox.catalog)
     return standin
+
+
+def _drop_catalog_tables(standin: RedshiftStandIn, catalog: Any) -> None:
+    for schema in catalog.redshift.schemas:
+        for (table,) in standin.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)):
+            standin.execute(f"DROP TABLE {_ident(schema)}.{_ident(str(table))}")
 
 
 def grant_service_user(standin: RedshiftStandIn, catalog: Any, grants: str | None = None) -> str | None:
