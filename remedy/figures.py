@@ -4,6 +4,7 @@ Reads what the measuring commands wrote (neither is committed):
 
 - `bench-results/bench.json` (`make bench`, remedy.bench): cold starts, API calls per playbook branch, state
   transitions per procedure execution, the alarm storm, asset size, game day time; it names its machine;
+- `bench-results/storm.json` (`make bench`, remedy.storm): the storm across 50 synthetic pipelines;
 - `bench-results/fault-matrix.json` (`make faults`, or `make bench`'s neighbour `remedy faults`);
 - `gameday-report/report.json` (`make gameday`): which scenarios met their expected outcome.
 
@@ -29,6 +30,7 @@ BENCH = Path("bench-results/bench.json")
 FAULTS = Path("bench-results/fault-matrix.json")
 GAMEDAY = Path("gameday-report/report.json")
 RECOVERY = Path("bench-results/recovery.json")  # make bench (python -m remedy.bench recovery)
+STORM = Path("bench-results/storm.json")  # make bench (python -m remedy.bench storm)
 OUT = Path("docs/figures")
 
 
@@ -63,6 +65,7 @@ def bench_sections(bench: Mapping[str, Any], source: str) -> tuple[list[str], di
     summary: dict[str, Any] = {"date": date, "machine": machine}
     lines: list[str] = []
     measured = [r for r in starts if r.get("meets_target") is not None and "first_call_ms" in r]
+    unjudged = [r for r in starts if r not in measured]
     if starts and not measured:
         lines += ["Cold start figures of an older `make bench` (init + a refused event): run `make bench` again.", ""]
     elif measured:
@@ -83,7 +86,9 @@ def bench_sections(bench: Mapping[str, Any], source: str) -> tuple[list[str], di
                          "baseline init ms", "1st AWS call"],
                         ([r["function"], r.get("event", ""), r["first_call_ms"], r["baseline_first_call_ms"],
                           r["ratio"], r["init_ms"], r["baseline_init_ms"], r["first_call"]] for r in measured))
-        lines += [f"| {r['function']} | | | | | | | {r['first_call']} |" for r in starts if r not in measured]
+        lines += [f"| {r['function']} | {r.get('event', '')} | {r.get('first_call_ms', '')} | "
+                  f"{r.get('baseline_first_call_ms', '')} | not judged | {r.get('init_ms', '')} | "
+                  f"{r.get('baseline_init_ms', '')} | {r['first_call']} |" for r in unjudged]
         lines.append("")
         tracer = bench.get("tracer")
         if tracer:
@@ -229,6 +234,17 @@ def recovery_section(recovery: Mapping[str, Any], source: str) -> tuple[list[str
     return _section("recovery", [markdown(rows, head), ""]), rows
 
 
+def storm_section(storm: Mapping[str, Any], source: str) -> tuple[list[str], dict[str, Any]]:
+    """The fleet storm of `make bench` (remedy.storm): N synthetic pipelines failing at once in the sandbox."""
+    from remedy.storm import markdown
+
+    head = (f"Measured by `make bench` on {storm.get('date', '?')} ({storm.get('machine', '?')}); "
+            f"source `{source}`.")
+    keys = ("pipelines", "incidents_total", "remediations", "holds_correct", "holds_expected", "events_per_second",
+            "api_calls_per_incident", "fleet_budget_per_hour", "passed", "seconds")
+    return _section("fleet-storm", [markdown(dict(storm), head), ""]), {k: storm.get(k) for k in keys}
+
+
 def _absent(names: tuple[str, ...], source: Path, command: str) -> list[str]:
     """The sections a missing source would have written, saying so (the docs include them by name)."""
     return [line for name in names
@@ -271,6 +287,12 @@ def snapshot(root: Path = ROOT, now: datetime | None = None) -> tuple[str, dict[
         md += lines
     else:
         md += _absent(("recovery",), RECOVERY, "make bench")
+    if (root / STORM).is_file():
+        lines, data["fleet_storm"] = storm_section(json.loads((root / STORM).read_text(encoding="utf-8")),
+                                                   str(STORM))
+        md += lines
+    else:
+        md += _absent(("fleet-storm",), STORM, "make bench")
     return "\n".join(md).rstrip() + "\n", data, missing
 
 

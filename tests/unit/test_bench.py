@@ -25,6 +25,10 @@ def test_a_cold_start_row_is_medians_and_their_ratios_with_the_target_on_the_fir
     slow = bench.cold_start_row("fn", "h", baseline, [run(0.010, 0.620)])  # a quick init does not save it
     assert (slow["ratio"], slow["meets_target"]) == (1.55, False)
 
+    # Ended before any AWS call (e.g. the lag probe without its in-process broker stand-in): shown, not judged.
+    early = bench.cold_start_row("fn", "h", baseline, [run(0.010, 0.300, "no AWS call: UNMEASURED")])
+    assert (early["ratio"], early["meets_target"], early["first_call"]) == (0.75, None, "no AWS call: UNMEASURED")
+
 
 def test_transitions_count_every_state_entered_and_nothing_else() -> None:
     history = [

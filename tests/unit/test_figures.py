@@ -55,7 +55,7 @@ def test_snapshot_dates_and_names_its_sources(tmp_path: Path, monkeypatch: pytes
     assert "0.87 to 1.05x the baseline (target ≤ 1.5x: met by 2 of 2 functions); init alone 0.13 to 0.14x" in text
     assert ("| remedy-dev-a | CloudWatch Alarm State Change | 460.0 | 440.0 | 1.05 | 40.0 | 300.0 "
             "| dynamodb:PutItem HTTP 200 |") in text
-    assert "| remedy-dev-c | | | | | | | no event in the game day reached an AWS call |" in text
+    assert "| remedy-dev-c |  |  |  | not judged |  |  | no event in the game day reached an AWS call |" in text
     assert "41.0 ms; with Powertools Tracer and the AWS X-Ray SDK it imports, as before issue 16: 280.0 ms" in text
     assert "**1 of 2 scenarios met their expected outcome**" in text
     assert "This report is a partial run: the game day has 39 scenarios, this run 2" in text
