@@ -150,12 +150,13 @@ class Sandbox:
         from sandbox.seed_doctor import ENV as DOCTOR_ENV
 
         self.extra_env.update(DOCTOR_ENV)  # the in-VPC doctor's TCP checks: the emulated private network
-        self.redshift: Any = None  # the Redshift stand-in, started on first use (sandbox.redshift_wiring)
         from sandbox.slack_standin import environment as slack_environment
 
         self.extra_env.update(slack_environment(self.catalog))  # Slack's Web API: the stand-in (SLACK_API_URL)
-        self._sessions: dict[str, Any] = {}  # one boto3 session per function role (sandbox.iam), see _as_role
+        self.redshift: Any = None  # the Redshift stand-in, started on first use (sandbox.redshift_wiring)
         self.running: FunctionSpec | None = None  # the function whose handler runs now (nested invocations)
+        self.warm: set[str] = set()  # functions with a container already (their next invocation is warm)
+        self._sessions: dict[str, Any] = {}  # one boto3 session per function role (sandbox.iam), see _as_role
         self._baseline: tuple[str, Any] | None = None  # (templates' digest, checkpoint) of the healthy account
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -405,6 +406,8 @@ class Sandbox:
     def _invoke(self, spec: FunctionSpec, event: dict[str, Any], logs: list[str] | None) -> Any:
         self._enter_function_env(spec)
         caller, self.running = self.running, spec  # sandbox.gaps.awslambda: nested calls
+        _powertools_cold_start(spec.name not in self.warm)
+        self.warm.add(spec.name)
         try:
             with self._as_role(spec):
                 return self._run_handler(spec, event, logs)
@@ -539,6 +542,20 @@ class Sandbox:
         records = [{"incident_id": i["incident_id"]["S"], "seq": i["seq"]["S"], "kind": i["kind"]["S"],
                     "at": i["at"]["S"], "payload": json.loads(i["payload"]["S"])} for i in items]
         return sorted(records, key=lambda r: (r["seq"], r["incident_id"]))
+
+
+def _powertools_cold_start(cold: bool) -> None:
+    """Powertools keeps "first invocation of this container" in module globals (Logger's cold_start key, Metrics'
+    ColdStart metric). In Lambda each function has containers of its own; here one process runs them all, so
+    the flag is set per function: its first invocation in this account is the cold one, whatever ran before
+    (a Slack notification delivered before a playbook's first event no longer takes the playbook's cold start)."""
+    import sys
+
+    for name in ("aws_lambda_powertools.metrics.provider.cold_start", "aws_lambda_powertools.metrics.base",
+                 "aws_lambda_powertools.logging.logger"):
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "is_cold_start"):
+            module.is_cold_start = cold
 
 
 def _cold_start() -> None:
