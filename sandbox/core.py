@@ -503,8 +503,11 @@ class Sandbox:
         """The function's environment here: its template's variables, this account's endpoint and its role's
         credentials (what `make bench` hands a fresh interpreter, and what an invocation here runs with)."""
         env = dict(spec.environment)
-        # The asset carries catalog.json (see infra bundling); here the same catalog, from its source.
-        env["CATALOG_PATH"] = str(self.catalog_path)
+        # The asset carries catalog.json (see infra bundling); here the same JSON, written from its source: a
+        # cold start parses JSON, as in Lambda, not YAML (sandbox.asset_catalog).
+        from sandbox.asset_catalog import asset_catalog
+
+        env["CATALOG_PATH"] = str(asset_catalog(Path(self.catalog_path), self.workdir))
         env.update(self.account.environ())
         env.update(iam.credentials(iam.function_key(spec)))  # its role's, not the sandbox's (sandbox.iam)
         if "redshift" in spec.handler:
