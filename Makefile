@@ -78,6 +78,7 @@ deploy: $(STAMP) $(NODE_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m remedy.bench recovery
+	$(BIN)/python -m remedy.bench storm
 	$(BIN)/python -m remedy.bench
 
 .PHONY: faults

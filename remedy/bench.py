@@ -21,6 +21,10 @@
 
 `python -m remedy.bench cold-start` runs the cold start part alone (bench-results/cold-start.json and .md).
 
+`python -m remedy.bench storm [N]` (make bench runs it): a storm across N = 50 synthetic pipelines in the sandbox
+(remedy/storm.py): one remediation per incident, lineage holds, events per second, API calls per incident
+(bench-results/storm.json and .md).
+
 Results go to bench-results/bench.json (the cold start table also to bench-results/cold-start.md) and are
 printed as tables. Exit status 0 only when no function misses the cold-start target (one the bench cannot run to an
 AWS call is listed with "?").
@@ -544,6 +548,28 @@ def cold_start_main(env: str = "dev") -> int:
     return 0 if all(r["meets_target"] is not False for r in starts) else 1
 
 
+def storm_main(pipelines: int = 50) -> int:
+    """The fleet storm (`python -m remedy.bench storm [N]`, remedy/storm.py): N synthetic pipelines deployed into
+    the sandbox, every stream down and every batch failing at once; bench-results/storm.json and storm.md."""
+    from rich.console import Console
+
+    from remedy.storm import markdown, run_storm
+
+    console = Console()
+    with console.status(f"storm across {pipelines} pipelines (synthesize, deploy, inject, evaluate, deliver)…"):
+        result = run_storm(pipelines)
+    result = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+              **result}
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    (out / "storm.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    (out / "storm.md").write_text(markdown(result, f"Measured by `make bench` on {result['date']} "
+                                                   f"({result['machine']})."), encoding="utf-8")
+    console.print((out / "storm.md").read_text(encoding="utf-8"))
+    return 0 if result["passed"] else 1
+
+
 def _write_recovery(out: Path, date: str, machine: str, rows: list[dict[str, Any]]) -> None:
     from remedy.recovery import markdown
 
@@ -582,4 +608,6 @@ if __name__ == "__main__":
         sys.exit(recovery_main())
     if sys.argv[1:] == ["cold-start"]:
         sys.exit(cold_start_main())
+    if sys.argv[1:2] == ["storm"]:
+        sys.exit(storm_main(*(int(n) for n in sys.argv[2:3])))
     sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "dev"))

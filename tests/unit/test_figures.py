@@ -77,3 +77,32 @@ def test_every_section_the_docs_include_is_there_even_when_nothing_was_measured(
 def test_main_refuses_to_write_an_empty_snapshot(tmp_path: Path) -> None:
     assert figures.main([str(tmp_path)]) == 1
     assert not (tmp_path / figures.OUT).exists()
+
+
+def test_the_fleet_storm_section_shows_remediations_holds_and_rates_or_says_it_is_missing(tmp_path: Path) -> None:
+    text, _, _ = figures.snapshot(tmp_path, NOW)
+    assert "Not measured in this snapshot: `bench-results/storm.json` did not exist (`make bench`)" in text
+    storm = json.loads((Path(figures.ROOT) / "docs/figures/snapshot.json").read_text(encoding="utf-8"))
+    assert storm["fleet_storm"]["pipelines"] == 50  # the committed snapshot has the section
+    result = {
+        "date": "2026-12-02T09:34:13+00:00", "machine": "x86_64, 2 cores, Python 3.11.7", "pipelines": 3,
+        "fleet_budget_per_hour": 10, "deployed": {"stacks": 4, "alarms": 40, "composites": 18, "rules": 9},
+        "alarm_changes": 9, "alarms_to_alarm": {"consumer-lag": 3}, "events": 18, "distinct_events": 9,
+        "not_routed": 6, "invocations": 12, "function_switches": 8, "incidents_total": 7, "incidents_decided": 6,
+        "procedures_started": {"remedy-dev-service-outage": 1}, "decisions_per_incident": {"1": 6},
+        "remediations": 3, "incidents_acted": 3, "actions_per_acted_incident": {"1": 3},
+        "restarts_per_stream": {"1": 3}, "streams_right": 3, "verdicts": {"ALLOWED ok": 3, "REFUSED lineage_hold": 3},
+        "holds_correct": 3, "holds_expected": 3, "batch_runs_started": 0, "duplicates": 7, "errors": [],
+        "denied": [], "events_per_second": 9.0, "invocations_per_second": 6.0, "api_calls_per_incident": 25.0,
+        "api_calls": 175, "api_calls_by_caller": {"remedy-dev-msk-consumer-lag": 100},
+        "seconds": {"synthesis": 1.0, "deploy": 3.0, "inject": 1.0, "alarm_evaluation": 1.0, "delivery": 2.0,
+                    "total": 8.0}, "passed": True}
+    _write(tmp_path, figures.STORM, result)
+    text, data, _ = figures.snapshot(tmp_path, NOW)
+    assert "Measured by `make bench` on 2026-12-02T09:34:13+00:00 (x86_64, 2 cores, Python 3.11.7); source " \
+           "`bench-results/storm.json`." in text
+    assert "| streaming jobs restarted exactly once | 3 of 3 (one decision each, as it said: 3) |" in text
+    assert "| lineage holds correct (batch restart refused, naming its own stream) | 3 of 3; batch runs started: 0 |" \
+        in text
+    assert "| AWS API calls per incident | 25.0 (175 calls: remedy-dev-msk-consumer-lag 100) |" in text
+    assert data["fleet_storm"]["remediations"] == 3 and data["fleet_storm"]["passed"] is True
