@@ -204,8 +204,9 @@ class Sandbox:
         from sandbox import checkpoint
 
         stepfunctions.stop_executions(self)  # nothing left waiting on an approval token
-        key = self._templates_key()
         __import__("sandbox.lambda_async").lambda_async.clear(self)  # queued events belong to the old account
+        self.warm.clear()  # a new account's functions have no container yet
+        key = self._templates_key()
         if self._baseline is not None and self._baseline[0] == key and stepfunctions.active() is self:
             __import__("sandbox.clock").clock.reset()  # a new account's time starts again at the wall clock
             checkpoint.restore(self, self._baseline[1])
