@@ -64,7 +64,14 @@ test: $(STAMP) $(CHECKOV_STAMP)
 check: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check functions infra sandbox remedy tests app.py
 	$(BIN)/mypy
-	$(BIN)/pytest -q -n 2 --dist loadfile --durations=10 -m "not drill" tests
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=10 -m "not drill and not slow" tests
+
+# Measure which tests make check leaves to make test (tests/slow.txt; tests/slow_list.py says how).
+slow-list: $(STAMP) $(CHECKOV_STAMP)
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=0 -m "not drill" -p no:cacheprovider tests > .slow-list.log || \
+		{ tail -20 .slow-list.log; exit 1; }
+	$(BIN)/python -m tests.slow_list .slow-list.log > tests/slow.txt
+	@echo "tests/slow.txt: $$(grep -vc '^#' tests/slow.txt) tests in make test only"
 
 gameday: $(STAMP)
 	$(BIN)/remedy gameday --env $(ENV)

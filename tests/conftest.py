@@ -36,5 +36,12 @@ def synth(request: pytest.FixtureRequest, synths: dict[str, Synth]) -> Synth:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The long drills first: on two workers (`-n 2 --dist loadfile`, one file per worker at a time) each starts
-    with a drill and the short files fill in around them, instead of two drills ending the run alone."""
+    with a drill and the short files fill in around them, instead of two drills ending the run alone. Tests
+    measured slow (tests/slow.txt, tests.slow_list) get the `slow` marker: `make check` leaves them out."""
+    from tests.slow_list import listed
+
+    slow = listed()
+    for item in items:
+        if item.nodeid in slow:
+            item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.get_closest_marker("drill") is None)
