@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -212,9 +212,17 @@ def _drive(sandbox: Any, procedure: str, incident_id: str, options: dict[str, An
         if time.monotonic() - asked >= APPROVAL_POLL:
             asked = time.monotonic()
             if _waiting_for_approval(sandbox, arn, incident_id):
-                with suppress(incident.IncidentError):  # answered meanwhile, or the run moved on
+                try:
                     incident.approve(sandbox.client, catalog, incident_id, reason="rehearsal", procedure=procedure,
                                      **answering(sandbox, "fault-matrix"))
+                except incident.IncidentError as error:  # answered meanwhile, the run moved on, or it failed
+                    if _execution_status(arn) == "RUNNING" and _waiting_for_approval(sandbox, arn, incident_id,
+                                                                                      table=False):
+                        # The answer function could not answer (the fault is in its calls): the person was told
+                        # in one line and the run still waits, to end in its failure path at the approval's
+                        # deadline (HeartbeatSeconds, wall-clock time the matrix does not wait for).
+                        return {"status": "WAITING", "waiting": True, "error": "answer failed",
+                                "cause": str(error)}
         time.sleep(0.005)
     return {"status": "RUNNING", "waiting": False, "error": "", "cause": f"still running after {timeout:.0f} s"}
 
@@ -234,15 +242,17 @@ def _execution_status(arn: str) -> str:
     return "UNKNOWN"
 
 
-def _waiting_for_approval(sandbox: Any, arn: str, incident_id: str) -> bool:
-    """An approval of this run is pending and its task waits on the token (the step's Lambda has returned)."""
+def _waiting_for_approval(sandbox: Any, arn: str, incident_id: str, table: bool = True) -> bool:
+    """An approval of this run is pending and its task waits on the token (the step's Lambda has returned).
+    table=False: the run's history alone (the approvals table may say EXPIRED when the answer function was told
+    the token no longer exists, an injected TaskDoesNotExist, while the run still waits on it)."""
     from functions.core.adapters.clients import Clients as LazyClients
     from functions.procedures import approvals_table_name
     from functions.procedures.adapters import ApprovalTable
 
-    table = ApprovalTable(LazyClients({"dynamodb": sandbox.client("dynamodb")}),
-                          approvals_table_name(sandbox.catalog.prefix))
-    if not any(p["execution"] == arn for p in table.pending(incident_id)):
+    approvals = ApprovalTable(LazyClients({"dynamodb": sandbox.client("dynamodb")}),
+                              approvals_table_name(sandbox.catalog.prefix))
+    if table and not any(p["execution"] == arn for p in approvals.pending(incident_id)):
         return False
     events = sandbox.client("stepfunctions").get_execution_history(executionArn=arn, reverseOrder=True,
                                                                     maxResults=5)["events"]
@@ -595,6 +605,14 @@ def _procedure_case(sandbox: Any, baseline: Checkpoint, row: Row, kind: str, cas
     elif state["status"] == "FAILED":
         case.survived = bool(ends) and recorded
         case.outcome = f"FAILED at {failed_at}" + ("" if case.survived else ", not reported")
+    elif state["status"] == "WAITING":
+        # The approval could not be answered: safe when the person got one line and nothing after the approval
+        # was done (the run holds at the approval until its deadline, then takes its failure path).
+        answer_told = bool(state["cause"]) and "\n" not in state["cause"]
+        case.survived = answer_told
+        case.outcome = "answer refused in one line, run still waiting for approval" if answer_told else \
+            "answer failed without a word"
+        case.detail = state["cause"][:240]
     else:
         case.outcome = f"{state['status']} (stuck)"
 

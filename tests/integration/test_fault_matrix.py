@@ -22,6 +22,24 @@ ROOT = Path(__file__).resolve().parents[2]
 # test fails when one of them starts surviving, so that it leaves this list.
 KNOWN: dict[tuple[str, str], str] = {}
 
+# Calls the enumeration saw under one function that its replay does not make (found 2026-12-02, left open): the
+# Slack chain (SNS -> the Slack function -> the answer function -> the playbook, run nested in one process) records
+# some calls under the wrong function, so replaying that function's event cannot reach them. Each listed call is
+# still rehearsed where its real caller is a unit (the playbooks' and probes' own rows). The test fails when one
+# is reached again, so that it leaves this list.
+_CHAIN = "made inside the Slack -> answer -> playbook chain; recorded under another function (attribution)"
+NOT_REACHED: dict[tuple[str, str], str] = {
+    ("msk-consumer-lag", "secretsmanager:GetSecretValue"): _CHAIN,
+    ("probe-consumer-lag", "dynamodb:PutItem"): _CHAIN,
+    ("probe-glue-outcomes", "dynamodb:PutItem"): _CHAIN,
+    ("probe-glue-outcomes", "secretsmanager:GetSecretValue"): _CHAIN,
+    ("slack", "cloudwatch:DescribeAlarms"): _CHAIN,
+    ("slack", "dynamodb:Scan"): _CHAIN,
+    ("slack", "dynamodb:UpdateItem"): _CHAIN,
+    ("slack", "glue:GetJobRuns"): _CHAIN,
+    ("slack", "sns:Publish"): _CHAIN,
+}
+
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> Matrix:
@@ -37,12 +55,16 @@ def test_every_call_of_every_playbook_and_procedure_is_rehearsed(matrix: Matrix)
     assert {f"procedure {p}" for p in ("scale-glue", "scale-msk", "scale-redshift", "security-incident",
                                        "data-corruption", "service-outage")} <= units
     assert len(matrix.cases) == len(matrix.rows) * len(FAULTS)
-    not_reached = [f"{c.unit} {c.call} x {c.fault}" for c in matrix.cases if c.outcome == "not reached"]
+    not_reached = [f"{c.unit} {c.call} x {c.fault}" for c in matrix.cases
+                   if c.outcome == "not reached" and (c.unit, c.call) not in NOT_REACHED]
     assert not not_reached, "faults the replayed run never reached:\n" + "\n".join(not_reached)
+    reached_again = [key for key in NOT_REACHED
+                     if any(c.outcome != "not reached" for c in matrix.cases if (c.unit, c.call) == key)]
+    assert not reached_again, f"these are reached now, remove them from NOT_REACHED: {reached_again}"
 
 
 def test_every_fault_ends_in_a_record(matrix: Matrix) -> None:
-    failed = [c for c in matrix.failures if (c.unit, c.call) not in KNOWN]
+    failed = [c for c in matrix.failures if (c.unit, c.call) not in KNOWN | NOT_REACHED.keys()]
     assert not failed, f"{len(failed)} of {len(matrix.cases)} cases did not survive:\n" + "\n".join(
         f"  {c.unit} {c.call} x {c.fault} ({c.code}): {c.outcome} — {c.detail}" for c in failed)
     now_survive = [key for key in KNOWN
