@@ -25,8 +25,8 @@ KNOWN: dict[tuple[str, str], str] = {}
 # Calls the enumeration saw under one function that its replay does not make (found 2026-12-02, left open): the
 # Slack chain (SNS -> the Slack function -> the answer function -> the playbook, run nested in one process) records
 # some calls under the wrong function, so replaying that function's event cannot reach them. Each listed call is
-# still rehearsed where its real caller is a unit (the playbooks' and probes' own rows). The test fails when one
-# is reached again, so that it leaves this list.
+# still rehearsed where its real caller is a unit (the playbooks' and probes' own rows). Which of them a run
+# reaches varies (msk-consumer-lag's GetSecretValue is reached on some runs): one that is reached must survive.
 _CHAIN = "made inside the Slack -> answer -> playbook chain; recorded under another function (attribution)"
 NOT_REACHED: dict[tuple[str, str], str] = {
     ("msk-consumer-lag", "secretsmanager:GetSecretValue"): _CHAIN,
@@ -58,13 +58,11 @@ def test_every_call_of_every_playbook_and_procedure_is_rehearsed(matrix: Matrix)
     not_reached = [f"{c.unit} {c.call} x {c.fault}" for c in matrix.cases
                    if c.outcome == "not reached" and (c.unit, c.call) not in NOT_REACHED]
     assert not not_reached, "faults the replayed run never reached:\n" + "\n".join(not_reached)
-    reached_again = [key for key in NOT_REACHED
-                     if any(c.outcome != "not reached" for c in matrix.cases if (c.unit, c.call) == key)]
-    assert not reached_again, f"these are reached now, remove them from NOT_REACHED: {reached_again}"
 
 
 def test_every_fault_ends_in_a_record(matrix: Matrix) -> None:
-    failed = [c for c in matrix.failures if (c.unit, c.call) not in KNOWN | NOT_REACHED.keys()]
+    failed = [c for c in matrix.failures if (c.unit, c.call) not in KNOWN
+              and not (c.outcome == "not reached" and (c.unit, c.call) in NOT_REACHED)]
     assert not failed, f"{len(failed)} of {len(matrix.cases)} cases did not survive:\n" + "\n".join(
         f"  {c.unit} {c.call} x {c.fault} ({c.code}): {c.outcome} — {c.detail}" for c in failed)
     now_survive = [key for key in KNOWN
@@ -75,6 +73,6 @@ def test_every_fault_ends_in_a_record(matrix: Matrix) -> None:
 def test_an_unknown_unit_is_refused_before_any_fault(tmp_path: Path) -> None:
     with pytest.raises(UnknownUnit) as refused:
         run_matrix("dev", workdir=tmp_path / "sandbox", units={"msk-consumer-lag", "nope"})
-    assert str(refused.value).startswith("unknown unit 'nope' (known: data-quality, ")
+    assert str(refused.value).startswith("unknown unit 'nope' (known: answer, data-quality, ")
     assert "glue-job-failure, " in str(refused.value) and "procedure scale-msk" in str(refused.value)
     assert "\n" not in str(refused.value)
