@@ -188,6 +188,11 @@ def mode_set_command(
     if not reason:
         raise _usage("remedy mode set PLAYBOOK[.ACTION] MODE --reason TEXT (the reason is required)")
     catalog = _catalog(env)
+    playbook = key.split(".", 1)[0]
+    if playbook not in catalog.guardrails.playbooks:  # refused here, before any credentials or call
+        known = ", ".join(sorted(catalog.guardrails.playbooks))
+        raise _usage(f"remedy mode set PLAYBOOK[.ACTION] MODE: no playbook {playbook!r} in the {env} catalog "
+                     f"(known: {known})")
     clients = _boto(catalog)
     _done(_run(lambda: setting(clients, catalog, {"kind": "mode", "target": key, "mode": mode,
                                                   "reason": reason})), as_json)
