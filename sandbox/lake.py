@@ -9,6 +9,12 @@ Each simulated minute (`LakeModel.step`):
   minute, task slots as the lag playbook counts them ((workers - 1) x vCPUs of the worker type);
 - a job that read something wrote a micro-batch to its landing prefix (the freshness the runbook watches).
 
+Faults are causes: a burst of the producers; out of memory, a consequence (with `memory_messages_per_gb` set, a run
+whose micro-batch, the whole backlog as Spark's Kafka source takes it without maxOffsetsPerTrigger, does not fit
+its executors' memory fails: `failed`); a broker going offline (`broker_offline`: the partitions it led have no
+leader until the controller moves leadership to an in-sync replica, every partition with a replica on it is
+under-replicated until it is back, and the consumer stalls on its fetches to the lost leader for a while).
+
 The model knows nothing of AWS: which runs are alive, with how many workers and since when, is given to `step`
 by whoever reads Glue (sandbox/lake_sandbox.py reads the emulated Glue job runs, so the service's actions change
 the model). Its numbers are parameters (`LakeParams`), not measurements of a real lake: they are chosen so that
@@ -47,6 +53,28 @@ class LakeParams:
     startup_minutes: float = 2.0
     # The lake's hour of day at minute 0: the figures do not depend on when the game day runs.
     start_hour: float = 12.0
+    # Messages of a micro-batch one GB of executor memory holds (deserialised rows, shuffle and write buffers).
+    # None: memory is not modelled (no run dies of it). An assumption, not a measurement: chosen so that two
+    # G.1X workers hold a few minutes of a five-fold burst's backlog and one G.2X executor twice that.
+    memory_messages_per_gb: float | None = None
+    # Brokers of the MSK cluster (the catalog's broker_count) and the topics' replication factor (MSK's
+    # default.replication.factor for a three-AZ cluster: 3). Partition p's replicas are brokers p, p+1, … (mod n),
+    # the first its preferred leader.
+    brokers: int = 3
+    replication_factor: int = 3
+    # A broker that goes offline: minutes until leadership of its partitions moves to an in-sync replica. Kafka's
+    # controller acts when the broker's session expires (seconds: ZooKeeper's 18 s, KRaft's 9 s default), so the
+    # partitions are offline within one model minute. A parameter.
+    failover_minutes: float = 1.0
+    # Minutes a streaming job reads nothing after a broker it fetches from went offline: requests to the lost
+    # leader time out and Spark retries the micro-batch's tasks (request.timeout.ms 30 s, task retries 4). AWS
+    # documents no figure: an assumption.
+    broker_stall_minutes: float = 8.0
+
+
+# GB of memory per worker of each Glue worker type (AWS Glue documentation, "Defining job properties for Spark
+# jobs": G.025X 2 GB, G.1X 16 GB, G.2X 32 GB, G.4X 64 GB, G.8X 128 GB).
+WORKER_MEMORY_GB = {"G.025X": 2, "G.1X": 16, "G.2X": 32, "G.4X": 64, "G.8X": 128}
 
 
 @dataclass(frozen=True)
@@ -64,6 +92,13 @@ class Burst:
     factor: float
     start: float  # model minutes
     end: float
+
+
+@dataclass
+class Outage:
+    broker: int  # 1..n, as MSK numbers brokers
+    start: float
+    end: float  # the broker is back (MSK replaced or restarted it)
 
 
 @dataclass
@@ -94,12 +129,76 @@ class LakeModel:
         self.streams = {job: StreamState(job, topic, list(consumed), landed_minute)
                         for job, (topic, consumed) in streams.items()}
         self.bursts: list[Burst] = []
+        self.outages: list[Outage] = []
+        # Jobs whose run died in the last step, with why (out of memory): whoever reads Glue ends those runs.
+        self.failed: dict[str, str] = {}
 
     # -- faults -------------------------------------------------------------------------------------------------
 
     def burst(self, topic: str, factor: float, minutes: float) -> None:
         """Producers write `factor` times their rate to `topic` for `minutes` from now (peak trading)."""
         self.bursts.append(Burst(topic, factor, self.minute, self.minute + minutes))
+
+    def broker_offline(self, broker: int, minutes: float) -> None:
+        """Broker `broker` goes offline now for `minutes` (then it is back and its replicas catch up)."""
+        self.outages.append(Outage(broker, self.minute, self.minute + minutes))
+
+    # -- memory ---------------------------------------------------------------------------------------------
+
+    def memory(self, run: RunView) -> float | None:
+        """Messages a micro-batch of `run` may hold: its executors' memory (workers - 1: one is the driver)."""
+        per_gb = self.params.memory_messages_per_gb
+        if per_gb is None:
+            return None
+        return max(run.workers - 1, 1) * WORKER_MEMORY_GB.get(run.worker_type, 16) * per_gb
+
+    # -- brokers ----------------------------------------------------------------------------------------------
+
+    def offline_brokers(self, minute: float | None = None) -> set[int]:
+        at = self.minute if minute is None else minute
+        return {o.broker for o in self.outages if o.start <= at < o.end}
+
+    def replicas(self, partition: int) -> list[int]:
+        n = self.params.brokers
+        return [(partition + i) % n + 1 for i in range(min(self.params.replication_factor, n))]
+
+    def leader(self, partition: int, minute: float | None = None) -> int | None:
+        """The broker leading `partition` at `minute`: its preferred replica, or after the failover the first
+        in-sync replica that is online; None while the partition is offline (no leader yet, or none left)."""
+        at = self.minute if minute is None else minute
+        offline = self.offline_brokers(at)
+        replicas = self.replicas(partition)
+        if replicas[0] not in offline:
+            return replicas[0]
+        since = max(o.start for o in self.outages if o.broker == replicas[0] and o.start <= at < o.end)
+        if at - since < self.params.failover_minutes:
+            return None
+        return next((b for b in replicas if b not in offline), None)
+
+    def broker_metrics(self, minute: float | None = None) -> dict[str, object]:
+        """What MSK publishes for the cluster at `minute` (AWS/Kafka, DEFAULT level): OfflinePartitionsCount,
+        ActiveControllerCount per online broker (1 on the controller: the lowest online id here) and
+        UnderReplicatedPartitions per online broker (the partitions it leads with a replica offline). An offline
+        broker publishes nothing."""
+        offline = self.offline_brokers(minute)
+        online = [b for b in range(1, self.params.brokers + 1) if b not in offline]
+        under = dict.fromkeys(online, 0)
+        offline_partitions = 0
+        for topic in self.topics.values():
+            for p in range(len(topic.latest)):
+                leader = self.leader(p, minute)
+                if leader is None:
+                    offline_partitions += 1
+                elif set(self.replicas(p)) & offline:
+                    under[leader] += 1
+        controller = min(online) if online else None
+        return {"offline_partitions": offline_partitions, "under_replicated": under,
+                "controllers": {b: int(b == controller) for b in online}}
+
+    def stalled(self, minute: float | None = None) -> bool:
+        """A consumer reads nothing for `broker_stall_minutes` after a broker went offline."""
+        at = self.minute if minute is None else minute
+        return any(o.start <= at < o.start + self.params.broker_stall_minutes for o in self.outages)
 
     # -- the minute ---------------------------------------------------------------------------------------------
 
@@ -121,10 +220,12 @@ class LakeModel:
         return min(task_slots(run.workers, run.worker_type), partitions) * self.params.per_slot
 
     def step(self, runs: dict[str, RunView | None]) -> None:
-        """One minute passes: producers write, running jobs read (`runs`: each stream's current run or None)."""
+        """One minute passes: producers write, running jobs read (`runs`: each stream's current run or None).
+        A run that died of it is in `failed` afterwards."""
         for topic in self.topics.values():
             self._produce(topic)
         self.minute += 1
+        self.failed = {}
         for stream in self.streams.values():
             self._consume(stream, runs.get(stream.job))
 
@@ -143,6 +244,14 @@ class LakeModel:
             return self._read(stream, 0.0)
         ready = run.since_minute + self.params.startup_minutes
         share = min(max(self.minute - ready, 0.0), 1.0)
+        if share > 0 and self.stalled(self.minute - 1):
+            share = 0.0  # its fetches to the lost leader time out: the micro-batch makes no progress
+        memory = self.memory(run)
+        if share > 0 and memory is not None and self.lag(stream.job) > memory:
+            # The micro-batch is everything available (no maxOffsetsPerTrigger): it does not fit, the run dies.
+            self.failed[stream.job] = (f"a micro-batch of {self.lag(stream.job):,} messages does not fit "
+                                       f"{memory:,.0f} ({run.workers} x {run.worker_type})")
+            return self._read(stream, 0.0)
         self._read(stream, self.capacity(stream.job, RunView(run.workers, run.worker_type, -1e9)) * share)
 
     def _read(self, stream: StreamState, capacity: float) -> None:

@@ -84,6 +84,62 @@ def test_data_at_risk_is_the_age_of_the_oldest_message_not_read(monkeypatch: pyt
     assert model.landing_age("orders-stream") == 5
 
 
+def test_a_micro_batch_bigger_than_the_executors_memory_kills_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    _flat(monkeypatch)
+    # 1,000 messages per GB: 2 x G.1X = one 16 GB executor holds 16,000; 2 x G.2X holds 32,000.
+    model = _model(LakeParams(rates={"orders": 3_000.0}, per_slot=1_000.0, memory_messages_per_gb=1_000.0))
+    small, big = RunView(2, "G.1X", -10), RunView(2, "G.2X", -10)
+    assert (model.memory(small), model.memory(big), model.memory(RunView(4, "G.1X", -10))) == (16_000, 32_000, 48_000)
+    for _ in range(6):  # 18,000 behind, nothing reading
+        model.step({"orders-stream": None})
+    model.step({"orders-stream": small})  # the whole backlog (21,000) is one micro-batch: it does not fit
+    assert "orders-stream" in model.failed and model.lag("orders-stream") == 21_000
+    model.step({"orders-stream": big})  # 24,000 fits 32,000: it reads (8 slots x 1,000)
+    assert model.failed == {} and model.lag("orders-stream") == 24_000 - 8_000
+
+
+def test_memory_is_not_modelled_unless_a_figure_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    _flat(monkeypatch)
+    model = _model()
+    for _ in range(30):
+        model.step({"orders-stream": None})
+    model.step({"orders-stream": RunView(2, "G.1X", -10)})
+    assert model.memory(RunView(2, "G.1X", -10)) is None and model.failed == {}
+
+
+def test_a_broker_offline_moves_leadership_after_the_failover_and_under_replicates_until_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _flat(monkeypatch)
+    model = _model()  # 12 partitions on 3 brokers, replication factor 3: broker 2 leads partitions 1, 4, 7, 10
+    healthy = model.broker_metrics()
+    assert healthy == {"offline_partitions": 0, "under_replicated": {1: 0, 2: 0, 3: 0},
+                       "controllers": {1: 1, 2: 0, 3: 0}}
+    model.broker_offline(2, 5)
+    during = model.broker_metrics()  # within the failover: broker 2's partitions have no leader
+    assert during["offline_partitions"] == 4 and 2 not in during["under_replicated"]
+    assert model.leader(1) is None and model.leader(0) == 1
+    model.step({"orders-stream": None})  # a minute on: leadership moved to the next in-sync replica
+    after = model.broker_metrics()
+    assert after["offline_partitions"] == 0 and model.leader(1) == 3
+    assert sum(after["under_replicated"].values()) == 12  # every partition has a replica on broker 2
+    assert sum(after["controllers"].values()) == 1
+    for _ in range(4):
+        model.step({"orders-stream": None})
+    assert model.broker_metrics() == healthy  # back: in sync again, preferred leaders
+
+
+def test_a_broker_offline_stalls_the_consumer_for_its_stall_minutes(monkeypatch: pytest.MonkeyPatch) -> None:
+    _flat(monkeypatch)
+    model = _model(LakeParams(rates={"orders": 3_000.0}, per_slot=1_000.0, broker_stall_minutes=3.0))
+    run = RunView(4, "G.1X", -10)
+    model.broker_offline(2, 20)
+    for _ in range(3):
+        model.step({"orders-stream": run})
+    assert model.lag("orders-stream") == 9_000 and model.streams["orders-stream"].last_write_minute == 0
+    model.step({"orders-stream": run})  # the stall is over: 12 slots read the backlog and the minute's writes
+    assert model.lag("orders-stream") == 0
+
+
 def _timeline(service: bool = True) -> Timeline:
     lags = [0, 4_000, 12_000, 20_000, 26_000, 18_000, 9_000, 2_000, 0, 0]
     states = ["OK", "OK", "OK", "OK", "ALARM", "ALARM", "ALARM", "ALARM", "OK", "OK"]
