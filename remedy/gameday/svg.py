@@ -1,5 +1,6 @@
-"""A model-driven scenario's timeline as inline SVG (no network, no script): the lag against its threshold, the
-alarm's states as bands under it, the fault, the actions (the service's or the person's) and the recovery marked."""
+"""A model-driven scenario's timeline as inline SVG (no network, no script): the watched metric (the consumer lag,
+or another a `Watch` names: Redshift CPU, failed quality checks) against its threshold, the alarm's states as bands
+under it, the fault, the actions (the service's or the person's) and the recovery marked."""
 
 from __future__ import annotations
 
@@ -13,12 +14,18 @@ COLOURS = {"OK": "#d1fadf", "ALARM": "#fecdca", "INSUFFICIENT_DATA": "#eaecf0"}
 MARKS = {"fault": "#b42318", "action": "#1570ef", "person": "#7a5af8", "recovered": "#17803d"}
 
 
+def _watched(point: dict[str, Any]) -> float:
+    value = point.get("value")
+    return float(point["lag"] if value is None else value)
+
+
 def timeline_svg(timeline: dict[str, Any]) -> str:
     points = timeline["points"]
     if not points:
         return ""
     last = points[-1]["minute"]
-    top = max(*(p["lag"] for p in points), timeline["threshold"] * 1.5)
+    metric = timeline.get("metric", "consumer lag (messages)")
+    top = max(*(_watched(p) for p in points), timeline["threshold"] * 1.5, 1.0)
 
     def x(minute: float) -> float:
         return LEFT + (WIDTH - LEFT - RIGHT) * minute / max(last, 1)
@@ -27,7 +34,7 @@ def timeline_svg(timeline: dict[str, Any]) -> str:
         return TOP + PLOT - PLOT * value / top
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" role="img" '
-           f'aria-label="{escape(timeline["scenario"])}: consumer lag of {escape(timeline["job"])} by minute" '
+           f'aria-label="{escape(timeline["scenario"])}: {escape(_subject(metric, timeline))} by minute" '
            f'style="font:11px system-ui,sans-serif">']
     out.append(f'<rect x="{LEFT}" y="{TOP}" width="{WIDTH - LEFT - RIGHT}" height="{PLOT}" fill="#fff" '
                f'stroke="#d0d5dd"/>')
@@ -53,7 +60,8 @@ def timeline_svg(timeline: dict[str, Any]) -> str:
                f'stroke="#b42318" stroke-dasharray="4 3"/>')
     out.append(f'<text x="{WIDTH - RIGHT - 2}" y="{y(threshold) - 3:.1f}" text-anchor="end" fill="#b42318">'
                f'threshold {threshold:,.0f}</text>')
-    path = " ".join(f'{"M" if i == 0 else "L"}{x(p["minute"]):.1f},{y(p["lag"]):.1f}' for i, p in enumerate(points))
+    path = " ".join(f'{"M" if i == 0 else "L"}{x(p["minute"]):.1f},{y(_watched(p)):.1f}'
+                    for i, p in enumerate(points))
     out.append(f'<path d="{path}" fill="none" stroke="#101828" stroke-width="1.5"/>')
     # Fault, actions, recovery.
     for n, mark in enumerate(m for m in timeline["marks"] if m["kind"] in MARKS):
@@ -67,6 +75,11 @@ def timeline_svg(timeline: dict[str, Any]) -> str:
     axis = TOP + PLOT + BAND + 22
     for minute in range(0, last + 1, max(10, (last // 6) // 10 * 10 or 10)):
         out.append(f'<text x="{x(minute):.1f}" y="{axis}" text-anchor="middle">{minute}</text>')
+    out.append(f'<text x="{LEFT}" y="{axis + 14}">{escape(metric)}</text>')
     out.append(f'<text x="{WIDTH - RIGHT}" y="{axis + 14}" text-anchor="end">simulated minutes</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+def _subject(metric: str, timeline: dict[str, Any]) -> str:
+    return f"consumer lag of {timeline['job']}" if metric.startswith("consumer lag") else metric

@@ -49,6 +49,14 @@ class Point:
     alarm: str  # the watched alarm's state after this minute's evaluation
     landing_age: float
     unlanded_age: float
+    # What a `Watch` other than the consumer lag watches (None: the lag), and whether the runbook's levels held
+    # this minute by the watch's own measure (None: the lag's levels, `lag_healthy`).
+    value: float | None = None
+    healthy: bool | None = None
+
+    @property
+    def watched(self) -> float:
+        return float(self.lag) if self.value is None else self.value
 
 
 @dataclass
@@ -70,6 +78,7 @@ class Figures:
     detected_by: str | None  # alarm | event (the service acted on an event before the alarm could fire)
     floor: dict[str, Any]
     steps: list[str]
+    peak: float | None = None  # the watched metric's peak (a watch other than the lag; the lag's is peak_lag)
 
 
 @dataclass
@@ -85,6 +94,9 @@ class Timeline:
     points: list[Point] = field(default_factory=list)
     marks: list[Mark] = field(default_factory=list)
     figures: Figures | None = None
+    metric: str = "consumer lag (messages)"  # what `threshold` and the points' watched value measure
+    recovery: str = ""  # the runbook's levels the recovery is judged by, in words
+    alarm_measures_it: bool = True  # the watched alarm measures the watched metric (else: no floor to detect)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,16 +128,65 @@ def burst(topic: str, factor: float, minutes: int) -> Fault:
     return inject
 
 
+class Watch:
+    """What a timeline watches, and what a person does about it: by default the consumer lag of the timeline's
+    job against its consumer-lag alarm, recovered when the lag is under the threshold, the landing data fresh and
+    the job reading (the lake-job-crash and lake-peak-burst scenarios). A subclass watches another metric with
+    its own alarm, threshold and recovery level (remedy/gameday/batch.py: Redshift CPU, failed quality checks),
+    and may step a model of its own each minute after the streaming model's."""
+
+    metric = "consumer lag (messages)"
+
+    def alarm(self, run: _Run) -> str:
+        return f"{run.d.catalog.prefix}/consumer-lag/glue:{run.job}"
+
+    def threshold(self, run: _Run) -> float:
+        """The level the watched metric is judged against: the alarm's threshold, unless the watched metric is
+        not what the alarm measures (`alarm_measures_it` False: no alarm of the service measures it)."""
+        return float(run.spec["Threshold"])
+
+    alarm_measures_it = True  # False: the floor to detect is not the alarm's window after a crossing
+    # The lag probe each minute (its schedule). A watch whose fault leaves the streams alone may skip it: the lag
+    # alarm keeps its state without datapoints (treat_missing_data ignore), and a third of a minute's cost goes.
+    lag_probe = True
+
+    def attach(self, run: _Run) -> None:
+        """Called once the run's streaming model exists, before the first minute."""
+
+    def step(self, run: _Run, minute: int) -> None:
+        """This minute's own physics and probes, after the streaming model stepped and before the alarms."""
+
+    def value(self, run: _Run) -> float | None:
+        """The watched metric's truth now; None: the lag."""
+        return None
+
+    def healthy(self, run: _Run, point: Point) -> bool | None:
+        """The runbook's levels this minute; None: the lag's (`lag_healthy`)."""
+        return None
+
+    def recovery(self, run: _Run) -> str:
+        return f"lag under {run.threshold:,.0f}, landing fresher than {run.fresh:g} min"
+
+    def person(self, run: _Run, minute: int) -> bool:
+        """The runbook by hand, `response_minutes` after the page; True once done."""
+        return _person(run.lake, run.d, run.job, minute, run.timeline)
+
+
+def lag_healthy(point: Point, threshold: float, freshness_minutes: float) -> bool:
+    return point.lag <= threshold and point.landing_age <= freshness_minutes and point.capacity > 0
+
+
 def run_timeline(d: Drill, scenario: str, job: str, fault: Fault, *, service: bool = True,
                  response_minutes: int = RESPONSE_MINUTES, fault_minute: int = 2, max_minutes: int = 150,
-                 settle_minutes: int = 10, params: LakeParams | None = None) -> Timeline:
+                 settle_minutes: int = 10, params: LakeParams | None = None,
+                 watch: Watch | None = None) -> Timeline:
     """Run the lake minute by minute until it has recovered and stayed so for `settle_minutes` (or `max_minutes`)."""
-    run = _Run(d, scenario, job, service, response_minutes, fault_minute, params)
+    run = _Run(d, scenario, job, service, response_minutes, fault_minute, params, watch or Watch())
     recovered_since: int | None = None
     hurt = False
     for minute in range(1, max_minutes + 1):
         point = run.minute(minute, fault)
-        healthy = point.lag <= run.threshold and point.landing_age <= run.fresh and point.capacity > 0
+        healthy = (lag_healthy(point, run.threshold, run.fresh) if point.healthy is None else point.healthy)
         if minute >= fault_minute and not healthy:
             hurt, recovered_since = True, None
         elif hurt and healthy:
@@ -139,17 +200,19 @@ class _Run:
     """One timeline's minutes: the clock, the fault, the model, the probes, the alarms, the service or the person."""
 
     def __init__(self, d: Drill, scenario: str, job: str, service: bool, response_minutes: int, fault_minute: int,
-                 params: LakeParams | None):
+                 params: LakeParams | None, watch: Watch):
         catalog = d.catalog
-        self.d, self.job, self.service = d, job, service
-        self.alarm = f"{catalog.prefix}/consumer-lag/glue:{job}"
+        self.d, self.job, self.service, self.watch = d, job, service, watch
+        self.alarm = watch.alarm(self)
         self.spec = d.sandbox.deployment.alarms[self.alarm]
         self.lake = LakeInSandbox(d.sandbox, params)
         self.topic = self.lake.jobs[job].topic or ""
-        self.threshold = float(self.spec["Threshold"])
         self.fresh = float(catalog.thresholds.landing_freshness_minutes)
+        self.threshold = watch.threshold(self)
+        watch.attach(self)
         self.timeline = Timeline(scenario, job, self.alarm, self.threshold, self.fresh, service, response_minutes,
-                                 fault_minute)
+                                 fault_minute, metric=watch.metric, recovery=watch.recovery(self),
+                                 alarm_measures_it=watch.alarm_measures_it)
         schedules = {r.name for r in d.sandbox.deployment.schedules}
         self.checks = [f"{catalog.prefix}-{n}" for n in CHECKS if f"{catalog.prefix}-{n}" in schedules]
         self.state = _state(d, self.alarm)
@@ -169,7 +232,9 @@ class _Run:
             d.say("inject", f"minute {minute}: {text}")
         self.lake.step()
         base = datetime.fromtimestamp((int(d.now.timestamp()) // 60) * 60, UTC)
-        d.run_lag_probe(base + timedelta(seconds=1))
+        if self.watch.lag_probe:
+            d.run_lag_probe(base + timedelta(seconds=1))
+        self.watch.step(self, minute)
         if minute % CHECKS_EVERY == 0:
             self._scheduled()
         changes = self._alarms(minute)
@@ -183,7 +248,8 @@ class _Run:
         model, run = self.lake.model, self.lake.current_run(self.job)
         point = Point(minute, model.lag(self.job), round(model.rate(self.topic)), model.capacity(self.job, run),
                       run.workers if run else 0, self.state, round(model.landing_age(self.job), 1),
-                      round(model.oldest_unlanded(self.job), 1))
+                      round(model.oldest_unlanded(self.job), 1), self.watch.value(self))
+        point.healthy = self.watch.healthy(self, point)
         timeline.points.append(point)
         return point
 
@@ -223,14 +289,13 @@ class _Run:
             self.timeline.marks.append(Mark(minute, "page", "on call paged"))
             d.say("note", f"minute {minute}: on call paged; a person acts at minute {minute + wait}")
         if self.paged_at is not None and not self.person_done and minute >= self.paged_at + wait:
-            self.person_done = _person(self.lake, d, self.job, minute, self.timeline)
+            self.person_done = self.watch.person(self, minute)
 
     def finish(self) -> Timeline:
         timeline = self.timeline
         f = timeline.figures = figures(timeline, self.spec)
         if f.recover is not None:
-            timeline.marks.append(Mark(timeline.fault_minute + f.recover, "recovered",
-                                       f"lag under {self.threshold:,.0f}, landing fresher than {self.fresh:g} min"))
+            timeline.marks.append(Mark(timeline.fault_minute + f.recover, "recovered", timeline.recovery))
         self.d.say("note", f"figures (minutes after the fault): detect {f.detect}, first action {f.first_action}, "
                            f"recover {f.recover}; floor to detect {f.floor_detect}; peak lag {f.peak_lag:,}; oldest "
                            f"unlanded {f.oldest_unlanded:g} min; steps: {'; '.join(f.steps) or 'none'}")
@@ -296,7 +361,9 @@ def figures(timeline: Timeline, spec: dict[str, Any]) -> Figures:
     # down is not recovered while its backlog is still under the threshold). Counted once the fault has shown:
     # the lag crossed the threshold, or the job stopped reading.
     def healthy(p: Point) -> bool:
-        return p.lag <= timeline.threshold and p.landing_age <= timeline.freshness_minutes and p.capacity > 0
+        if p.healthy is not None:  # a watch of another metric judged its own levels
+            return p.healthy
+        return lag_healthy(p, timeline.threshold, timeline.freshness_minutes)
 
     hurt = next((i for i, p in enumerate(after) if not healthy(p)), None)
     recover = None
@@ -305,11 +372,12 @@ def figures(timeline: Timeline, spec: dict[str, Any]) -> Figures:
             if all(healthy(p) for p in after[after.index(point):]):
                 recover = point.minute - fault
                 break
-    crossed = next((p.minute for p in after if p.lag > timeline.threshold), None)
+    crossed = next((p.minute for p in after if p.watched > timeline.threshold), None)
     period = int(spec.get("Period", 60)) / 60
     needed = int(spec.get("DatapointsToAlarm", spec["EvaluationPeriods"]))
     window = needed * period
-    floor_detect = None if crossed is None else math.ceil(crossed - fault) + math.ceil(window)
+    floor_detect = (None if crossed is None or not timeline.alarm_measures_it
+                    else math.ceil(crossed - fault) + math.ceil(window))
     steps = [f"{m.minute - fault:+d} min: {m.text}" for m in timeline.marks if m.kind in ("action", "person")]
     return Figures(
         detect=None if alarm_at is None else alarm_at - fault,
@@ -328,4 +396,5 @@ def figures(timeline: Timeline, spec: dict[str, Any]) -> Figures:
                "latency_source": "none documented by AWS for EMF metrics (CloudWatch user guide, 'Setting alarms "
                                  "on metrics created with the embedded metric format')"},
         steps=steps,
+        peak=None if all(p.value is None for p in after) else max(p.watched for p in after),
     )

@@ -1,0 +1,119 @@
+"""The lake model's batch and Redshift side (sandbox/lake_batch.py): stale statistics plus a heavy query, and a
+corrupted landing partition, each a cause in the model, run with and without the service and measured
+(remedy.gameday.timeline with a watch of remedy.gameday.batch).
+
+The sandbox's clock is moved to a fixed minute of the hour before each timeline: the batch jobs run on their
+catalog schedules (cron(15 * * * ? *) for sales-batch), so where the fault falls in the hour decides when a load
+lands; fixed, the figures do not depend on when the game day runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from remedy.gameday.batch import BatchWatch, FailedQuality, RedshiftCpu, corrupted_partition, stale_statistics
+from remedy.gameday.drill import Drill
+from remedy.gameday.registry import scenario
+from remedy.gameday.timeline import RESPONSE_MINUTES, Fault, Timeline, run_timeline
+from sandbox.catalog_variant import catalog_variant
+
+REDSHIFT = "Common Issues / Redshift Performance Issues (lake model)"
+QUALITY = "Common Issues / Data Quality Issues (lake model)"
+STREAM = "orders-stream"
+BATCH = "sales-batch"
+TABLE = "analytics.fact_sales"
+# Detection may trail its floor by the alignment of the fault to the alarm's periods: up to one period (the
+# redshift-cpu alarm's is 5 minutes; the floor counts whole periods from the crossing).
+SLACK_MINUTES = 5
+SETTLE_MINUTES = 5  # recovered and the alarm OK for this long ends a timeline (one period of the CPU alarm)
+
+
+def _at_minute_of_hour(d: Drill, minute: int) -> None:
+    d.advance((minute - d.now.minute) % 60)
+
+
+def _both(d: Drill, name: str, start_minute: int, make: Callable[[], tuple[BatchWatch, Fault]],
+          service_variant: dict[str, object] | None = None, **kwargs: object) -> tuple[Timeline, Timeline]:
+    """The fault with the service (in a catalog variant when `service_variant` says so), then on a fresh account
+    without it. Both timelines are kept on the drill for the report."""
+    from remedy.gameday.scenarios.redshift import cluster
+
+    cluster(d)
+    _at_minute_of_hour(d, start_minute)
+    watch, fault = make()
+    if service_variant:
+        playbook = str(service_variant["playbook"])
+        mode = str(service_variant["mode"])
+        with catalog_variant(d.sandbox, playbook, mode=mode):
+            d.say("note", f"catalog variant: guardrails.playbooks.{playbook}.mode = {mode} (dev's is recommend)")
+            on = run_timeline(d, name, STREAM, fault, service=True, watch=watch, **kwargs)  # type: ignore[arg-type]
+    else:
+        on = run_timeline(d, name, STREAM, fault, service=True, watch=watch, **kwargs)  # type: ignore[arg-type]
+    d.sandbox.reset()
+    off_drill = Drill(d.sandbox, on_step=d.on_step)
+    cluster(off_drill)
+    _at_minute_of_hour(off_drill, start_minute)
+    watch, fault = make()
+    off = run_timeline(off_drill, name, STREAM, fault, service=False, watch=watch, **kwargs)  # type: ignore[arg-type]
+    d.steps.extend(off_drill.steps)
+    timelines = getattr(d, "timelines", [])
+    timelines.extend([on, off])
+    d.timelines = timelines  # type: ignore[attr-defined]
+    return on, off
+
+
+@scenario("lake-stale-stats", "Lake model: hourly loads leave analytics.fact_sales' statistics stale and a heavy "
+                              "query arrives; Redshift CPU climbs past the alarm; ANALYZE brings it down (with and "
+                              "without the service)", REDSHIFT)
+def lake_stale_stats(d: Drill) -> None:
+    def make() -> tuple[BatchWatch, Fault]:
+        watch = RedshiftCpu()
+        return watch, stale_statistics(watch, TABLE, hours=6, query_minutes=240)
+
+    # Timeline minute 0 at :05: the fault at :07, sales-batch's hourly load at :15 (minute 10) adds to it.
+    on, off = _both(d, "lake-stale-stats", 5, make, {"playbook": "redshift_performance", "mode": "auto"},
+                    max_minutes=90, settle_minutes=SETTLE_MINUTES)
+    f, g = on.figures, off.figures
+    assert f is not None and g is not None
+    d.expect("Redshift CPU crossed the threshold because of the stale statistics (the model's CPU, published as "
+             "AWS/Redshift CPUUtilization)", f.floor["threshold_crossed"] is not None and (f.peak or 0) > on.threshold,
+             f"peak {f.peak} %, crossed at {f.floor['threshold_crossed']}")
+    d.expect(f"the redshift-cpu alarm went to ALARM within its floor + {SLACK_MINUTES} min",
+             f.detect is not None and f.floor_detect is not None and f.detect <= f.floor_detect + SLACK_MINUTES,
+             f"detect {f.detect}, floor {f.floor_detect}")
+    d.expect("the service ANALYZEd exactly the stale catalog table", f.steps != [] and all(
+        "redshift.analyze_tables" in s for s in f.steps), "; ".join(f.steps) or "no action")
+    d.expect("CPU fell under the threshold after the ANALYZE and stayed there", f.recover is not None
+             and f.first_action is not None and f.recover <= f.first_action + 1, f"recover {f.recover}")
+    d.expect(f"without the service, ANALYZE waits for the page + {RESPONSE_MINUTES} min (assumed response)",
+             g.first_action is not None and g.detect is not None and g.first_action >= g.detect + RESPONSE_MINUTES,
+             f"person at {g.first_action}, page at {g.detect}")
+    d.expect("the service recovers sooner than a person following the runbook",
+             f.recover is not None and (g.recover is None or f.recover < g.recover), f"{f.recover} vs {g.recover}")
+
+
+@scenario("lake-corrupted-partition", "Lake model: the orders stream lands malformed records for 3 min; sales-batch "
+                                      "loads that partition and its quality check fails (with and without the "
+                                      "service)", QUALITY)
+def lake_corrupted_partition(d: Drill) -> None:
+    def make() -> tuple[BatchWatch, Fault]:
+        watch = FailedQuality(BATCH)
+        return watch, corrupted_partition(watch, STREAM, share=0.3, minutes=3)
+
+    # Timeline minute 0 at :55: the fault at :57 in this hour's partition, which sales-batch loads at :15 of the
+    # next hour (minute 20) and judges when its load ends (minute 25); then 10 minutes to see nothing happen.
+    on, off = _both(d, "lake-corrupted-partition", 55, make, max_minutes=32)
+    f, g = on.figures, off.figures
+    assert f is not None and g is not None
+    failed = [p for p in on.points if (p.value or 0) > 0]
+    d.expect("sales-batch loaded the corrupt partition and its quality check failed (staging flags FAILED)",
+             bool(failed), f"first failing at minute {failed[0].minute}" if failed else "no failed check")
+    d.expect("the landing data stayed fresh: the landing-freshness alarm, the data quality playbook's only signal, "
+             "never went to ALARM", all(p.alarm != "ALARM" for p in on.points + off.points))
+    d.say("note", "GAP: a failed quality check with landing data still arriving reaches no alarm and no playbook: "
+                  "the data quality playbook runs only on the landing-freshness alarm, which fires only when nothing "
+                  "landed for the whole window, and its re-run needs data to have landed within that window. "
+                  "Neither the service nor the page detects the corrupted partition.")
+    d.expect("neither the service nor a person acted: nothing detected it (measured, not wished)",
+             f.detect is None and g.detect is None and f.first_action is None and g.first_action is None,
+             f"service detect {f.detect}, off detect {g.detect}")
