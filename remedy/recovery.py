@@ -10,7 +10,8 @@ from typing import Any
 
 from remedy.gameday.timeline import RESPONSE_MINUTES
 
-SCENARIOS = ("lake-job-crash", "lake-peak-burst", "lake-stale-stats", "lake-corrupted-partition")
+SCENARIOS = ("lake-job-crash", "lake-peak-burst", "lake-job-oom", "lake-s3-access-lost", "lake-broker-offline",
+             "lake-stale-stats", "lake-corrupted-partition")
 HEADERS = ["scenario", "service", "detect", "first action", "recover", "floor to detect", "peak lag",
            "watched (peak)", "stalest landing", "oldest unlanded", "steps"]
 

@@ -28,6 +28,7 @@ from functions.core.models import (
 from functions.core.naming import alarm_name
 from functions.core.ports import PlaybookPorts
 from functions.playbooks import PlaybookDeclaration
+from functions.playbooks.glue_job_failure import FAILED_STATES, classify
 from functions.probes.metrics import LAG_MESSAGES, NAMESPACE
 
 # vCPUs per Glue worker type: one Spark task slot each. One worker is the driver.
@@ -87,6 +88,16 @@ class MskConsumerLag:
             "no run on record"
         finding = Finding(check="streaming job running", ok=False, component=None,
                           detail=f"streaming job {job.name} is not running ({last_text})")
+        cause = classify([last.error or ""], last.state) if last is not None and last.state in FAILED_STATES \
+            else None
+        if cause is not None and not cause.transient and cause.kind != "unknown":
+            # Runbook, Glue Job Failures 5: restart only on a transient error. A run that failed of a known
+            # permanent cause (AccessDenied, script, schema) would fail the same way: the Glue failure playbook
+            # names the fix, and a restart here would be the blind re-run it refused.
+            return Plan(playbook=self.name, findings=[finding], recommendations=[
+                f"{job.name} failed ({cause.label}: {cause.evidence[:120]}): not restarted, a restart would fail "
+                f"the same way. Fix the cause (the Glue failure playbook's diagnosis names it), then: "
+                f"aws glue start-job-run --job-name {job.name}"])
         action = Action(name="glue.restart_streaming_job", target=f"glue:{job.name}",
                         params={"job_name": job.name},
                         reason=f"{job.name} is not running, so nothing consumes topic {job.topic}")
