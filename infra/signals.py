@@ -204,8 +204,10 @@ def msk_broker_alarms(catalog: Catalog) -> list[AlarmSpec]:
              treat_missing_data="ignore",
              title="Offline partitions"),
         spec("msk-under-replicated", "Under-replicated partitions, summed over the brokers",
-             # Published per broker (Cluster Name, Broker ID): summed to the cluster's count (SUM of the
-             # array adds what is there at each time; b1 + b2 would lose the minute a broker skipped).
+             # Published per broker (Cluster Name, Broker ID): summed to the cluster's count. An offline broker
+             # publishes nothing, and metric math counts its missing value as 0 (CloudWatch User Guide, "Metric
+             # math syntax and functions": "Missing values in a time series are treated as 0"), so the online
+             # brokers' under-replicated partitions still make the sum: the alarm sees the outage it is for.
              metric=MathSpec(expression=f"SUM([{brokers}])",
                              metrics=_per_broker(catalog, "UnderReplicatedPartitions", "Maximum", 60),
                              label="Under-replicated partitions", period_seconds=60),

@@ -75,20 +75,64 @@ def _alarm_series(cloudwatch: Any, p: dict[str, Any], start: datetime, end: date
 
 
 def metric_math(expression: str, values: dict[str, Series]) -> Series:
-    """CloudWatch metric math over aligned series: + - * / with series and numbers, ABS, and SUM, MAX,
-    MIN, AVG of a [list] of series. A datapoint exists where every series it uses has one."""
+    """CloudWatch metric math over aligned series, as AWS documents it (CloudWatch User Guide, "Metric math syntax
+    and functions"): + - * / with series and numbers, ABS, and SUM, AVG, MAX, MIN of a [list] of series.
+
+    - Between two series, "Missing values in a time series are treated as 0": the result has a datapoint at every
+      timestamp either series has one; a division by zero drops the datapoint ("If the value of a data point causes
+      a function to attempt to divide by zero, the data point is dropped"). With a number: the series' timestamps.
+    - SUM and AVG of an array of time series "return a single time series"; for AVG "Missing values are treated as
+      0" (it divides by the number of series), and SUM adds what each series has at the timestamp (a missing one
+      adds 0). A broker that publishes nothing does not take the cluster's sum away.
+    - MAX and MIN of an array: AWS does not say what a missing value is to them. They are emulated where reading
+      it as absent or as 0 gives the same value (MAX of non-negative counts, every series present) and refused
+      (ValueError) where the two readings differ, rather than guessed in either direction.
+    - A timestamp where no series used has a datapoint has none in the result: the alarm counts it as missing
+      and applies its TreatMissingData (evaluate)."""
     import ast
     import operator
 
     binary = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
-    folds = {"SUM": sum, "MAX": max, "MIN": min, "AVG": lambda xs: sum(xs) / len(xs)}
+    nan = float("nan")
 
-    def combine(items: list[Series | float], fold: Any) -> Series | float:
+    def each(item: Series | float, fn: Any) -> Series | float:
+        return {t: float(fn(v)) for t, v in item.items()} if isinstance(item, dict) else float(fn(item))
+
+    def pair(left: Series | float, right: Series | float, op: Any) -> Series | float:
+        def apply(a: float, b: float) -> float:
+            return nan if op is operator.truediv and b == 0 else float(op(a, b))
+
+        if isinstance(left, dict) and isinstance(right, dict):
+            return {t: apply(left.get(t, 0.0), right.get(t, 0.0)) for t in set(left) | set(right)}
+        if isinstance(left, dict):
+            return {t: apply(v, right) for t, v in left.items()}  # type: ignore[arg-type]
+        if isinstance(right, dict):
+            return {t: apply(left, v) for t, v in right.items()}
+        return apply(left, right)
+
+    def fold(name: str, items: list[Series | float]) -> Series | float:
         series = [i for i in items if isinstance(i, dict)]
+        count = len(items)
         if not series:
-            return float(fold(items))
-        stamps = set.intersection(*(set(x) for x in series))
-        return {t: float(fold([i[t] if isinstance(i, dict) else i for i in items])) for t in stamps}
+            scalars = [float(i) for i in items]  # type: ignore[arg-type]
+            return {"SUM": sum, "MAX": max, "MIN": min}.get(name, lambda xs: sum(xs) / count)(scalars)
+        result: Series = {}
+        for t in set().union(*(set(s) for s in series)):
+            present = [i[t] if isinstance(i, dict) else float(i) for i in items
+                       if not isinstance(i, dict) or t in i]
+            if name == "SUM":
+                result[t] = float(sum(present))
+            elif name == "AVG":
+                result[t] = float(sum(present)) / count
+            else:
+                pick = max if name == "MAX" else min
+                as_absent = pick(present)
+                as_zero = pick([*present, 0.0]) if len(present) < count else as_absent
+                if as_absent != as_zero:
+                    raise ValueError(f"metric math not emulated: {name} of an array where a series has no "
+                                     f"datapoint at {t} (AWS does not document it): {expression!r}")
+                result[t] = float(as_absent)
+        return result
 
     def walk(node: ast.AST) -> Series | float:
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
@@ -98,27 +142,22 @@ def metric_math(expression: str, values: dict[str, Series]) -> Series:
                 raise ValueError(f"metric math: unknown id {node.id!r} in {expression!r}")
             return values[node.id]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return combine([walk(node.operand)], lambda xs: -xs[0])
+            return each(walk(node.operand), operator.neg)
         if isinstance(node, ast.BinOp) and type(node.op) in binary:
-            op = binary[type(node.op)]
-
-            def apply(xs: list[float]) -> float:
-                return op(xs[0], xs[1]) if not (op is operator.truediv and xs[1] == 0) else float("nan")
-
-            return combine([walk(node.left), walk(node.right)], apply)
+            return pair(walk(node.left), walk(node.right), binary[type(node.op)])
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1:
             name = node.func.id.upper()
             arg = node.args[0]
             if name == "ABS":
-                return combine([walk(arg)], lambda xs: abs(xs[0]))
-            if name in folds and isinstance(arg, ast.List):
-                return combine([walk(e) for e in arg.elts], folds[name])
+                return each(walk(arg), abs)
+            if name in ("SUM", "AVG", "MAX", "MIN") and isinstance(arg, ast.List):
+                return fold(name, [walk(e) for e in arg.elts])
         raise ValueError(f"metric math not emulated: {expression!r}")
 
     result = walk(ast.parse(expression, mode="eval").body)
     if not isinstance(result, dict):
         return {}
-    return {t: v for t, v in result.items() if not math.isnan(v)}  # x/0 is no datapoint, as in CloudWatch
+    return {t: v for t, v in result.items() if not math.isnan(v)}  # x/0: the data point is dropped
 
 
 def _period(p: dict[str, Any]) -> int:

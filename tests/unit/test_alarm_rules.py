@@ -43,8 +43,8 @@ def test_metric_math_is_computed_over_aligned_series() -> None:
 
     values = {"ok": {T1: 99.0, T2: 0.0}, "bad": {T1: 1.0, T2: 0.0}, "b1": {T1: 0.0}, "b2": {T1: 3.0, T2: 1.0}}
     assert metric_math("100 * ok / (ok + bad)", values) == {T1: 99.0}  # 0/0 at T2: no datapoint
-    assert metric_math("SUM([b1, b2])", values) == {T1: 3.0}  # only where every series has a point
-    assert metric_math("MAX([b1, b2])", values) == {T1: 3.0}
+    assert metric_math("SUM([b1, b2])", values) == {T1: 3.0, T2: 1.0}  # b1's missing T2 adds 0 (test_metric_math)
+    assert metric_math("MAX([b1, b2])", values) == {T1: 3.0, T2: 1.0}
     assert metric_math("ABS(b2 - 1)", values) == {T1: 2.0, T2: 0.0}
     with pytest.raises(ValueError, match="not emulated"):
         metric_math("ANOMALY_DETECTION_BAND(b1)", values)
