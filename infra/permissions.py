@@ -230,6 +230,7 @@ def probe_statements(catalog: Catalog, probe: str) -> list[Statement]:
             # ListObjectsV2 of each landing prefix, and of nothing else in the bucket.
             Statement("ListLandingPrefixes", ("s3:ListBucket",), (names.bucket_arn(catalog),),
                       conditions={"StringEquals": {"s3:prefix": tuple(catalog.s3.landing_prefixes)}}),
+            *quality_flags_statements(catalog),
             # A run that could not measure is parked with its error: a blind probe leaves a trace.
             Statement("OnFailureDestination", ("sqs:SendMessage",), (names.queue_arn(catalog),)),
         ]
@@ -248,6 +249,23 @@ def probe_statements(catalog: Catalog, probe: str) -> list[Statement]:
     if probe == "consumer_lag":
         return consumer_lag_probe_statements(catalog)
     raise ValueError(f"no permissions declared for probe {probe!r}: add them in infra/permissions.py")
+
+
+def quality_flags_statements(catalog: Catalog) -> list[Statement]:
+    """The freshness probe's reads of the staging quality flags (functions/probes/quality.py): ListObjectsV2 of
+    the flags of each batch job reading a landing prefix, and GetObject of those flags, nothing else in staging."""
+    from functions.probes.quality import batch_jobs_by_prefix, flags_prefix
+
+    prefixes = sorted({flags_prefix(catalog, j.name) for jobs in batch_jobs_by_prefix(catalog).values() for j in jobs})
+    if not prefixes:
+        return []
+    return [
+        Statement("ListQualityFlags", ("s3:ListBucket",), (names.bucket_arn(catalog),),
+                  conditions={"StringEquals": {"s3:prefix": tuple(prefixes)}}),
+        Statement("ReadQualityFlags", ("s3:GetObject",), tuple(f"{names.bucket_arn(catalog)}/{p}*" for p in prefixes),
+                  wildcard_reason="the batch job writes one flags object per partition it loads, named by the "
+                                  "partition's hour"),
+    ]
 
 
 _MSK_UUID = "MSK appends a generated UUID to the cluster's ARN (and to its topics' and groups'); the cluster name " \

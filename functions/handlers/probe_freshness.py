@@ -1,4 +1,5 @@
-"""Lambda: runbook "Data Freshness" probe, every five minutes. Thin: measure, publish, log.
+"""Lambda: runbook "Data Freshness" probe, and the staging quality flags (runbook "Data Quality Issues"), every
+five minutes. Thin: measure, publish, log.
 
 Only the observability module loads at init: the probe and its pydantic models load on the first event
 (cold start target, README "Benchmarks")."""

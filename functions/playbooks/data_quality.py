@@ -1,4 +1,6 @@
-"""Runbook: "Data Quality Issues" (triggered by the landing-zone freshness alarm of a landing prefix).
+"""Runbook: "Data Quality Issues" (triggered by the landing-zone freshness alarm of a landing prefix, or by its
+quality-check alarm: failed staging quality flags of the batch partitions read from it, counted by the freshness
+probe, functions/probes/quality.py).
 
 1. Check source data                  -> did data arrive under the landing prefix within the freshness
                                          window (the newest object, listed from the window's start only)?
@@ -21,15 +23,18 @@ from functions.actions.glue import arguments_option  # importing it registers th
 from functions.core.alarms import AlarmSpec, metric
 from functions.core.catalog import Catalog, GlueJob
 from functions.core.models import Action, ActionResult, Finding, Incident, Plan, Verification, VerificationStatus
-from functions.core.naming import alarm_name
+from functions.core.naming import alarm_name, signal_prefix
 from functions.core.ports import JobRun, PlaybookPorts
 from functions.playbooks import PlaybookDeclaration
 from functions.playbooks._rerun import BOOKMARK_DISABLED, BOOKMARK_OPTION, RerunFacts, refusal, why_safe
 from functions.playbooks.glue_job_failure import FAILED_STATES, classify, verify_new_run
-from functions.probes.metrics import LANDING_AGE, NAMESPACE
+from functions.probes.metrics import LANDING_AGE, NAMESPACE, QUALITY_FAILURES
+from functions.probes.quality import PARTITIONS_CHECKED, batch_jobs_by_prefix
 
 RECENT_RUNS = 5
-PARTITIONS_CHECKED = 3  # the newest partitions of the batch job whose runs and flags are examined
+QUALITY_SIGNAL = "quality-check-failures"
+# PARTITIONS_CHECKED (functions.probes.quality): the newest partitions of the batch job whose runs and flags are
+# examined, the same number the quality-check alarm counts failures in.
 
 
 class DataQuality:
@@ -41,6 +46,10 @@ class DataQuality:
             return Plan(playbook=self.name, recommendations=[
                 f"{incident.resource} is not a landing prefix of the catalog: check {incident.alarm_name}; "
                 f"nothing was changed."])
+        # Called for failed quality flags (not for stale landing data): the partitions already landed and were
+        # loaded, so whether data lands now and whether the stream runs are reported, but decide nothing (a
+        # stream that is down is the lag playbook's, and the lineage hold keeps the re-run waiting meanwhile).
+        flags_alarm = incident.alarm_name.startswith(signal_prefix(catalog.prefix, QUALITY_SIGNAL))
         bucket = catalog.s3.name
         window = catalog.thresholds.landing_freshness_minutes
         since = incident.changed_at - timedelta(minutes=window)
@@ -63,11 +72,13 @@ class DataQuality:
                 if runs else "no run on record"
             findings.append(Finding(check="upstream streaming job", ok=False, component=f"glue:{job.name}",
                                     detail=f"{job.name} is not running ({last})"))
+            if flags_alarm:
+                continue
             return Plan(playbook=self.name, findings=findings, recommendations=[
                 f"upstream streaming job {job.name} is down: the msk_consumer_lag playbook restarts it (alarm "
                 f"{catalog.prefix}/consumer-lag/glue:{job.name}) and the lineage hold keeps everything downstream "
                 f"waiting; nothing was done here."])
-        if not arrived:
+        if not arrived and not flags_alarm:
             topics = ", ".join(j.topic for j in self._upstream_streaming_jobs(catalog, incident.resource) if j.topic)
             return Plan(playbook=self.name, findings=findings, recommendations=[
                 f"source data did not arrive: nothing landed under {prefix} for {window} min although the "
@@ -80,11 +91,15 @@ class DataQuality:
             affected = self._affected_partitions(job, catalog, ports, findings, recommendations)
             if affected:
                 partition, why = affected[0]
-                actions.append(self._rerun(job, partition, why, findings))
+                actions.append(self._rerun(job, partition, why, findings, arrived=not flags_alarm))
                 recommendations += [f"partition {p} of {job.name} ({w}) needs a re-run too, after this one: "
                                     f"aws glue start-job-run --job-name {job.name}"
                                     f"{arguments_option(_rerun_arguments(job, p))}" for p, w in affected[1:]]
-        if not actions and not recommendations:
+        if not actions and not recommendations and flags_alarm:
+            recommendations.append(f"the recent batch partitions read from {prefix} have passing quality flags "
+                                   f"now (rewritten since the probe counted them): nothing to re-run; "
+                                   f"{incident.alarm_name} returns to OK at the probe's next run.")
+        elif not actions and not recommendations:
             recommendations.append(f"data arrived under {prefix} and the recent batch partitions loaded with "
                                    f"passing quality flags: nothing to re-run; freshness is restored when "
                                    f"{incident.alarm_name} returns to OK.")
@@ -137,7 +152,8 @@ class DataQuality:
                 affected.append((partition, f"its quality flags failed: {', '.join(rules) or 'no rule named'}"))
         return affected
 
-    def _rerun(self, job: GlueJob, partition: str, why: str, findings: list[Finding]) -> Action:
+    def _rerun(self, job: GlueJob, partition: str, why: str, findings: list[Finding],
+               arrived: bool = True) -> Action:
         # The re-run's bookmark is off (see glue.rerun_partition), so only the write mode makes it safe.
         facts = RerunFacts(job=job.name, loads=job.loads_table or job.writes_prefix or job.name,
                            write_mode=job.write_mode, partition_argument=job.partition_argument,
@@ -147,8 +163,8 @@ class DataQuality:
         return Action(name="glue.rerun_partition", target=f"glue:{job.name}",
                       params={"job_name": job.name, "partition_argument": job.partition_argument,
                               "partition": partition, "rerun": facts.model_dump()},
-                      reason=f"data arrived, but partition {partition} of {job.name}: {why}; re-run that "
-                             f"partition only")
+                      reason=f"{'data arrived, but ' if arrived else ''}partition {partition} of {job.name}: "
+                             f"{why}; re-run that partition only")
 
     def verify(self, incident: Incident, results: list[ActionResult], catalog: Catalog,
                ports: PlaybookPorts) -> Verification:
@@ -215,11 +231,47 @@ def landing_freshness_alarms(catalog: Catalog) -> list[AlarmSpec]:
     return specs
 
 
+def quality_check_alarms(catalog: Catalog) -> list[AlarmSpec]:
+    """Runbook 'Data Quality Issues' 1: the staging zone's data quality flags, per landing prefix a batch job reads
+    (a prefix no batch job reads has no flags: no alarm)."""
+    specs = []
+    for prefix, jobs in batch_jobs_by_prefix(catalog).items():
+        component = f"s3:{prefix}"
+        names = ", ".join(j.name for j in jobs)
+        specs.append(AlarmSpec(
+            name=alarm_name(catalog.prefix, QUALITY_SIGNAL, component),
+            signal=QUALITY_SIGNAL,
+            component=component,
+            description=(f"Partitions read from s3://{catalog.s3.name}/{prefix} whose staging quality flags failed "
+                         f"(the newest {PARTITIONS_CHECKED} of {names}), read every 5 minutes by the freshness "
+                         f"probe. Runbook: Common Issues / Data Quality Issues (check staging zone data quality "
+                         f"flags; re-run batch jobs if needed); remediated by playbook data_quality"),
+            # One probe run per 5 minutes (its schedule) = one datapoint per period; the worst count of the period.
+            metric=metric(NAMESPACE, QUALITY_FAILURES, {"Bucket": catalog.s3.name, "Prefix": prefix}, "Maximum",
+                          300),
+            # Any failed partition is bad data loaded into the table.
+            threshold=0,
+            comparison="GreaterThanThreshold",
+            # One datapoint: the flags are the batch job's verdict, written once per load and not noisy; a second
+            # period would only add 5 minutes of bad data in the table.
+            evaluation_periods=1, datapoints_to_alarm=1,
+            # A missing datapoint means the probe did not run (its failure is parked in the unhandled-events
+            # queue, which pages): it says nothing about the flags, so the alarm keeps its state.
+            treat_missing_data="ignore",
+            title=f"Partitions failing their quality check: {prefix}",
+        ))
+    return specs
+
+
+def data_quality_alarms(catalog: Catalog) -> list[AlarmSpec]:
+    return landing_freshness_alarms(catalog) + quality_check_alarms(catalog)
+
+
 DECLARATION = PlaybookDeclaration(
     name="data_quality",
     runbook_section="Common Issues and Resolutions / Data Quality Issues",
-    signals=("landing-freshness",),
-    alarms=landing_freshness_alarms,
+    signals=("landing-freshness", QUALITY_SIGNAL),
+    alarms=data_quality_alarms,
     # ListBucket: the newest object under the landing prefix; GetObject: the staging quality flags;
     # GetJobRuns: the upstream streaming job and the batch job's runs; GetJobRun: verification.
     reads=("s3:ListBucket", "s3:GetObject", "glue:GetJobRuns", "glue:GetJobRun"),

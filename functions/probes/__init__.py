@@ -3,7 +3,9 @@
 The runbook's Monitoring section needs numbers CloudWatch does not have:
 
 - the age of the newest object under each landing-zone prefix ("data within the last hour"): the freshness
-  probe lists the prefixes every five minutes and publishes `LandingAgeMinutes`;
+  probe lists the prefixes every five minutes and publishes `LandingAgeMinutes`; in the same run it reads the
+  staging quality flags of the newest partitions the batch jobs loaded from each prefix ("Data Quality Issues:
+  check staging zone data quality flags") and publishes `QualityCheckFailures` (functions.probes.quality);
 - the outcome of every Glue job run ("success rate > 99 %", "Glue job failures"): the Glue outcomes probe
   receives Glue's `Glue Job State Change` events and publishes `GlueJobRunSucceeded` / `GlueJobRunFailed`.
 
@@ -36,8 +38,10 @@ PROBES: dict[str, ProbeDeclaration] = {
     "freshness": ProbeDeclaration(
         name="freshness",
         handler="functions.handlers.probe_freshness.handler",
-        description="Age of the newest object under each landing prefix (LandingAgeMinutes)",
-        runbook_section="Monitoring / Key Metrics to Monitor 4: Data Freshness",
+        description="Age of the newest object under each landing prefix (LandingAgeMinutes) and failed staging "
+                    "quality flags of the batch partitions read from it (QualityCheckFailures)",
+        runbook_section="Monitoring / Key Metrics to Monitor 4: Data Freshness; Common Issues / Data Quality "
+                        "Issues 1: check staging zone data quality flags",
     ),
     "glue_outcomes": ProbeDeclaration(
         name="glue_outcomes",

@@ -37,6 +37,32 @@ class S3Listing:
         return NewestObject(key=newest["Key"], last_modified=newest["LastModified"], scanned=scanned)
 
 
+class S3QualityFlags:
+    """FlagsPort on S3: a job's staging quality flags keys (ListObjectsV2 from StartAfter, every page) and one
+    object's text. What S3 refuses other than a missing key fails the run: a probe that cannot read the flags
+    must not publish 0 failures (its failure is parked in the unhandled-events queue, which pages)."""
+
+    def __init__(self, clients: Clients, page_size: int = 1000):
+        self._clients = clients
+        self._page_size = page_size
+
+    def keys(self, bucket: str, prefix: str, start_after: str) -> list[str]:
+        pages = self._clients("s3").get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, StartAfter=start_after, PaginationConfig={"PageSize": self._page_size})
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+    def read(self, bucket: str, key: str) -> str | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            body = self._clients("s3").get_object(Bucket=bucket, Key=key)["Body"].read(64 * 1024)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        return bytes(body).decode("utf-8", errors="replace")
+
+
 class S3Checkpoints:
     """CheckpointPort on S3: a log directory's file names (ListObjectsV2 with a delimiter, every page) and a
     file's text. What S3 refuses (AccessDenied, NoSuchBucket, NoSuchKey ...) becomes the reason a person reads."""

@@ -12,10 +12,13 @@ RUN_SUCCEEDED = "GlueJobRunSucceeded"  # dimension JobName
 RUN_FAILED = "GlueJobRunFailed"  # dimension JobName
 LAG_MESSAGES = "ConsumerLagMessages"  # dimension JobName: messages behind, from the job's Spark checkpoint
 LAG_UNMEASURED = "ConsumerLagUnmeasured"  # dimension JobName: 1 when the job's lag could not be measured
+# dimensions Bucket, Prefix (a landing prefix): the newest batch partitions read from it whose staging quality flags
+# failed (functions.probes.quality)
+QUALITY_FAILURES = "QualityCheckFailures"
 
 # CloudWatch has no minutes unit: the name carries it.
 UNITS = {LANDING_AGE: "None", RUN_SUCCEEDED: "Count", RUN_FAILED: "Count", LAG_MESSAGES: "Count",
-         LAG_UNMEASURED: "Count"}
+         LAG_UNMEASURED: "Count", QUALITY_FAILURES: "Count"}
 
 
 @dataclass(frozen=True)

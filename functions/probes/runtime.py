@@ -39,9 +39,12 @@ def clients() -> Any:
 
 
 def run_freshness(event: Any, now: datetime | None = None) -> dict[str, Any]:
-    """Measure every landing prefix of the catalog and publish LandingAgeMinutes for each."""
-    from functions.probes.adapters import EmfPublisher, S3Listing
+    """Measure every landing prefix of the catalog and publish LandingAgeMinutes for each; then the failed
+    staging quality flags of the batch partitions read from each (QualityCheckFailures). The age is published
+    before the flags are read: flags S3 will not serve fail the run without taking the freshness datapoint."""
+    from functions.probes.adapters import EmfPublisher, S3Listing, S3QualityFlags
     from functions.probes.freshness import freshness_measurements, measure_landing
+    from functions.probes.quality import measure_quality, quality_measurements
 
     # Measured as of the time EventBridge scheduled this run for (the event's `time`), as the lag probe stamps its
     # datapoint: one datapoint per five-minute period even when a run starts late.
@@ -52,8 +55,17 @@ def run_freshness(event: Any, now: datetime | None = None) -> dict[str, Any]:
     summaries = [r.summary() for r in results]
     for summary in summaries:
         logger.info("landing freshness", extra=summary)
+    quality = measure_quality(cat, S3QualityFlags(clients()), now)
+    EmfPublisher().publish(quality_measurements(quality, now))
+    checks = [q.summary() for q in quality]
+    for check in checks:
+        if check["failures"]:
+            logger.warning("quality checks failed", extra=check)
+        else:
+            logger.info("quality checks", extra=check)
     trigger = event.get("id") if isinstance(event, dict) else None
-    return {"status": "MEASURED", "trigger": trigger, "at": now.isoformat(), "prefixes": summaries}
+    return {"status": "MEASURED", "trigger": trigger, "at": now.isoformat(), "prefixes": summaries,
+            "quality": checks}
 
 
 def _scheduled_time(event: Any) -> datetime | None:

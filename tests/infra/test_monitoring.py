@@ -70,6 +70,10 @@ def expected_alarm_names(catalog: Catalog) -> dict[str, set[str]]:
         "glue-failures": {name(catalog, "glue-failures", j) for j in jobs},
         "glue-success-rate": {name(catalog, "glue-success-rate", j) for j in jobs},
         "landing-freshness": {name(catalog, "landing-freshness", f"s3:{p}") for p in catalog.s3.landing_prefixes},
+        # Only the landing prefixes a batch job reads have staging quality flags to count.
+        "quality-check-failures": {name(catalog, "quality-check-failures", f"s3:{j.reads_prefix}")
+                                   for j in catalog.glue_jobs if not j.streaming
+                                   and j.reads_prefix in catalog.s3.landing_prefixes},
     }
     for signal in ("redshift-cpu", "redshift-disk", "redshift-health", "redshift-queue"):
         expected[signal] = {name(catalog, signal, redshift)}
@@ -252,6 +256,33 @@ def test_freshness_alarm_per_landing_prefix_on_exactly_the_probes_dimensions(syn
             catalog.thresholds.landing_freshness_minutes, "GreaterThanThreshold")
         assert alarm["Period"] == minutes * 60, "one probe run per period"
         assert alarm["TreatMissingData"] == "ignore"
+
+
+def test_quality_check_alarm_per_landing_prefix_a_batch_job_reads_on_exactly_the_probes_dimensions(
+        synth: Synth) -> None:
+    catalog = synth.catalog
+    alarms = metric_alarms(synth.monitoring)
+    [schedule] = [r for r in props(synth.monitoring, "AWS::Events::Rule")
+                  if r.get("Name") == f"{synth.catalog.prefix}-probe-freshness"]
+    minutes = int(schedule["ScheduleExpression"].removeprefix("rate(").split()[0])
+    read = {j.reads_prefix for j in catalog.glue_jobs if not j.streaming}
+    assert read & set(catalog.s3.landing_prefixes), "the dev and prod catalogs have batch jobs reading landing"
+    for prefix in catalog.s3.landing_prefixes:
+        found = alarms.get(name(catalog, "quality-check-failures", f"s3:{prefix}"))
+        if prefix not in read:
+            assert found is None, "no batch job reads it: no flags, no alarm"
+            continue
+        assert found is not None, prefix
+        assert (found["Namespace"], found["MetricName"], found["Statistic"]) == (
+            "Remedy/DataLake", "QualityCheckFailures", "Maximum")
+        # Exactly what the probe emits (functions.probes.quality): no `service` dimension.
+        assert dimensions(found) == {"Bucket": catalog.s3.name, "Prefix": prefix}
+        # Any failed partition, at the first datapoint; a probe that did not run keeps the state.
+        assert (found["Threshold"], found["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+        assert (found["EvaluationPeriods"], found["DatapointsToAlarm"]) == (1, 1)
+        assert found["Period"] == minutes * 60, "one probe run per period"
+        assert found["TreatMissingData"] == "ignore"
+        assert found["AlarmActions"], "it pages (with or without the playbook)"
 
 
 # --- MSK broker health ------------------------------------------------------------------------------------
@@ -470,9 +501,17 @@ def test_probe_roles_hold_exactly_what_the_probes_call(synth: Synth) -> None:
         assert by_action["logs:PutLogEvents"][0] == {logs}
         if probe == "freshness":
             assert set(by_action) == {"logs:CreateLogStream", "logs:PutLogEvents", "s3:ListBucket",
-                                      "sqs:SendMessage"} | XRAY
-            assert by_action["s3:ListBucket"] == (
-                {bucket}, {"StringEquals": {"s3:prefix": list(catalog.s3.landing_prefixes)}})
+                                      "s3:GetObject", "sqs:SendMessage"} | XRAY
+            listing = {s["Sid"]: (as_set(s["Resource"]), s.get("Condition")) for s in granted
+                       if s["Action"] == "s3:ListBucket"}
+            # The landing prefixes (their age), and each batch job's staging quality flags (their verdicts).
+            batch = sorted(j.name for j in catalog.glue_jobs if not j.streaming
+                           and j.reads_prefix in catalog.s3.landing_prefixes)
+            flags = [f"{catalog.s3.quality_flags_prefix}{job}/" for job in batch]
+            assert listing == {
+                "ListLandingPrefixes": ({bucket}, {"StringEquals": {"s3:prefix": list(catalog.s3.landing_prefixes)}}),
+                "ListQualityFlags": ({bucket}, {"StringEquals": {"s3:prefix": flags}})}
+            assert by_action["s3:GetObject"] == ({f"{bucket}/{p}*" for p in flags}, None)
         elif probe == "consumer_lag":
             assert set(by_action) == {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage",
                                       "kafka:ListClustersV2", "kafka:GetBootstrapBrokers", "kafka-cluster:Connect",
@@ -611,7 +650,7 @@ def test_a_new_pipeline_in_the_catalog_gets_its_alarms_probe_scope_and_widgets(t
     # The probes reach it: listing scope and event pattern.
     policies = [s for p in resources(template, "AWS::IAM::Policy").values()
                 for s in p["Properties"]["PolicyDocument"]["Statement"]]
-    [listing] = [s for s in policies if s["Action"] == "s3:ListBucket" and s["Resource"].endswith(catalog.s3.name)]
+    [listing] = [s for s in policies if s["Action"] == "s3:ListBucket" and s["Sid"] == "ListLandingPrefixes"]
     [checkpoints] = [s for s in policies if s["Action"] == "s3:GetObject" and "offsets/*" in str(s["Resource"])]
     assert "arn:aws:s3:::aws-glue-assets-111111111111-eu-west-1/returns/offsets/*" in checkpoints["Resource"]
     assert "landing/returns/" in listing["Condition"]["StringEquals"]["s3:prefix"]

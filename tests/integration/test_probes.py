@@ -58,10 +58,10 @@ def landing_age(sandbox: Sandbox, prefix: str, around: datetime) -> list[float]:
     return list(response["MetricDataResults"][0]["Values"])
 
 
-def run_freshness_probe(sandbox: Sandbox) -> dict[str, Any]:
+def run_freshness_probe(sandbox: Sandbox, at: datetime | None = None) -> dict[str, Any]:
     result: dict[str, Any] = sandbox.invoke(sandbox.function(FRESHNESS), {
         "version": "0", "id": "schedule-1", "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": sandbox.catalog.account_id, "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "account": sandbox.catalog.account_id, "time": (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": sandbox.catalog.region, "resources": [], "detail": {}})
     return result
 
@@ -133,6 +133,43 @@ def test_a_skipped_probe_run_leaves_the_freshness_alarm_as_it_was(sandbox: Sandb
     stale = name(sandbox, "landing-freshness", f"s3:{ORDERS}")
     assert changed(sandbox, now + timedelta(minutes=5))[stale] == "ALARM"
     assert stale not in changed(sandbox, now + timedelta(minutes=10)), "no datapoint: state kept (ignore)"
+
+
+# --- staging quality flags (the same probe run) ------------------------------------------------------------
+
+def quality_failures(sandbox: Sandbox, prefix: str, around: datetime) -> list[float]:
+    response = sandbox.client("cloudwatch").get_metric_data(MetricDataQueries=[{"Id": "q", "MetricStat": {
+        "Metric": {"Namespace": "Remedy/DataLake", "MetricName": "QualityCheckFailures", "Dimensions": [
+            {"Name": "Bucket", "Value": sandbox.catalog.s3.name}, {"Name": "Prefix", "Value": prefix}]},
+        "Period": 300, "Stat": "Maximum"}}], StartTime=around - timedelta(minutes=10),
+        EndTime=around + timedelta(minutes=10))
+    return list(response["MetricDataResults"][0]["Values"])
+
+
+def test_failed_quality_flags_trip_the_quality_alarm_routed_to_data_quality_and_a_passing_rerun_clears_it(
+        sandbox: Sandbox) -> None:
+    d = Drill(sandbox)  # the on-call inbox
+    partition = (datetime.now(UTC) - timedelta(hours=1)).strftime(sandbox.catalog.s3.landing_partition_format)
+    d.write_quality_flags("sales-batch", partition, passed=False, failed_rules=["malformed_records = 0 (got 9)"])
+    now = datetime.now(UTC)
+    result = run_freshness_probe(sandbox)  # under the probe's role, as IAM would allow it
+    by_prefix = {q["prefix"]: q for q in result["quality"]}
+    assert (by_prefix[ORDERS]["failures"], by_prefix[CUSTOMERS]["failures"]) == (1, 0)
+    assert by_prefix[ORDERS]["failed"] == [f"sales-batch {partition}: malformed_records = 0 (got 9)"]
+    assert quality_failures(sandbox, ORDERS, now) == [1.0]
+    events = {e.alarm_name: (e, event) for e, event in sandbox.evaluate_alarms(now + timedelta(minutes=5))}
+    alarm = name(sandbox, "quality-check-failures", f"s3:{ORDERS}")
+    assert events[alarm][0].state == "ALARM"
+    assert name(sandbox, "quality-check-failures", f"s3:{CUSTOMERS}") not in events or \
+        events[name(sandbox, "quality-check-failures", f"s3:{CUSTOMERS}")][0].state != "ALARM"
+    assert f'ALARM: "{alarm}" in {sandbox.catalog.region}' in alarm_pages(d)  # it pages on its own
+    assert [r.name for r in sandbox.route(events[alarm][1])] == [f"{sandbox.catalog.prefix}-data_quality"]
+
+    d.write_quality_flags("sales-batch", partition, passed=True)  # the re-run's flags
+    later = now + timedelta(minutes=5)
+    clock.advance_to(later)
+    run_freshness_probe(sandbox, later)  # the next scheduled run, five minutes on
+    assert changed(sandbox, later + timedelta(minutes=5)).get(alarm) == "OK"
 
 
 # --- Glue state changes of known outcomes ----------------------------------------------------------------

@@ -183,6 +183,63 @@ def test_no_source_data_means_nothing_to_rerun(ctx: Context, gports: GluePorts) 
     assert gports.s3.listings == [(BUCKET, PREFIX, f"{PREFIX}2026/11/25/09")]
 
 
+def quality_incident(prefix: str = PREFIX) -> Incident:
+    alarm = f"remedy-dev/quality-check-failures/s3:{prefix}"
+    return Incident(id=f"{alarm}@2026-11-25T10:05:00.000+0000", alarm_name=alarm, state="ALARM", previous_state="OK",
+                    reason="Threshold Crossed: 1 out of the last 1 datapoints [1.0] was greater than 0.0",
+                    changed_at=NOW, account="111111111111", region="eu-west-1", playbook="data_quality",
+                    resource=f"s3:{prefix}")
+
+
+def test_the_quality_check_alarm_proposes_the_failed_partitions_rerun(ctx: Context, gports: GluePorts,
+                                                                      notifier: FakeNotifier) -> None:
+    loaded_partition(gports)
+
+    outcome = run(PLAYBOOK, quality_incident(), ctx)
+
+    assert gports.glue.started(JOB) == []  # approve mode: waits for a person
+    assert outcome.status is OutcomeStatus.AWAITING_APPROVAL
+    (decision,) = outcome.decisions
+    assert (decision.verdict, decision.command, decision.action.params["partition"]) == (
+        Verdict.AWAITING_APPROVAL, COMMAND, PARTITION)
+    assert decision.action.reason.startswith(f"partition {PARTITION} of {JOB}: its quality flags failed")
+    (subject, _), = notifier.published
+    assert subject == "[remedy-dev] AWAITING_APPROVAL: data_quality on s3:landing/orders/"
+
+
+def test_on_the_quality_check_alarm_a_quiet_landing_hour_does_not_stop_the_rerun(ctx: Context,
+                                                                                  gports: GluePorts) -> None:
+    gports.s3.objects.clear()  # nothing landed within the freshness window: the failed partition landed before
+    loaded_partition(gports)
+
+    outcome = run(PLAYBOOK, quality_incident(), ctx)
+
+    assert outcome.status is OutcomeStatus.AWAITING_APPROVAL
+    assert next((f.check, f.ok) for f in outcome.plan.findings) == ("source data in landing", False)
+
+
+def test_on_the_quality_check_alarm_a_stopped_stream_holds_the_rerun_by_the_lineage(ctx: Context,
+                                                                                    gports: GluePorts) -> None:
+    gports.glue.stop_runs("orders-stream", [r.id for r in gports.glue.active_runs("orders-stream")])
+    loaded_partition(gports)
+
+    outcome = run(PLAYBOOK, quality_incident(), ctx)
+
+    assert gports.glue.started(JOB) == []
+    (decision,) = outcome.decisions  # planned, and held: the stream upstream of the batch job is down
+    assert (decision.verdict, decision.rule) == (Verdict.REFUSED, "lineage_hold"), decision
+    assert "glue:orders-stream" in decision.reason
+
+
+def test_on_the_quality_check_alarm_flags_passing_by_now_mean_nothing_to_do(ctx: Context, gports: GluePorts) -> None:
+    loaded_partition(gports, passed=True, rules=())
+
+    outcome = run(PLAYBOOK, quality_incident(), ctx)
+
+    assert outcome.status is OutcomeStatus.NO_ACTION and outcome.decisions == []
+    assert "returns to OK at the probe's next run" in outcome.summary
+
+
 def test_passing_flags_mean_nothing_to_do(ctx: Context, gports: GluePorts) -> None:
     loaded_partition(gports, passed=True, rules=())
 
