@@ -436,3 +436,63 @@ def test_an_active_msk_cluster_is_a_finding_and_holds_nothing(ctx: Context, port
 
     assert outcome.plan.findings[0].detail == "MSK cluster retail-msk-dev is ACTIVE"
     assert len(ports.glue.active_runs("orders-stream")) == 1
+
+
+# Runbook, Glue Job Failures 5: restart only on a transient error. The lag playbook reads the stopped stream's last
+# run: a known permanent cause is not restarted (it would fail the same way), a transient or unknown one is.
+
+@pytest.mark.parametrize("error", [
+    "Lost executors: connection to broker b-1 reset",
+    "An error occurred (ThrottlingException) when calling the GetTable operation: Rate exceeded",
+    "java.lang.OutOfMemoryError: Java heap space",
+])
+def test_a_stream_whose_last_run_failed_of_a_transient_error_is_restarted(ctx: Context, ports: FakePorts,
+                                                                          breaker: FakeBreaker, error: str) -> None:
+    failed = ports.glue.add_run("orders-stream", "FAILED", error=error)
+
+    outcome = run(PLAYBOOK, lag_incident(), ctx)
+
+    (new_run,) = ports.glue.active_runs("orders-stream")
+    assert new_run.id != failed
+    assert outcome.status is OutcomeStatus.ACTED
+    assert [(d.action.name, d.verdict) for d in outcome.decisions] == [("glue.restart_streaming_job",
+                                                                         Verdict.ALLOWED)]
+    assert TARGET in breaker.items
+
+
+@pytest.mark.parametrize(("error", "label"), [
+    ("An error occurred (AccessDenied) when calling the PutObject operation: Access Denied", "access denied"),
+    ("SyntaxError: invalid syntax (orders_stream.py, line 12)", "script error"),
+    ("AnalysisException: cannot resolve 'order_ts' given input columns: [id, amount]", "schema error"),
+])
+def test_a_stream_whose_last_run_failed_of_a_permanent_cause_is_not_restarted_and_the_outcome_says_why(
+        ctx: Context, ports: FakePorts, audit: FakeAudit, breaker: FakeBreaker, notifier: FakeNotifier,
+        error: str, label: str) -> None:
+    failed = ports.glue.add_run("orders-stream", "FAILED", error=error)
+
+    outcome = run(PLAYBOOK, lag_incident(), ctx)
+
+    assert ports.glue.active_runs("orders-stream") == []  # no new run: it would fail the same way
+    assert [r.id for r in ports.glue.runs["orders-stream"]] == [failed]
+    assert outcome.status is OutcomeStatus.NO_ACTION
+    assert outcome.plan.actions == [] and outcome.decisions == [] and outcome.results == []
+    assert f"orders-stream failed ({label}: {error[:40]}" in outcome.summary
+    assert "not restarted, a restart would fail the same way" in outcome.summary
+    assert "aws glue start-job-run --job-name orders-stream" in outcome.summary
+    assert audit.kinds() == ["incident", "plan", "outcome"]
+    assert breaker.items == {}
+    subject, message = only_message(notifier)
+    assert subject == "[remedy-dev] NO_ACTION: msk_consumer_lag on glue:orders-stream"
+    assert f"last run {failed} FAILED: {error}" in message
+
+
+@pytest.mark.parametrize("error", ["", "Job run failed: see the driver log"])
+def test_a_stream_whose_last_run_failed_of_an_unknown_cause_is_restarted(ctx: Context, ports: FakePorts,
+                                                                         error: str) -> None:
+    ports.glue.add_run("orders-stream", "FAILED", error=error)
+
+    outcome = run(PLAYBOOK, lag_incident(), ctx)
+
+    assert len(ports.glue.active_runs("orders-stream")) == 1
+    assert outcome.status is OutcomeStatus.ACTED
+    assert [d.action.name for d in outcome.decisions] == ["glue.restart_streaming_job"]
