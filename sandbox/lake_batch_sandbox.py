@@ -6,6 +6,9 @@ Each simulated minute (`BatchInSandbox.step`, after the streaming side's step):
 
 - what each streaming job landed this minute (the streaming model's count) goes into its landing partition, the
   sandbox clock's hour in the catalog's landing_partition_format;
+- a run of a batch job someone else started in the emulated Glue since (the data quality playbook's re-run once
+  approved, a person's `aws glue start-job-run`) is run by the model from now, over the partition its arguments
+  name (`adopted`);
 - a batch job whose hourly schedule falls in this minute starts a run in the emulated Glue (StartJobRun with the
   partition as its catalog partition argument, as the hourly trigger's run would carry); when the run's load time
   is over the run is SUCCEEDED, its curated output is written under the job's writes_prefix, its rows are
@@ -42,6 +45,9 @@ class BatchInSandbox:
         self.standin = attach_redshift(sandbox)
         self._landed_before()
         self.run_ids: dict[int, str] = {}  # id(BatchRun) -> Glue run id
+        # Glue runs of the batch jobs the model knows: those before it started are history, not to run again.
+        self._seen = {r.job_run_id for view in self.model.jobs for r in self._glue_runs(view.name)}
+        self.adopted: list[tuple[float, str, str, str]] = []  # (model minute, job, partition, Glue run id)
         self.cpu = self.model.cpu(self.stats_off())
 
     # -- reading the stand-in as the playbook does ----------------------------------------------------------------
@@ -65,8 +71,25 @@ class BatchInSandbox:
 
     # -- the minute -----------------------------------------------------------------------------------------------
 
+    def _glue_runs(self, job: str) -> list[Any]:
+        return list(self.sandbox.account.glue_backend().get_job(job).job_runs)
+
+    def _adopt(self) -> None:
+        """Runs of the batch jobs started by someone else since the last minute: the model runs each from now."""
+        for view in self.model.jobs:
+            argument = self.catalog.glue_job(view.name).partition_argument
+            for found in self._glue_runs(view.name):
+                if found.job_run_id in self._seen:
+                    continue
+                self._seen.add(found.job_run_id)
+                partition = (found.arguments or {}).get(argument)
+                if partition:  # a run without its partition argument reads nothing the model knows
+                    self.rerun(view.name, partition, found.job_run_id)
+                    self.adopted.append((self.model.minute, view.name, partition, found.job_run_id))
+
     def step(self) -> None:
         now = clock.now()
+        self._adopt()
         for stream in self.lake.model.streams.values():
             job = self.catalog.glue_job(stream.job)
             # Landed over the minute that just passed: into the hour that minute belonged to.
@@ -91,6 +114,7 @@ class BatchInSandbox:
         glue = self.sandbox.client("glue")
         self.run_ids[id(run)] = str(glue.start_job_run(JobName=job.name, Arguments={
             job.partition_argument: run.partition})["JobRunId"])
+        self._seen.add(self.run_ids[id(run)])
 
     def rerun(self, job_name: str, partition: str, run_id: str) -> BatchRun:
         """A run someone else started (the data quality playbook's re-run): the model runs it from now."""

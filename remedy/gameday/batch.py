@@ -7,16 +7,21 @@ causes there.
   threshold. A person following the runbook ("Redshift Performance Issues": check the queue, review WLM, analyze
   tables) runs the runbook's ANALYZE of the catalog tables.
 - `FailedQuality`: the partitions of a batch job whose latest load failed its quality check (bad data in its
-  table), against the alarm that routes to the data quality playbook: the landing-freshness alarm of the prefix
-  the job reads, the only signal the service has for data quality (functions/playbooks/data_quality.py). That
-  alarm measures the landing age, not the check: `alarm_measures_it` is False and the floor is not drawn.
+  table), against the quality-check-failures alarm of the prefix the job reads (the freshness probe counts the
+  failed staging quality flags, functions/probes/quality.py; the alarm routes to the data quality playbook, which
+  proposes the partition's re-run and waits for approval). Recovered when every partition the job loaded passes.
+  The re-run passes only over good data: whoever re-runs first has the producers replay the malformed records
+  (runbook: check source data), which the model does at once (`BatchModel.repair`). With the service, a person
+  approves `approval_minutes` (assumed) after the service's notification; without it, the page and a person
+  re-running `RESPONSE_MINUTES` (assumed) later.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
 
-from remedy.gameday.timeline import Fault, Mark, Point, Watch
+from remedy.gameday.timeline import Fault, Mark, Point, Watch, _actions, _describe
 from sandbox.lake_batch import BatchParams
 from sandbox.lake_batch_sandbox import BatchInSandbox
 
@@ -74,20 +79,30 @@ class RedshiftCpu(BatchWatch):
         return True
 
 
+# Assumed, not measured (docs/recovery.md, parameters): minutes from the service's notification of a proposed
+# re-run (the failed rule, the exact command, how to approve) to a person approving it.
+APPROVAL_MINUTES = 10
+APPROVER = "alice"  # on the dev catalog's approvers list (OnCall)
+
+
 class FailedQuality(BatchWatch):
     metric = "partitions failing their quality check"
-    alarm_measures_it = False
 
-    def __init__(self, job: str, params: BatchParams | None = None):
+    def __init__(self, job: str, params: BatchParams | None = None, approval_minutes: int = APPROVAL_MINUTES):
         super().__init__(params)
         self.job = job
+        self.approval_minutes = approval_minutes
+        self.told_at: int | None = None  # minute the service's AWAITING_APPROVAL notification arrived
+        self.approval: str | None = None  # its approval id (ap-...)
+        self.approved_at: int | None = None
+        self.reruns_before_approval: int | None = None  # runs of the job nobody's schedule started, until then
+        self.answer: dict[str, Any] = {}  # what `remedy incident approve` answered
+        self.audit: list[dict[str, Any]] = []  # the service's audit trail, as of the last minute (kept for the
+        # scenario: the account is reset before the timeline without the service)
 
     def alarm(self, run: _Run) -> str:
         prefix = run.d.catalog.glue_job(self.job).reads_prefix
-        return f"{run.d.catalog.prefix}/landing-freshness/s3:{prefix}"
-
-    def threshold(self, run: _Run) -> float:
-        return 0.0  # any partition loaded with failed checks is bad data in the table
+        return f"{run.d.catalog.prefix}/quality-check-failures/s3:{prefix}"
 
     def value(self, run: _Run) -> float:
         return float(len(self.batch.model.failing_partitions(self.job)))
@@ -98,8 +113,63 @@ class FailedQuality(BatchWatch):
     def recovery(self, run: _Run) -> str:
         return f"every partition {self.job} loaded passes its quality check"
 
+    def step(self, run: _Run, minute: int) -> None:
+        super().step(run, minute)
+        if run.service:
+            self._approve(run, minute)
+            self.audit = run.d.sandbox.audit()
+
+    def _replay(self, run: _Run, minute: int, who: str) -> list[str]:
+        """Runbook 'Data Quality Issues' 3, check source data: the producers replay the malformed records of the
+        failing partitions (their fix), so that a re-run reads good data."""
+        view = next(j for j in self.batch.model.jobs if j.name == self.job)
+        failing = self.batch.model.failing_partitions(self.job)
+        for partition in failing:
+            self.batch.model.repair(view.stream, partition)
+        text = f"{who} has the producers replay the malformed records of {', '.join(failing)} (check source data)"
+        run.timeline.marks.append(Mark(minute, "person", text))
+        run.d.say("inject", f"minute {minute}: {text}")
+        return failing
+
+    def _approve(self, run: _Run, minute: int) -> None:
+        from remedy.commands import incident
+        from sandbox.people import answering
+
+        d = run.d
+        if self.told_at is None:
+            told = [n for n in d.notifications() if "AWAITING_APPROVAL: data_quality on s3:" in n["subject"]]
+            found = re.search(r"remedy incident approve (ap-[0-9a-f]{10})", told[0]["message"]) if told else None
+            if found is None:
+                return
+            self.told_at, self.approval = minute, found.group(1)
+            run.timeline.marks.append(Mark(minute, "page", f"on call told by the service: {told[0]['subject']}"))
+            d.say("note", f"minute {minute}: the re-run waits for approval; {APPROVER} approves at minute "
+                          f"{minute + self.approval_minutes} (assumed)")
+        if self.approved_at is not None or minute < self.told_at + self.approval_minutes or not self.approval:
+            return
+        self.reruns_before_approval = len(self.batch.adopted)
+        self._replay(run, minute, APPROVER)
+        self.approved_at = minute
+        self.answer = incident.approve(d.sandbox.client, d.catalog, self.approval, reason="producers replayed "
+                                       "the malformed records", **answering(d.sandbox, APPROVER))
+        text = f"{APPROVER} approves {self.approval}: {self.answer.get('decision')}"
+        run.timeline.marks.append(Mark(minute, "person", text))
+        d.say("answer", f"minute {minute}: {text}")
+        found = _actions(d)  # the re-run the approval carried out, marked at its minute
+        run.timeline.marks += [Mark(minute, "action", _describe(r)) for r in found[run.actions_seen:]]
+        run.actions_seen = len(found)
+
     def person(self, run: _Run, minute: int) -> bool:
-        return True  # nothing pages for a failed check: no person is called (see the scenario)
+        """Runbook 'Data Quality Issues' by hand, after the page: check the staging flags (the failing
+        partitions), check source data (the producers replay it), re-run the batch job for each partition."""
+        job = run.d.catalog.glue_job(self.job)
+        for partition in self._replay(run, minute, "a person"):
+            run.d.sandbox.client("glue").start_job_run(JobName=job.name, Arguments={
+                job.partition_argument: partition, "--job-bookmark-option": "job-bookmark-disable"})
+            text = f"a person re-runs {job.name} for partition {partition} (runbook: re-run batch jobs)"
+            run.timeline.marks.append(Mark(minute, "person", text))
+            run.d.say("inject", f"minute {minute}: {text}")
+        return True
 
 
 def stale_statistics(watch: BatchWatch, table: str, hours: int, query_minutes: int) -> Fault:

@@ -1,5 +1,6 @@
-"""Runbook: Data Quality Issues — landing data went stale, then resumed; the batch partition loaded during the
-gap failed its quality flags: a re-run of that partition only, waiting for a person (approve mode)."""
+"""Runbook: Data Quality Issues — the batch partition loaded an hour ago failed its quality flags; the freshness
+probe counts them and the quality-check-failures alarm fires: a re-run of that partition only, waiting for a person
+(approve mode)."""
 
 from __future__ import annotations
 
@@ -45,15 +46,29 @@ def freshness_alarm(d: Drill, prefix: str, age_minutes: float) -> Invocation | N
     return ours[0] if ours else None
 
 
+def quality_alarm(d: Drill, prefix: str) -> Invocation | None:
+    """The freshness probe's scheduled run counts the failed staging quality flags of the partitions read from
+    `prefix`; the quality-check-failures alarm evaluates the count one period later and its state change goes
+    through EventBridge: the data_quality function's invocation."""
+    from functions.core.naming import alarm_name
+
+    alarm = alarm_name(d.catalog.prefix, "quality-check-failures", f"s3:{prefix}")
+    d.tick("probe-freshness")
+    d.advance(5)  # the alarm's period (one probe run per period)
+    deliveries = [dl for dl in d.fire() if dl.event["detail"]["alarmName"] == alarm]
+    ours = [i for dl in deliveries for i in dl.invocations if i.function == f"{d.catalog.prefix}-data-quality"]
+    return ours[0] if ours else None
+
+
 def failed_quality_flags(d: Drill) -> tuple[str, str, dict[str, Any]]:
-    """The last hour's partition loaded, its quality flags failed, then no landing data for 75 minutes: the
-    freshness alarm fires and the playbook plans that partition's re-run. The partition, the run that loaded it
-    and the playbook's outcome."""
+    """The last hour's partition loaded and its quality flags failed: the freshness probe counts them, the
+    quality-check alarm fires and the playbook plans that partition's re-run. The partition, the run that loaded
+    it and the playbook's outcome."""
     partition = (d.now - timedelta(hours=1)).strftime(d.catalog.s3.landing_partition_format)
     loaded = d.start_run(BATCH, {"--partition": partition})
     d.set_run_state(BATCH, loaded, "SUCCEEDED")
     d.write_quality_flags(BATCH, partition, passed=False, failed_rules=["row_count >= 1000 (got 212)"])
-    invocation = freshness_alarm(d, PREFIX, 75)
+    invocation = quality_alarm(d, PREFIX)
     return partition, loaded, invocation.result if invocation and isinstance(invocation.result, dict) else {}
 
 

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from remedy.gameday.batch import BatchWatch, FailedQuality, RedshiftCpu, corrupted_partition, stale_statistics
+from remedy.gameday.batch import (
+    APPROVAL_MINUTES,
+    APPROVER,
+    BatchWatch,
+    FailedQuality,
+    RedshiftCpu,
+    corrupted_partition,
+    stale_statistics,
+)
 from remedy.gameday.drill import Drill
 from remedy.gameday.registry import scenario
 from remedy.gameday.timeline import RESPONSE_MINUTES, Fault, Timeline, run_timeline
@@ -93,27 +101,56 @@ def lake_stale_stats(d: Drill) -> None:
 
 
 @scenario("lake-corrupted-partition", "Lake model: the orders stream lands malformed records for 3 min; sales-batch "
-                                      "loads that partition and its quality check fails (with and without the "
-                                      "service)", QUALITY)
+                                      "loads that partition and its quality check fails; the quality-check alarm, the "
+                                      "re-run waiting for approval, approved, the partition passes (with and without "
+                                      "the service)", QUALITY)
 def lake_corrupted_partition(d: Drill) -> None:
+    watches: list[FailedQuality] = []
+
     def make() -> tuple[BatchWatch, Fault]:
         watch = FailedQuality(BATCH)
+        watches.append(watch)
         return watch, corrupted_partition(watch, STREAM, share=0.3, minutes=3)
 
     # Timeline minute 0 at :55: the fault at :57 in this hour's partition, which sales-batch loads at :15 of the
-    # next hour (minute 20) and judges when its load ends (minute 25); then 10 minutes to see nothing happen.
-    on, off = _both(d, "lake-corrupted-partition", 55, make, max_minutes=32)
+    # next hour (minute 20) and judges when its load ends (minute 25); then the alarm, the approval or the page and
+    # the person, the re-run's load (5 min) and the probe seeing its flags pass.
+    on, off = _both(d, "lake-corrupted-partition", 55, make, max_minutes=100, settle_minutes=SETTLE_MINUTES)
     f, g = on.figures, off.figures
+    served = watches[0]
     assert f is not None and g is not None
     failed = [p for p in on.points if (p.value or 0) > 0]
     d.expect("sales-batch loaded the corrupt partition and its quality check failed (staging flags FAILED)",
-             bool(failed), f"first failing at minute {failed[0].minute}" if failed else "no failed check")
-    d.expect("the landing data stayed fresh: the landing-freshness alarm, the data quality playbook's only signal, "
-             "never went to ALARM", all(p.alarm != "ALARM" for p in on.points + off.points))
-    d.say("note", "GAP: a failed quality check with landing data still arriving reaches no alarm and no playbook: "
-                  "the data quality playbook runs only on the landing-freshness alarm, which fires only when nothing "
-                  "landed for the whole window, and its re-run needs data to have landed within that window. "
-                  "Neither the service nor the page detects the corrupted partition.")
-    d.expect("neither the service nor a person acted: nothing detected it (measured, not wished)",
-             f.detect is None and g.detect is None and f.first_action is None and g.first_action is None,
-             f"service detect {f.detect}, off detect {g.detect}")
+             bool(failed) and any((p.value or 0) > 0 for p in off.points),
+             f"first failing at minute {failed[0].minute}" if failed else "no failed check")
+    d.expect(f"the quality-check-failures alarm went to ALARM within its floor + {SLACK_MINUTES} min (the probe "
+             f"reads the flags every 5 min)", f.detected_by == "alarm" and f.detect is not None
+             and f.floor_detect is not None and f.detect <= f.floor_detect + SLACK_MINUTES,
+             f"detect {f.detect}, floor {f.floor_detect}")
+    decisions = [r["payload"] for r in served.audit if r["kind"] == "decision"]
+    proposed = [(x["verdict"], x["action"]["name"], x["action"]["params"].get("partition")) for x in decisions]
+    partitions = sorted({p for *_, p in proposed})
+    d.expect("the data quality playbook proposed the re-run of that one partition and waited for approval; the "
+             "approval allowed it", [(v, a) for v, a, _ in proposed] == [("AWAITING_APPROVAL", "glue.rerun_partition"),
+                                                                       ("ALLOWED", "glue.rerun_partition")]
+             and len(partitions) == 1 and served.told_at is not None and served.reruns_before_approval == 0,
+             str(proposed))
+    reruns = [partition for _, job, partition, _ in served.batch.adopted if job == BATCH]
+    d.expect(f"{APPROVER} approved {APPROVAL_MINUTES} min after the service's notification (assumed); the re-run "
+             f"of that partition started then, once", served.told_at is not None and served.approved_at ==
+             served.told_at + APPROVAL_MINUTES and served.answer.get("decision") == "APPROVED"
+             and f.first_action == served.approved_at - on.fault_minute and reruns == partitions,
+             f"told at {served.told_at}, approved at {served.approved_at}, re-runs {reruns}")
+    verdicts = [r["payload"].get("status") for r in served.audit if r["kind"] == "verification"]
+    d.expect("recovered when the re-run's partition passed its quality check; the playbook verified it and the "
+             "alarm returned to OK", f.recover is not None and f.first_action is not None
+             and f.recover >= f.first_action and "VERIFIED" in verdicts
+             and any(m.kind == "alarm" and m.text.endswith("OK") for m in on.marks),
+             f"recover {f.recover}, verifications {verdicts}")
+    d.expect(f"without the service: the alarm pages, and a person re-runs the partition {RESPONSE_MINUTES} min "
+             f"later (assumed response)", g.detect is not None and g.first_action is not None
+             and g.first_action >= g.detect + RESPONSE_MINUTES and g.recover is not None,
+             f"page at {g.detect}, person at {g.first_action}, recover {g.recover}")
+    d.expect("the service recovers sooner than a person following the runbook",
+             f.recover is not None and g.recover is not None and f.recover < g.recover,
+             f"{f.recover} vs {g.recover}")
