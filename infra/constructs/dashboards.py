@@ -242,6 +242,9 @@ def s3_sections(catalog: Catalog, alarms: Mapping[str, cw.Alarm]) -> list[Sectio
     for prefix in catalog.s3.landing_prefixes:
         widgets: list[cw.IWidget] = [_alarm(f"Landing age (minutes): {prefix}",
                                             alarms[_name(catalog, "landing-freshness", f"s3:{prefix}")])]
+        quality = alarms.get(_name(catalog, "quality-check-failures", f"s3:{prefix}"))
+        if quality is not None:  # a batch job reads the prefix: its partitions' failed quality flags
+            widgets.append(_alarm(f"Partitions failing their quality check: {prefix}", quality))
         writer = writers.get(prefix)
         sections.append(Section(f"Landing {prefix}" + (f": written by {writer}" if writer else ""), widgets))
     return sections

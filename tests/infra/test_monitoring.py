@@ -283,6 +283,9 @@ def test_quality_check_alarm_per_landing_prefix_a_batch_job_reads_on_exactly_the
         assert found["Period"] == minutes * 60, "one probe run per period"
         assert found["TreatMissingData"] == "ignore"
         assert found["AlarmActions"], "it pages (with or without the playbook)"
+    boards = {d["DashboardName"]: text(d["DashboardBody"]) for d in props(synth.monitoring, "AWS::CloudWatch::Dashboard")}
+    assert {f"Partitions failing their quality check: {p}" in boards[f"{catalog.prefix}-s3"]
+            for p in catalog.s3.landing_prefixes if p in read} == {True}, "beside the prefix's landing age"
 
 
 # --- MSK broker health ------------------------------------------------------------------------------------
