@@ -35,6 +35,7 @@ bench-results/fault-matrix.json.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -250,20 +251,28 @@ def _waiting_for_approval(sandbox: Any, arn: str, incident_id: str, table: bool 
     from functions.procedures import approvals_table_name
     from functions.procedures.adapters import ApprovalTable
 
-    approvals = ApprovalTable(LazyClients({"dynamodb": sandbox.client("dynamodb")}),
-                              approvals_table_name(sandbox.catalog.prefix))
-    if table and not any(p["execution"] == arn for p in approvals.pending(incident_id)):
-        return False
+    # The run's newest events first: most looks find it busy, and that is the cheaper of the two reads.
     events = sandbox.client("stepfunctions").get_execution_history(executionArn=arn, reverseOrder=True,
                                                                     maxResults=5)["events"]
-    return any(e["type"] == "TaskSubmitted" for e in events)
+    if not any(e["type"] == "TaskSubmitted" for e in events):
+        return False
+    approvals = ApprovalTable(LazyClients({"dynamodb": sandbox.client("dynamodb")}),
+                              approvals_table_name(sandbox.catalog.prefix))
+    return not table or any(p["execution"] == arn for p in approvals.pending(incident_id))
 
 
 # -- the sandbox as the matrix uses it ----------------------------------------------------------------------
 
-def _calls_since(start: int, callers: frozenset[str] | None = None) -> list[tuple[str, str, str, int]]:
+def _calls_since(start: int, callers: frozenset[str] | None = None,
+                 thread: int | None = None) -> list[tuple[str, str, str, int]]:
+    """The calls made since `start` by `callers` (the functions' and state machines' keys), by `thread` only when
+    given: an invocation's own calls (and those of the functions it invokes synchronously) are made in its
+    thread; a function it queued (SNS -> Slack, Invoke with Event) runs on the asynchronous queue's worker
+    meanwhile, and replaying the invocation alone does not make those calls again."""
     callers = _callers() if callers is None else callers
-    return [c for c in aws.CALLS_BY[start:] if c[2] in callers]
+    calls = aws.CALLS_BY[start:]
+    threads = aws.CALLS_THREAD[start:start + len(calls)]
+    return [c for c, t in zip(calls, threads, strict=True) if c[2] in callers and (thread is None or t == thread)]
 
 
 def _unit(sandbox: Any, function: str) -> str:
@@ -336,16 +345,21 @@ def _scenarios(every: bool = False) -> list[Any]:
     return registry.select(representative())
 
 
-def enumerate_calls(sandbox: Any, baseline: Checkpoint, every_scenario: bool = False) -> list[Row]:
+PARTS = ("procedures", "invocations")  # what a shard of the matrix enumerates: the procedures' steps, or the
+# functions' invocations in the representative scenarios. The two share no row: split, they run side by side.
+
+
+def enumerate_calls(sandbox: Any, baseline: Checkpoint, every_scenario: bool = False,
+                    part: str | None = None) -> list[Row]:
     from remedy.gameday.drill import Drill
 
     rows: dict[tuple[str, str, str], Row] = {}
     # The procedures first: data-corruption changes the Redshift stand-in, the scenarios after it set it up
     # as their functions expect it (and their cases, rehearsed before the procedures', find it so).
-    for run in PROCEDURE_RUNS:
+    for run in PROCEDURE_RUNS if part in (None, "procedures") else ():
         for key, via in _procedure_calls(sandbox, baseline, run).items():
             rows[key] = Row(*key, via=sorted(via), replay=Replay("procedure", procedure=run.name))
-    for scenario in _scenarios(every_scenario):
+    for scenario in _scenarios(every_scenario) if part in (None, "invocations") else ():
         restore(sandbox, baseline)
         position = [0]
         original = sandbox.invoke_async
@@ -360,7 +374,7 @@ def enumerate_calls(sandbox: Any, baseline: Checkpoint, every_scenario: bool = F
                 replay.kind = "invocation" if replay.stand_in is not None else "scenario"
             start = len(aws.CALLS_BY)
             invocation = _original(spec, event)
-            for service, operation, _key, _status in _calls_since(start, _function_keys()):
+            for service, operation, _key, _status in _calls_since(start, _function_keys(), threading.get_ident()):
                 key = (_unit(sandbox, spec.name), service, operation)
                 if key not in rows:
                     rows[key] = Row(*key, via=[f"{_scenario} #{index + 1}"], replay=replay)
@@ -435,8 +449,8 @@ def _armed(row: Row, kind: str) -> Iterator[Any]:
         yield fault
 
 
-def _hits(start: int, row: Row, status: int) -> int:
-    return sum(1 for s, o, _k, answered in _calls_since(start) if (s, o) == (row.service, row.operation)
+def _hits(start: int, row: Row, status: int, thread: int | None = None) -> int:
+    return sum(1 for s, o, _k, answered in _calls_since(start, thread=thread) if (s, o) == (row.service, row.operation)
                and answered == status)
 
 
@@ -523,8 +537,8 @@ def _invoke_under_fault(sandbox: Any, baseline: Checkpoint, row: Row, kind: str)
 def _invocation_case(sandbox: Any, baseline: Checkpoint, row: Row, kind: str, case: Case) -> None:
     spec, invocation, start, actions = _invoke_under_fault(sandbox, baseline, row, kind)
     fault = fault_for(row.service, row.operation, kind)
-    calls = _calls_since(start, _function_keys())
-    case.hits = _hits(start, row, fault.status)
+    calls = _calls_since(start, _function_keys(), threading.get_ident())
+    case.hits = _hits(start, row, fault.status, threading.get_ident())
     if not case.hits:
         case.outcome, case.detail = "not reached", "the invocation did not make the call this time"
         return
@@ -625,9 +639,12 @@ class UnknownUnit(ValueError):
 
 
 def run_matrix(env: str = "dev", workdir: Path | None = None, on_case: Callable[[Case], None] | None = None,
-               units: set[str] | None = None, every_scenario: bool = False) -> Matrix:
+               units: set[str] | None = None, every_scenario: bool = False, part: str | None = None) -> Matrix:
     """Start a sandbox, enumerate the calls, rehearse every (call, fault) of `units` (all when None); the
-    matrix. UnknownUnit, before any fault is injected, when a unit makes no call."""
+    matrix. UnknownUnit, before any fault is injected, when a unit makes no call. `part` (one of PARTS)
+    enumerates and rehearses that part only: a shard another process can run beside the other."""
+    if part is not None and part not in PARTS:
+        raise ValueError(f"unknown part {part!r} (known: {', '.join(PARTS)})")
     from sandbox.core import Sandbox
 
     began = time.monotonic()
@@ -645,7 +662,7 @@ def run_matrix(env: str = "dev", workdir: Path | None = None, on_case: Callable[
         with accelerated(WAIT_FACTOR), prepared_once():
             _INBOX[0] = _open_inbox(sandbox)
             baseline = capture(sandbox)
-            rows = enumerate_calls(sandbox, baseline, every_scenario)
+            rows = enumerate_calls(sandbox, baseline, every_scenario, part)
             known = sorted({r.unit for r in rows})
             unknown = sorted(set(units or ()) - set(known))
             if unknown:

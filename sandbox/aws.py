@@ -35,6 +35,17 @@ CALLS: list[tuple[str, str]] = []
 # status), S3 and the Health/Support fills included. The fault matrix (remedy.faults) tells the functions'
 # calls from the sandbox's own by the access key.
 CALLS_BY: list[tuple[str, str, str, int]] = []
+# The thread that made each call of CALLS_BY (same index): this process's requests are answered in the calling
+# thread (sandbox.transport), so a recorder can tell an invocation's own calls from those a function queued for
+# later makes meanwhile on the asynchronous queue's worker (sandbox.lambda_async).
+CALLS_THREAD: list[int] = []
+_RECORD = threading.Lock()
+
+
+def _record(service: str, operation: str, caller: str, status: int) -> None:
+    with _RECORD:
+        CALLS_BY.append((service, operation, caller, status))
+        CALLS_THREAD.append(threading.get_ident())
 
 # Fault injection: (service, operation) -> (error code, message, HTTP status or None, callers or None): the
 # sandbox answers with that error, to every caller or only to requests signed with one of `callers`' access keys.
@@ -57,7 +68,7 @@ def _fill_fault_injection() -> None:
         # IAM first (sandbox.iam): a principal's call its role does not allow is denied before anything else.
         fault = _iam().check_moto(self, caller) or _fault_for(key, caller, self.headers.get("Content-Type", ""))
         answer = fault or original(self)
-        CALLS_BY.append((*key, caller, _status_of(answer)))
+        _record(*key, caller, _status_of(answer))
         return answer
 
     BaseResponse.call_action = call_action
@@ -116,7 +127,7 @@ def _fill_s3_fault_injection() -> None:
             caller = _access_key(request.headers.get("Authorization", ""))
             fault = _iam().check_s3(request, full_url, key[1], caller) or _fault_for(key, caller, "")
             answer = fault or original(self, request, full_url, headers)
-            CALLS_BY.append((*key, caller, _status_of(answer)))
+            _record(*key, caller, _status_of(answer))
             return answer
 
         return respond
@@ -148,14 +159,14 @@ def _fill_global_fault_injection() -> None:
                 return start_response(status, headers, *args)
 
             answer = original(self, environ, recording)
-            CALLS_BY.append((*key, caller, statuses[0] if statuses else 200))
+            _record(*key, caller, statuses[0] if statuses else 200)
             return answer
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length:
             environ["wsgi.input"].read(length)  # the request is answered, not left half read
         status, headers, body = fault
         headers.pop("status", None)
-        CALLS_BY.append((*key, caller, status))
+        _record(*key, caller, status)
         start_response(f"{status} Injected", list(headers.items()))
         return [body.encode() if isinstance(body, str) else body]
 
@@ -226,6 +237,16 @@ class EmulatedAccount:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
+        # This process's own requests are answered in-process by the same app (sandbox.transport says why);
+        # other processes reach the server above.
+        import boto3
+
+        from sandbox import transport
+
+        transport.install()
+        transport.serve(self.endpoint)
+        if boto3.DEFAULT_SESSION is not None:
+            transport.register(boto3.DEFAULT_SESSION)
         return self
 
     @property
@@ -269,5 +290,8 @@ class EmulatedAccount:
 
     def stop(self) -> None:
         if self._server is not None:
+            from sandbox import transport
+
+            transport.forget(self.endpoint)
             self._server.stop()
             self._server = None

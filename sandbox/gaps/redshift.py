@@ -131,6 +131,15 @@ def restore_touched_tables(catalog: Any) -> None:
         if table.qualified not in STATE.touched_tables:
             continue
         target = f"{_ident(table.schema_name)}.{_ident(table.name)}"
+        seeded = f"{_ident(SEED_SCHEMA)}.{_ident(table.name)}"
+        if not sandbox_rs.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND "
+                                  "table_name = %s", (table.schema_name, table.name)):
+            # A swap that a fault stopped half way (the table renamed away, its replacement not renamed in):
+            # the table comes back from its seeded copy, as the next scenario expects to find it.
+            from sandbox.redshift_wiring import grant_service_user
+
+            sandbox_rs.execute(f"CREATE TABLE {target} (LIKE {seeded} INCLUDING ALL)")
+            grant_service_user(sandbox_rs, catalog)  # the grants file's privileges on the new table too
         sandbox_rs.execute(f"DELETE FROM {target}")
         sandbox_rs.execute(f"INSERT INTO {target} SELECT * FROM {_ident(SEED_SCHEMA)}.{_ident(table.name)}")
         sandbox_rs.execute(f"ANALYZE {target}")
