@@ -9,6 +9,7 @@ lands; fixed, the figures do not depend on when the game day runs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from remedy.gameday.batch import (
@@ -24,6 +25,7 @@ from remedy.gameday.drill import Drill
 from remedy.gameday.registry import scenario
 from remedy.gameday.timeline import RESPONSE_MINUTES, Fault, Timeline, run_timeline
 from sandbox.catalog_variant import catalog_variant
+from sandbox.redshift_wiring import stats_off
 
 REDSHIFT = "Common Issues / Redshift Performance Issues (lake model)"
 QUALITY = "Common Issues / Data Quality Issues (lake model)"
@@ -41,9 +43,12 @@ def _at_minute_of_hour(d: Drill, minute: int) -> None:
 
 
 def _both(d: Drill, name: str, start_minute: int, make: Callable[[], tuple[BatchWatch, Fault]],
-          service_variant: dict[str, object] | None = None, **kwargs: object) -> tuple[Timeline, Timeline]:
+          service_variant: dict[str, object] | None = None, service_state: Callable[[BatchWatch], None] | None = None,
+          **kwargs: object) -> tuple[Timeline, Timeline]:
     """The fault with the service (in a catalog variant when `service_variant` says so), then on a fresh account
-    without it. Both timelines are kept on the drill for the report."""
+    without it. Both timelines are kept on the drill for the report, and the service's audit trail as
+    `d.service_audit`; `service_state(watch)` reads what else the scenario expects of the account after the service's
+    timeline, before the reset forgets it."""
     from remedy.gameday.scenarios.redshift import cluster
 
     cluster(d)
@@ -57,6 +62,9 @@ def _both(d: Drill, name: str, start_minute: int, make: Callable[[], tuple[Batch
             on = run_timeline(d, name, STREAM, fault, service=True, watch=watch, **kwargs)  # type: ignore[arg-type]
     else:
         on = run_timeline(d, name, STREAM, fault, service=True, watch=watch, **kwargs)  # type: ignore[arg-type]
+    d.service_audit = d.sandbox.audit()  # type: ignore[attr-defined]
+    if service_state is not None:
+        service_state(watch)
     d.sandbox.reset()
     off_drill = Drill(d.sandbox, on_step=d.on_step)
     cluster(off_drill)
@@ -78,19 +86,33 @@ def lake_stale_stats(d: Drill) -> None:
         watch = RedshiftCpu()
         return watch, stale_statistics(watch, TABLE, hours=6, query_minutes=240)
 
+    schema, table = TABLE.split(".", 1)
+    after: dict[str, float] = {}
+
+    def service_state(watch: BatchWatch) -> None:
+        after["stats_off"] = stats_off(watch.batch.standin, schema, table) or 0.0
+
     # Timeline minute 0 at :05: the fault at :07, sales-batch's hourly load at :15 (minute 10) adds to it.
     on, off = _both(d, "lake-stale-stats", 5, make, {"playbook": "redshift_performance", "mode": "auto"},
-                    max_minutes=90, settle_minutes=SETTLE_MINUTES)
+                    service_state, max_minutes=90, settle_minutes=SETTLE_MINUTES)
     f, g = on.figures, off.figures
     assert f is not None and g is not None
     d.expect("Redshift CPU crossed the threshold because of the stale statistics (the model's CPU, published as "
              "AWS/Redshift CPUUtilization)", f.floor["threshold_crossed"] is not None and (f.peak or 0) > on.threshold,
              f"peak {f.peak} %, crossed at {f.floor['threshold_crossed']}")
     d.expect(f"the redshift-cpu alarm went to ALARM within its floor + {SLACK_MINUTES} min",
-             f.detect is not None and f.floor_detect is not None and f.detect <= f.floor_detect + SLACK_MINUTES,
-             f"detect {f.detect}, floor {f.floor_detect}")
-    d.expect("the service ANALYZEd exactly the stale catalog table", f.steps != [] and all(
-        "redshift.analyze_tables" in s for s in f.steps), "; ".join(f.steps) or "no action")
+             f.detected_by == "alarm" and f.detect is not None and f.floor_detect is not None
+             and f.detect <= f.floor_detect + SLACK_MINUTES,
+             f"detected by {f.detected_by} at {f.detect}, floor {f.floor_detect}")
+    analyzed = [r["payload"].get("changed", {}).get("tables") for r in d.service_audit  # type: ignore[attr-defined]
+                if r["kind"] == "action"]
+    d.expect(f"the service ANALYZEd exactly the stale catalog table, once (the audit trail's action changed "
+             f"{TABLE} only)", analyzed == [[TABLE]] and f.steps != [] and all(
+                 "redshift.analyze_tables" in s for s in f.steps),
+             f"tables analyzed {analyzed}; " + ("; ".join(f.steps) or "no action"))
+    limit = d.catalog.thresholds.stats_off_percent
+    d.expect(f"after the service's ANALYZE, {TABLE}'s stats_off (svv_table_info) is under the catalog's {limit:g} %",
+             after.get("stats_off", limit) < limit, f"stats_off {after.get('stats_off')} %")
     d.expect("CPU fell under the threshold after the ANALYZE and stayed there", f.recover is not None
              and f.first_action is not None and f.recover <= f.first_action + 1, f"recover {f.recover}")
     d.expect(f"without the service, ANALYZE waits for the page + {RESPONSE_MINUTES} min (assumed response)",
@@ -112,10 +134,20 @@ def lake_corrupted_partition(d: Drill) -> None:
         watches.append(watch)
         return watch, corrupted_partition(watch, STREAM, share=0.3, minutes=3)
 
+    flags: dict[str, object] = {}
+
+    def service_state(watch: BatchWatch) -> None:
+        """The staging quality flags of each partition the service's timeline re-ran, as the re-run wrote them."""
+        s3 = d.sandbox.client("s3")
+        for partition in sorted({p for _, job, p, _ in watch.batch.adopted if job == BATCH}):
+            body = s3.get_object(Bucket=d.catalog.s3.name, Key=d.catalog.s3.quality_flags_key(BATCH, partition))
+            flags[partition] = json.loads(body["Body"].read()).get("passed")
+
     # Timeline minute 0 at :55: the fault at :57 in this hour's partition, which sales-batch loads at :15 of the
     # next hour (minute 20) and judges when its load ends (minute 25); then the alarm, the approval or the page and
     # the person, the re-run's load (5 min) and the probe seeing its flags pass.
-    on, off = _both(d, "lake-corrupted-partition", 55, make, max_minutes=100, settle_minutes=SETTLE_MINUTES)
+    on, off = _both(d, "lake-corrupted-partition", 55, make, service_state=service_state, max_minutes=100,
+                    settle_minutes=SETTLE_MINUTES)
     f, g = on.figures, off.figures
     served = watches[0]
     assert f is not None and g is not None
@@ -141,12 +173,14 @@ def lake_corrupted_partition(d: Drill) -> None:
              served.told_at + APPROVAL_MINUTES and served.answer.get("decision") == "APPROVED"
              and f.first_action == served.approved_at - on.fault_minute and reruns == partitions,
              f"told at {served.told_at}, approved at {served.approved_at}, re-runs {reruns}")
+    d.expect("the re-run wrote the partition's staging quality flags again, passed (over the replayed records)",
+             bool(partitions) and flags == {p: True for p in partitions}, f"flags passed: {flags}")
     verdicts = [r["payload"].get("status") for r in served.audit if r["kind"] == "verification"]
-    d.expect("recovered when the re-run's partition passed its quality check; the playbook verified it and the "
-             "alarm returned to OK", f.recover is not None and f.first_action is not None
-             and f.recover >= f.first_action and "VERIFIED" in verdicts
-             and any(m.kind == "alarm" and m.text.endswith("OK") for m in on.marks),
-             f"recover {f.recover}, verifications {verdicts}")
+    d.expect("recovered when the re-run's partition passed its quality check; the playbook verified it, once, and "
+             "the alarm returned to OK and stayed there", f.recover is not None and f.first_action is not None
+             and f.recover >= f.first_action and verdicts == ["VERIFIED"]
+             and any(m.kind == "alarm" and m.text.endswith("OK") for m in on.marks) and on.points[-1].alarm == "OK",
+             f"recover {f.recover}, verifications {verdicts}, alarm {on.points[-1].alarm} at the end")
     d.expect(f"without the service: the alarm pages, and a person re-runs the partition {RESPONSE_MINUTES} min "
              f"later (assumed response)", g.detect is not None and g.first_action is not None
              and g.first_action >= g.detect + RESPONSE_MINUTES and g.recover is not None,
