@@ -346,17 +346,19 @@ def _scenarios(every: bool = False) -> list[Any]:
 
 
 PARTS = ("procedures", "invocations")  # what a shard of the matrix enumerates: the procedures' steps, or the
-# functions' invocations in the representative scenarios. The two share no row: split, they run side by side.
+# functions' invocations in the representative scenarios. The two share no row: split, they run side by side
+# (and the procedures' part can be split again by procedure: `procedures=`).
 
 
 def enumerate_calls(sandbox: Any, baseline: Checkpoint, every_scenario: bool = False,
-                    part: str | None = None) -> list[Row]:
+                    part: str | None = None, procedures: tuple[str, ...] | None = None) -> list[Row]:
     from remedy.gameday.drill import Drill
 
     rows: dict[tuple[str, str, str], Row] = {}
     # The procedures first: data-corruption changes the Redshift stand-in, the scenarios after it set it up
     # as their functions expect it (and their cases, rehearsed before the procedures', find it so).
-    for run in PROCEDURE_RUNS if part in (None, "procedures") else ():
+    runs = [r for r in PROCEDURE_RUNS if procedures is None or r.name in procedures]
+    for run in runs if part in (None, "procedures") else ():
         for key, via in _procedure_calls(sandbox, baseline, run).items():
             rows[key] = Row(*key, via=sorted(via), replay=Replay("procedure", procedure=run.name))
     for scenario in _scenarios(every_scenario) if part in (None, "invocations") else ():
@@ -639,12 +641,17 @@ class UnknownUnit(ValueError):
 
 
 def run_matrix(env: str = "dev", workdir: Path | None = None, on_case: Callable[[Case], None] | None = None,
-               units: set[str] | None = None, every_scenario: bool = False, part: str | None = None) -> Matrix:
+               units: set[str] | None = None, every_scenario: bool = False, part: str | None = None,
+               procedures: tuple[str, ...] | None = None) -> Matrix:
     """Start a sandbox, enumerate the calls, rehearse every (call, fault) of `units` (all when None); the
     matrix. UnknownUnit, before any fault is injected, when a unit makes no call. `part` (one of PARTS)
     enumerates and rehearses that part only: a shard another process can run beside the other."""
     if part is not None and part not in PARTS:
         raise ValueError(f"unknown part {part!r} (known: {', '.join(PARTS)})")
+    strangers = sorted(set(procedures or ()) - {run.name for run in PROCEDURE_RUNS})
+    if strangers:
+        known = ", ".join(r.name for r in PROCEDURE_RUNS)
+        raise ValueError(f"unknown procedure {strangers[0]!r} (known: {known})")
     from sandbox.core import Sandbox
 
     began = time.monotonic()
@@ -662,7 +669,7 @@ def run_matrix(env: str = "dev", workdir: Path | None = None, on_case: Callable[
         with accelerated(WAIT_FACTOR), prepared_once():
             _INBOX[0] = _open_inbox(sandbox)
             baseline = capture(sandbox)
-            rows = enumerate_calls(sandbox, baseline, every_scenario, part)
+            rows = enumerate_calls(sandbox, baseline, every_scenario, part, procedures)
             known = sorted({r.unit for r in rows})
             unknown = sorted(set(units or ()) - set(known))
             if unknown:

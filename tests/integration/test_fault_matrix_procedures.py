@@ -1,30 +1,40 @@
 """The fault matrix (remedy.faults), the procedures' part: every AWS call of every procedure step (the state
 machine's aws-sdk tasks and its Lambda steps), each procedure driven once to its end (approved), answered with
 throttling, access denied, a server error and a missing resource. Each case must end through the procedure's
-failure path with its report, or succeed and be reported, or hold at an approval with one line said. The
-functions' part is tests/integration/test_fault_matrix.py; the two run side by side."""
+failure path with its report, or succeed and be reported, or hold at an approval with one line said.
+
+Three files run side by side (`--dist loadfile`): the functions' part (test_fault_matrix.py), the incident
+procedures here, the scaling procedures and the outage in test_fault_matrix_scaling.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from remedy.faults import Matrix, run_matrix, table
-from tests.integration.fault_matrix_checks import assert_every_case_was_reached, assert_every_fault_ends_in_a_record
+from remedy.faults import PROCEDURE_RUNS, Matrix, run_matrix, table
+from tests.integration.fault_matrix_checks import (
+    INCIDENT_PROCEDURES,
+    SCALING_PROCEDURES,
+    assert_every_case_was_reached,
+    assert_every_fault_ends_in_a_record,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.drill]
 
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> Matrix:
-    result = run_matrix("dev", workdir=tmp_path_factory.mktemp("sandbox"), part="procedures")
+    result = run_matrix("dev", workdir=tmp_path_factory.mktemp("sandbox"), part="procedures",
+                        procedures=INCIDENT_PROCEDURES)
     print(f"\n{table(result)}")
     return result
 
 
-def test_every_call_of_every_procedure_is_rehearsed(matrix: Matrix) -> None:
-    units = {row.unit for row in matrix.rows}
-    assert {f"procedure {p}" for p in ("scale-glue", "scale-msk", "scale-redshift", "security-incident",
-                                       "data-corruption", "service-outage")} == units
+def test_the_two_procedure_files_rehearse_every_procedure() -> None:
+    assert sorted(INCIDENT_PROCEDURES + SCALING_PROCEDURES) == sorted(run.name for run in PROCEDURE_RUNS)
+
+
+def test_every_call_of_every_incident_procedure_is_rehearsed(matrix: Matrix) -> None:
+    assert {row.unit for row in matrix.rows} == {f"procedure {p}" for p in INCIDENT_PROCEDURES}
     assert_every_case_was_reached(matrix)
 
 
