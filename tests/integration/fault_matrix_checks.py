@@ -6,7 +6,11 @@ test file each, so that pytest-xdist (`--dist loadfile`) runs them side by side 
 
 from __future__ import annotations
 
-from remedy.faults import FAULTS, Matrix
+from typing import Any
+
+import pytest
+
+from remedy.faults import FAULTS, Matrix, run_matrix, table
 
 # The procedures' part, split again by procedure into two files of about the same CPU time (measured 2026-12-02:
 # data-corruption ~95 s and security-incident ~55 s; the four others ~150 s together).
@@ -16,6 +20,13 @@ SCALING_PROCEDURES = ("scale-glue", "scale-msk", "scale-redshift", "service-outa
 # Cases that cannot survive without a change outside the code the matrix may fix: each with that change. The
 # test fails when one of them starts surviving, so that it leaves this list.
 KNOWN: dict[tuple[str, str], str] = {}
+
+
+def rehearse(tmp_path_factory: pytest.TempPathFactory, **part: Any) -> Matrix:
+    """One part of the matrix on a sandbox of its own; its table printed (`pytest -s` shows it)."""
+    result = run_matrix("dev", workdir=tmp_path_factory.mktemp("sandbox"), **part)
+    print(f"\n{table(result)}")
+    return result
 
 
 def assert_every_case_was_reached(matrix: Matrix) -> None:

@@ -11,17 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from remedy.faults import Matrix, UnknownUnit, run_matrix, table
-from tests.integration.fault_matrix_checks import assert_every_case_was_reached, assert_every_fault_ends_in_a_record
+from remedy.faults import Matrix, UnknownUnit, run_matrix
+from tests.integration.fault_matrix_checks import (
+    assert_every_case_was_reached,
+    assert_every_fault_ends_in_a_record,
+    rehearse,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.drill]
 
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> Matrix:
-    result = run_matrix("dev", workdir=tmp_path_factory.mktemp("sandbox"), part="invocations")
-    print(f"\n{table(result)}")
-    return result
+    return rehearse(tmp_path_factory, part="invocations")
 
 
 def test_every_call_of_every_playbook_is_rehearsed(matrix: Matrix) -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from remedy.faults import PROCEDURE_RUNS, Matrix, run_matrix, table
+from remedy.faults import PROCEDURE_RUNS, Matrix
 from tests.integration.fault_matrix_checks import (
     INCIDENT_PROCEDURES,
     SCALING_PROCEDURES,
     assert_every_case_was_reached,
     assert_every_fault_ends_in_a_record,
+    rehearse,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.drill]
@@ -23,10 +24,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.drill]
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> Matrix:
-    result = run_matrix("dev", workdir=tmp_path_factory.mktemp("sandbox"), part="procedures",
-                        procedures=INCIDENT_PROCEDURES)
-    print(f"\n{table(result)}")
-    return result
+    return rehearse(tmp_path_factory, part="procedures", procedures=INCIDENT_PROCEDURES)
 
 
 def test_the_two_procedure_files_rehearse_every_procedure() -> None:

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from remedy.faults import Matrix, run_matrix, table
+from remedy.faults import Matrix, run_matrix
 from tests.integration.fault_matrix_checks import (
     SCALING_PROCEDURES,
     assert_every_case_was_reached,
     assert_every_fault_ends_in_a_record,
+    rehearse,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.drill]
@@ -19,10 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.drill]
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> Matrix:
-    result = run_matrix("dev", workdir=tmp_path_factory.mktemp("sandbox"), part="procedures",
-                        procedures=SCALING_PROCEDURES)
-    print(f"\n{table(result)}")
-    return result
+    return rehearse(tmp_path_factory, part="procedures", procedures=SCALING_PROCEDURES)
 
 
 def test_every_call_of_every_scaling_procedure_and_the_outage_is_rehearsed(matrix: Matrix) -> None:

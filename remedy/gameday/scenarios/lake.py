@@ -44,6 +44,12 @@ def _both(d: Drill, name: str, fault: Fault, watch_factory: Callable[[], Watch] 
     off_drill = Drill(d.sandbox, on_step=d.on_step)
     off = run_timeline(off_drill, name, JOB, fault, service=False,  # type: ignore[arg-type]
                        watch=watch_factory() if watch_factory else None, **kwargs)
+    return keep_both(d, off_drill, on, off)
+
+
+def keep_both(d: Drill, off_drill: Drill, on: Timeline, off: Timeline) -> tuple[Timeline, Timeline]:
+    """The run without the service was a drill of its own (a fresh account): its steps and both timelines go on
+    the scenario's drill, for the report."""
     d.steps.extend(off_drill.steps)
     timelines = getattr(d, "timelines", [])
     timelines.extend([on, off])

@@ -23,6 +23,7 @@ from remedy.gameday.batch import (
 )
 from remedy.gameday.drill import Drill
 from remedy.gameday.registry import scenario
+from remedy.gameday.scenarios.lake import keep_both
 from remedy.gameday.timeline import RESPONSE_MINUTES, Fault, Timeline, run_timeline
 from sandbox.catalog_variant import catalog_variant
 from sandbox.redshift_wiring import stats_off
@@ -71,11 +72,7 @@ def _both(d: Drill, name: str, start_minute: int, make: Callable[[], tuple[Batch
     _at_minute_of_hour(off_drill, start_minute)
     watch, fault = make()
     off = run_timeline(off_drill, name, STREAM, fault, service=False, watch=watch, **kwargs)  # type: ignore[arg-type]
-    d.steps.extend(off_drill.steps)
-    timelines = getattr(d, "timelines", [])
-    timelines.extend([on, off])
-    d.timelines = timelines  # type: ignore[attr-defined]
-    return on, off
+    return keep_both(d, off_drill, on, off)
 
 
 @scenario("lake-stale-stats", "Lake model: hourly loads leave analytics.fact_sales' statistics stale and a heavy "
