@@ -60,13 +60,43 @@ def _alarm_series(cloudwatch: Any, p: dict[str, Any], start: datetime, end: date
     """The series the alarm compares with its threshold: the metric's, or the metric math expression's
     that returns data. The metrics come from the emulated CloudWatch (GetMetricData); the expressions are
     computed here, because moto's GetMetricData only echoes a query whose expression is another's id."""
+    return _many_series(cloudwatch, [p], start, end)[0]
+
+
+# GetMetricData takes at most 500 queries a call (CloudWatch API reference, GetMetricData: MetricDataQueries).
+MAX_QUERIES = 500
+
+
+def _many_series(cloudwatch: Any, alarms: list[dict[str, Any]], start: datetime, end: datetime,
+                 starts: list[datetime] | None = None) -> list[Series]:
+    """`_alarm_series` of alarms whose windows end at `end`, their metrics read in as few GetMetricData calls as
+    the API allows: each query's answer depends on the window and the query alone, so one call answers what one
+    call per alarm did (each query renamed, its alarm's ids kept for its metric math). `starts`: where each
+    alarm's own window starts, when later than `start` (its metrics' earlier datapoints are left out)."""
+    stats: list[dict[str, Any]] = []
+    names: dict[str, tuple[int, str]] = {}  # id sent -> the alarm and its own id (ids are unique in a request)
+    for index, p in enumerate(alarms):
+        for query in _queries(p):
+            if "MetricStat" in query:
+                sent = query["Id"] if query["Id"] not in names else next(
+                    i for i in (f"q{n}" for n in range(len(names) + 1)) if i not in names)
+                stats.append({**query, "Id": sent, "ReturnData": True})
+                names[sent] = (index, query["Id"])
+    values: list[dict[str, Series]] = [{} for _ in alarms]
+    for first in range(0, len(stats), MAX_QUERIES) if stats else ():
+        response = cloudwatch.get_metric_data(MetricDataQueries=stats[first:first + MAX_QUERIES], StartTime=start,
+                                              EndTime=end, ScanBy="TimestampAscending")
+        for r in response["MetricDataResults"]:
+            index, own = names[r["Id"]]
+            since = starts[index] if starts else start
+            values[index][own] = {ts: v for ts, v in zip((ts.astimezone(UTC) for ts in r["Timestamps"]), r["Values"],
+                                                         strict=True) if ts >= since}
+    return [_returned(p, found) for p, found in zip(alarms, values, strict=True)]
+
+
+def _returned(p: dict[str, Any], values: dict[str, Series]) -> Series:
+    """The alarm's expressions computed over its metrics' series; the series of the query that returns data."""
     queries = _queries(p)
-    stats = [q for q in queries if "MetricStat" in q]
-    response = cloudwatch.get_metric_data(MetricDataQueries=[{**q, "ReturnData": True} for q in stats],
-                                          StartTime=start, EndTime=end, ScanBy="TimestampAscending")
-    values: dict[str, Series] = {
-        r["Id"]: dict(zip((ts.astimezone(UTC) for ts in r["Timestamps"]), r["Values"], strict=True))
-        for r in response["MetricDataResults"]}
     for query in queries:
         if "Expression" in query:
             values[query["Id"]] = metric_math(query["Expression"], values)
@@ -166,17 +196,51 @@ def _period(p: dict[str, Any]) -> int:
     return min(int(m["MetricStat"]["Period"]) for m in p["Metrics"] if "MetricStat" in m)
 
 
+def _window(p: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
+    """The alarm's evaluation window at `now`: its last `EvaluationPeriods` whole periods."""
+    period = _period(p)
+    end = datetime.fromtimestamp((int(now.timestamp()) // period) * period, UTC)
+    return end - timedelta(seconds=period * int(p["EvaluationPeriods"])), end
+
+
 def evaluate(cloudwatch: Any, name: str, p: dict[str, Any], now: datetime | None = None,
              current: str | None = None) -> Evaluation:
     """Decide the alarm's state at `now` from the metric data, as CloudWatch does (M out of N). `current` is the
     alarm's state before, when the caller has read it already (one DescribeAlarms for every alarm)."""
     now = now or datetime.now(UTC)
+    start, end = _window(p, now)
+    series = _alarm_series(cloudwatch, p, start, end)
+    if current is None:
+        current = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"]
+    return _decide(name, p, series, start, now, current)
+
+
+def evaluate_all(cloudwatch: Any, alarms: dict[str, dict[str, Any]], now: datetime,
+                 current: dict[str, str]) -> list[Evaluation]:
+    """`evaluate` of every alarm in `alarms` (name -> definition) at `now`, each from its state in `current`, in
+    `alarms`' order, their metrics read together: GetMetricData aggregates a query's datapoints by its period from
+    StartTime on, so alarms whose metrics all have the alarm's period P and whose windows end together (at a
+    multiple of P) read the longest of their windows in one call, each keeping its own last periods; the same
+    periods, the same values. An alarm whose metrics have other periods reads its own window."""
+    groups: dict[tuple[Any, ...], list[str]] = {}
+    windows = {name: _window(p, now) for name, p in alarms.items()}
+    for name, p in alarms.items():
+        period, (start, end) = _period(p), windows[name]
+        own = {int(q["MetricStat"]["Period"]) for q in _queries(p) if "MetricStat" in q} == {period}
+        groups.setdefault((period, end) if own else (start, end, name), []).append(name)
+    series: dict[str, Series] = {}
+    for names in groups.values():
+        starts = [windows[n][0] for n in names]
+        series.update(zip(names, _many_series(cloudwatch, [alarms[n] for n in names], min(starts), windows[names[0]][1],
+                                              starts), strict=True))
+    return [_decide(name, p, series[name], windows[name][0], now, current[name]) for name, p in alarms.items()]
+
+
+def _decide(name: str, p: dict[str, Any], series: Series, start: datetime, now: datetime,
+            current: str) -> Evaluation:
     period = _period(p)
     periods = int(p["EvaluationPeriods"])
     needed = int(p.get("DatapointsToAlarm", periods))
-    end = datetime.fromtimestamp((int(now.timestamp()) // period) * period, UTC)
-    start = end - timedelta(seconds=period * periods)
-    series = _alarm_series(cloudwatch, p, start, end)
     slots = [start + timedelta(seconds=period * i) for i in range(periods)]
     datapoints = [series.get(slot) for slot in slots]
 
@@ -188,8 +252,6 @@ def evaluate(cloudwatch: Any, name: str, p: dict[str, Any], now: datetime | None
         breaching += sum(1 for v in datapoints if v is None)
     present = [v for v in datapoints if v is not None]
 
-    if current is None:
-        current = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"]
     if breaching >= needed:
         state = "ALARM"
     elif not present and treat in ("missing", "ignore"):

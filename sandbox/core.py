@@ -27,7 +27,7 @@ from sandbox.alarms import (
     Evaluation,
     alarm_notification,
     composite_event,
-    evaluate,
+    evaluate_all,
     evaluate_composite,
     record_transition,
     state_change_event,
@@ -281,19 +281,23 @@ class Sandbox:
         from sandbox import sqs_metrics
 
         sqs_metrics.publish(self, now)  # what SQS reports on its own (the unhandled-events queue's depth)
-        # Every metric alarm's state before this evaluation, in one paginated call (not one call per alarm).
+        # Every alarm's state before this evaluation, in one paginated call (not one call per alarm); `states`
+        # then follows the transitions recorded here, which nothing else changes meanwhile (no second read).
         before = {a["AlarmName"]: a for page in cloudwatch.get_paginator("describe_alarms").paginate(
-            AlarmTypes=["MetricAlarm"]) for a in page.get("MetricAlarms", [])}
-        for name, props in self.deployment.alarms.items():
-            evaluation = evaluate(cloudwatch, name, props, now, current=before[name]["StateValue"])
+            AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+            for a in page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])}
+        states = {name: str(a["StateValue"]) for name, a in before.items()}
+        alarms = self.deployment.alarms
+        for evaluation in evaluate_all(cloudwatch, alarms, now or datetime.now(UTC), states):
             if not evaluation.changed:
                 continue
+            name, props = evaluation.alarm_name, alarms[evaluation.alarm_name]
             record_transition(cloudwatch, evaluation, now)
+            states[name] = evaluation.state
             event = state_change_event(evaluation, props, self.catalog.account_id, self.catalog.region,
                                        before[name].get("StateReason", ""), now)
             changes.append((evaluation, event, props))
         for _ in range(len(self.deployment.composite_alarms) + 1):  # composites of composites settle
-            states = self._alarm_states()
             settled = True
             for name, props in self.deployment.composite_alarms.items():
                 evaluation = evaluate_composite(name, props, states)
@@ -306,7 +310,6 @@ class Sandbox:
                 changes.append((evaluation, event, props))
             if settled:
                 break
-        states = self._alarm_states()
         for evaluation, _event, props in changes:
             self._run_alarm_actions(evaluation, props, states, now)
         return [(evaluation, event) for evaluation, event, _props in changes]

@@ -72,6 +72,9 @@ class LakeInSandbox:
         self.roles: dict[str, str] = {}  # job -> its role, once a scenario set the role's policy
         self.run_started: dict[str, float] = {}  # run id -> model minute it was first seen alive
         self.failures: list[tuple[str, str, str]] = []  # (job, run id, error) the last step ended
+        # job -> (run id, the newest batch that run committed): a running Spark query keeps its batch id in
+        # memory and reads its checkpoint's logs when it starts (MicroBatchExecution), not before every batch.
+        self.batches: dict[str, tuple[str, int]] = {}
         self.observe_runs()
         for run_id in self.run_started:  # the runs alive before the model started have long finished starting
             self.run_started[run_id] = -self.params.startup_minutes
@@ -241,8 +244,11 @@ class LakeInSandbox:
         offsets = dict(enumerate(consumed))
         if job.lag_source == "checkpoint":
             s3 = self.sandbox.client("s3")
-            batch, _ = committed_checkpoint(s3, job)
+            run_id = next((str(r.job_run_id) for r in reversed(self._runs(job.name)) if r.status in ACTIVE), "")
+            known = self.batches.get(job.name)
+            batch = known[1] if known and run_id and known[0] == run_id else committed_checkpoint(s3, job)[0]
             write_batch(s3, job, batch + 1, offsets)
+            self.batches[job.name] = (run_id, batch + 1)
         elif job.consumer_group:
             BROKERS.groups.setdefault(job.consumer_group, {})[job.topic or ""] = offsets
 
