@@ -180,7 +180,9 @@ def test_a_procedure_approval_nobody_answers_is_reminded_at_half_its_window_then
 
     d = Drill(sandbox)
     d.notifications(), d.escalations()
-    window, ident, sweep = 8, "T-SWEEP-1", [f"{sandbox.catalog.prefix}-approval-sweep"]
+    # 20 s: the reminder must be swept before the heartbeat (wall clock) ends the wait, on a loaded machine too
+    # (8 s lapsed before the half-window sweep when two test workers and other runs shared two cores).
+    window, ident, sweep = 20, "T-SWEEP-1", [f"{sandbox.catalog.prefix}-approval-sweep"]
     start(sandbox, "scale-redshift", ident, nodes=3, approval_timeout_seconds=window)
     assert settle(sandbox, "scale-redshift", ident)["waiting"]
     table = ApprovalTable(Clients({"dynamodb": sandbox.client("dynamodb")}), approvals_table_name(d.catalog.prefix))
