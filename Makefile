@@ -58,17 +58,17 @@ unit: $(STAMP)
 test: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check functions infra sandbox remedy tests app.py
 	$(BIN)/mypy
-	$(BIN)/pytest -q -n 2 --dist loadfile --durations=15 tests
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=15 tests
 
 # The inner loop: everything but the drills marked `drill` (game day, fault matrix, storm, secrets scan).
 check: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check functions infra sandbox remedy tests app.py
 	$(BIN)/mypy
-	$(BIN)/pytest -q -n 2 --dist loadfile --durations=10 -m "not drill and not slow" tests
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=10 -m "not drill and not slow" tests
 
 # Measure which tests make check leaves to make test (tests/slow.txt; tests/slow_list.py says how).
 slow-list: $(STAMP) $(CHECKOV_STAMP)
-	$(BIN)/pytest -q -n 2 --dist loadfile --durations=0 -m "not drill" -p no:cacheprovider tests > .slow-list.log || \
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=0 -m "not drill" -p no:cacheprovider tests > .slow-list.log || \
 		{ tail -20 .slow-list.log; exit 1; }
 	$(BIN)/python -m tests.slow_list .slow-list.log > tests/slow.txt
 	@echo "tests/slow.txt: $$(grep -vc '^#' tests/slow.txt) tests in make test only"

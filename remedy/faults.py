@@ -228,6 +228,20 @@ def _drive(sandbox: Any, procedure: str, incident_id: str, options: dict[str, An
     return {"status": "RUNNING", "waiting": False, "error": "", "cause": f"still running after {timeout:.0f} s"}
 
 
+def _stop_if_running(sandbox: Any, arn: str, timeout: float = 5.0) -> None:
+    """A case's run that is still going (held at an approval, or moving on after an answer the matrix counted as
+    failed) is stopped before the next case restores the account: its thread would otherwise go on acting on the
+    restored account (a scale-up it made after the restore left the next case's cluster UPDATING)."""
+    if _execution_status(arn) != "RUNNING":
+        return
+    sandbox.client("stepfunctions").stop_execution(executionArn=arn, error="FaultMatrix.CaseOver",
+                                                   cause="the fault matrix case ended")
+    deadline = time.monotonic() + timeout
+    while _execution_status(arn) == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)  # the state it was in finishes its call; the program stops before the next state
+
+
 def _execution_status(arn: str) -> str:
     from moto.core.base_backend import BackendDict
     from moto.stepfunctions.models import StepFunctionBackend
@@ -251,14 +265,13 @@ def _waiting_for_approval(sandbox: Any, arn: str, incident_id: str, table: bool 
     from functions.procedures import approvals_table_name
     from functions.procedures.adapters import ApprovalTable
 
-    # The run's newest events first: most looks find it busy, and that is the cheaper of the two reads.
-    events = sandbox.client("stepfunctions").get_execution_history(executionArn=arn, reverseOrder=True,
-                                                                    maxResults=5)["events"]
-    if not any(e["type"] == "TaskSubmitted" for e in events):
-        return False
     approvals = ApprovalTable(LazyClients({"dynamodb": sandbox.client("dynamodb")}),
                               approvals_table_name(sandbox.catalog.prefix))
-    return not table or any(p["execution"] == arn for p in approvals.pending(incident_id))
+    if table and not any(p["execution"] == arn for p in approvals.pending(incident_id)):
+        return False
+    events = sandbox.client("stepfunctions").get_execution_history(executionArn=arn, reverseOrder=True,
+                                                                    maxResults=5)["events"]
+    return any(e["type"] == "TaskSubmitted" for e in events)
 
 
 # -- the sandbox as the matrix uses it ----------------------------------------------------------------------
@@ -594,6 +607,7 @@ def _procedure_case(sandbox: Any, baseline: Checkpoint, row: Row, kind: str, cas
     start = len(aws.CALLS_BY)
     with _armed(row, kind):
         state = _drive(sandbox, run.name, incident_id, options)
+    _stop_if_running(sandbox, incident.execution_arn(sandbox.catalog, run.name, incident_id))
     case.hits = _hits(start, row, fault.status)
     inbox_messages = _messages(sandbox, inbox)  # the run's report, and what else it sent (the outage's page)
     told = [m for m in inbox_messages if f"{run.name} {incident_id}" in str(m.get("Subject", ""))]
