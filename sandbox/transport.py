@@ -12,19 +12,22 @@ mock uses it), registered for every botocore session created after this module i
 (botocore.handlers.BUILTIN_HANDLERS) and on the sessions the sandbox keeps. A request for any other endpoint (a
 real AWS one) gets None: botocore sends it as usual.
 
-What it changes: nothing of the request (signed headers, body, query) or of the answer (status, headers, body),
-except that a header whose name has an underscore reaches moto folded to a dash (moto's server keeps them for S3
-object metadata; nothing here writes such metadata).
+What it changes: nothing of the request (signed headers, body, query) or of the answer (status, headers, body;
+an exception moto raises is a 500, as the server answers it), except that a header whose name has an underscore
+reaches moto folded to a dash (moto's server keeps them for S3 object metadata; nothing here writes such
+metadata).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 from urllib.parse import urlsplit
 
 _APPS: dict[str, Any] = {}  # "http://127.0.0.1:<port>" -> moto's WSGI app for that sandbox
 _LOCK = threading.Lock()
+_log = logging.getLogger(__name__)
 
 
 def serve(endpoint: str) -> None:
@@ -64,13 +67,18 @@ def _answer(request: Any, **_kwargs: Any) -> Any:
         environ = builder.get_environ()
     finally:
         builder.close()
-    app_iter, status, response_headers = run_wsgi_app(app, environ)
     try:
-        data = b"".join(app_iter)
-    finally:
-        close = getattr(app_iter, "close", None)
-        if close is not None:
-            close()
+        app_iter, status, response_headers = run_wsgi_app(app, environ)
+        try:
+            data = b"".join(app_iter)
+        finally:
+            close = getattr(app_iter, "close", None)
+            if close is not None:
+                close()
+    except Exception:  # as the server does: moto's own error is a 500 to the caller, not a crash
+        _log.debug("moto raised answering %s %s", request.method, request.url, exc_info=True)
+        return AWSResponse(request.url, 500, {"Content-Type": "text/html; charset=utf-8"},
+                           MockRawResponse(b"<h1>Internal Server Error</h1>"))
     return AWSResponse(request.url, int(status.split(maxsplit=1)[0]), dict(response_headers.items()),
                        MockRawResponse(data))
 

@@ -57,3 +57,33 @@ def test_calls_are_counted_and_faults_end_with_the_context(account: EmulatedAcco
     # tests' jobs may be listed).
     assert isinstance(glue.list_jobs()["JobNames"], list)
     assert [c for c in CALLS[before:] if c[0] == "glue"] == [("glue", "ListJobs"), ("glue", "ListJobs")]
+
+
+def test_in_process_requests_are_answered_like_the_servers_including_an_error_of_motos_own(
+        account: EmulatedAccount, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sandbox.transport answers this process's requests without the socket: the same answers, and an exception
+    raised inside moto is a 500 to the caller (as the server answers it), not a crash of the caller."""
+    from moto.sns.responses import SNSResponse
+
+    from sandbox import transport
+
+    sns = client(account, "sns")
+    served = []
+    original = transport._answer
+
+    def counting(request: Any, **kwargs: Any) -> Any:
+        answer = original(request, **kwargs)
+        served.append(answer is not None)
+        return answer
+
+    sns.meta.events.unregister("before-send", original)
+    sns.meta.events.register("before-send", counting)
+    assert "Topics" in sns.list_topics() and served == [True]  # answered in-process
+
+    def broken(self: Any) -> Any:
+        raise RuntimeError("a bug of moto's")
+
+    monkeypatch.setattr(SNSResponse, "list_topics", broken)
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        sns.list_topics()
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500 and served == [True, True]
