@@ -83,7 +83,9 @@ def test_freshness_probe_publishes_each_landing_prefixs_age(sandbox: Sandbox) ->
     assert [p["prefix"] for p in result["prefixes"]] == sandbox.catalog.s3.landing_prefixes
     [orders] = landing_age(sandbox, ORDERS, now)
     [customers] = landing_age(sandbox, CUSTOMERS, now)
-    assert 89.5 <= orders <= 91 and customers < 2
+    # Customers' objects are as old as the sandbox's seeding (restored from its checkpoint): minutes on a busy
+    # machine, far from the 60-minute threshold either way.
+    assert 89.5 <= orders <= 91 and customers < 10
     # Exactly the alarm's dimensions: Powertools' `service` dimension would make a metric no alarm reads.
     metrics = sandbox.client("cloudwatch").list_metrics(Namespace="Remedy/DataLake")["Metrics"]
     assert {tuple(sorted(d["Name"] for d in m["Dimensions"])) for m in metrics} == {("Bucket", "Prefix")}
