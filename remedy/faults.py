@@ -229,7 +229,7 @@ def _drive(sandbox: Any, procedure: str, incident_id: str, options: dict[str, An
     return {"status": "RUNNING", "waiting": False, "error": "", "cause": f"still running after {timeout:.0f} s"}
 
 
-def _stop_if_running(sandbox: Any, arn: str, timeout: float = 5.0) -> None:
+def _stop_if_running(sandbox: Any, arn: str) -> None:
     """A case's run that is still going (held at an approval, or moving on after an answer the matrix counted as
     failed) is stopped before the next case restores the account: its thread would otherwise go on acting on the
     restored account (a scale-up it made after the restore left the next case's cluster UPDATING)."""
@@ -237,13 +237,11 @@ def _stop_if_running(sandbox: Any, arn: str, timeout: float = 5.0) -> None:
 
     if _execution_status(arn) != "RUNNING":
         return
-    # moto's stop answers 500 when the run's worker has no environment (just ended): nothing left to stop then.
+    # As in AWS, the run is ABORTED when the call returns (sandbox.gaps.stepfunctions); an error here leaves it
+    # to the restore, which stops what still runs.
     with contextlib.suppress(ClientError):
         sandbox.client("stepfunctions").stop_execution(executionArn=arn, error="FaultMatrix.CaseOver",
                                                        cause="the fault matrix case ended")
-    deadline = time.monotonic() + timeout
-    while _execution_status(arn) == "RUNNING" and time.monotonic() < deadline:
-        time.sleep(0.01)
     time.sleep(0.05)  # the state it was in finishes its call; the program stops before the next state
 
 

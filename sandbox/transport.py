@@ -13,15 +13,17 @@ mock uses it), registered for every botocore session created after this module i
 real AWS one) gets None: botocore sends it as usual.
 
 What it changes: nothing of the request (signed headers, body, query) or of the answer (status, headers, body;
-an exception moto raises is a 500, as the server answers it), except that a header whose name has an underscore
-reaches moto folded to a dash (moto's server keeps them for S3 object metadata; nothing here writes such
-metadata).
+an exception moto raises is a 500, as the server answers it, whose page here also names the exception), except
+that a header whose name has an underscore reaches moto folded to a dash (moto's server keeps them for S3 object
+metadata; nothing here writes such metadata).
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import threading
+import traceback
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -75,10 +77,15 @@ def _answer(request: Any, **_kwargs: Any) -> Any:
             close = getattr(app_iter, "close", None)
             if close is not None:
                 close()
-    except Exception:  # as the server does: moto's own error is a 500 to the caller, not a crash
-        _log.debug("moto raised answering %s %s", request.method, request.url, exc_info=True)
+    except Exception as error:  # as the server does: moto's own error is a 500 to the caller, not a crash
+        _log.warning("moto raised answering %s %s", request.method, request.url, exc_info=True)
+        # The body names the exception and where it was raised (the server's page says only "Internal Server
+        # Error"): a 500 seen in a test report can be told apart and traced without a rerun.
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        text = f"{type(error).__name__}: {error} ({where.filename.rsplit('site-packages/', 1)[-1]}:{where.lineno})"
+        page = f"<h1>Internal Server Error: {html.escape(text, quote=False)}</h1>"
         return AWSResponse(request.url, 500, {"Content-Type": "text/html; charset=utf-8"},
-                           MockRawResponse(b"<h1>Internal Server Error</h1>"))
+                           MockRawResponse(page.encode()))
     return AWSResponse(request.url, int(status.split(maxsplit=1)[0]), dict(response_headers.items()),
                        MockRawResponse(data))
 

@@ -1,6 +1,9 @@
 """Step Functions (the service's API and moto's ASL interpreter, where it answers unlike AWS).
 
 - SendTaskFailure: moto drops the cause; AWS hands it to the Catch as Cause.
+- StopExecution: moto drops the error and cause the caller gives and leaves the run RUNNING until its thread next
+  looks (a task waiting on a token looks at its heartbeat, an hour later); in AWS the run is ABORTED when the call
+  returns, at the stopDate it answers, with that error and cause, and ExecutionAborted is its history's last event.
 - aws-sdk integration errors are named like AWS's: <Service>.<Code>, PascalCase service, "Exception" appended
   when the code lacks it (also for unmodelled codes); an error without a request id (a fault the sandbox
   injects) does not break the cause moto writes from it.
@@ -24,6 +27,9 @@ OPERATIONS: dict[str, Fill] = {
     "stepfunctions:SendTaskFailure": Fill("behaviour", "the cause reaches the task's Catch",
                                           "https://docs.aws.amazon.com/step-functions/latest/apireference/"
                                           "API_SendTaskFailure.html"),
+    "stepfunctions:StopExecution": Fill("behaviour", "ABORTED when it returns, with the caller's error and cause",
+                                        "https://docs.aws.amazon.com/step-functions/latest/apireference/"
+                                        "API_StopExecution.html"),
 }
 # What the fills change in moto's interpreter, beside the operations (the AWS document each follows).
 INTERPRETER = {
@@ -85,7 +91,65 @@ def _fill_stepfunctions() -> None:
         return EmptyResult()
 
     responses.StepFunctionResponse.send_task_failure = send_task_failure
+    _fill_stop_execution()
     _fill_definite_paths()
+
+
+def _fill_stop_execution() -> None:
+    """A stopped run is ABORTED at once, with the caller's error and cause and its last event ExecutionAborted
+    (moto: RUNNING until its thread next looks, an hour later for a task waiting on a token, neither kept, and
+    the woken task then wrote TaskTimedOut and ExecutionFailed after it). The run's thread is woken to end; what
+    it would still record after the abort is dropped, as AWS records nothing after ExecutionAborted."""
+    from moto.stepfunctions import responses
+    from moto.stepfunctions.parser.api import ExecutionAbortedEventDetails, ExecutionStatus, HistoryEventType
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+    from moto.stepfunctions.parser.backend import execution as parser_execution
+
+    def stop_execution(self: Any) -> ActionResult:
+        from moto.core.utils import utcnow
+
+        arn, error, cause = self._get_param("executionArn"), self._get_param("error"), self._get_param("cause")
+        backend = self.stepfunction_backend
+        backend._validate_execution_arn(arn)
+        machine = backend._get_state_machine_for_execution(arn)
+        run = next((e for e in machine.executions if e.execution_arn == arn), None)
+        if run is None or not isinstance(run, parser_execution.Execution):
+            run = backend.stop_execution(arn)  # moto's own answer: ExecutionDoesNotExist, or its mock engine
+            return ActionResult({"stopDate": run.stop_date})
+        if run.exec_status == ExecutionStatus.RUNNING:
+            stop_date = utcnow()
+            run.exec_status, run.stop_date, run.error, run.cause = ExecutionStatus.ABORTED, stop_date, error, cause
+            env = run.exec_worker.env if run.exec_worker is not None else None
+            if env is not None:
+                env.set_stop(stop_date=stop_date, cause=cause, error=error)
+                details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
+                env.event_manager.add_event(
+                    context=env.event_history_context, event_type=HistoryEventType.ExecutionAborted,
+                    event_details=EventDetails(executionAbortedEventDetails=ExecutionAbortedEventDetails(**details)),
+                    update_source_event_id=False)
+                env.event_manager.closed = True
+                for endpoint in list(env.callback_pool_manager._pool.values()):
+                    endpoint.interrupt_all()  # a task waiting on a token wakes, sees the run stopped, ends
+        return ActionResult({"stopDate": run.stop_date})
+
+    responses.StepFunctionResponse.stop_execution = stop_execution
+    original_add_event = EventManager.add_event
+
+    def add_event(self: Any, *args: Any, **kwargs: Any) -> int:
+        if getattr(self, "closed", False):
+            return len(self._history_event_list)  # after ExecutionAborted, nothing more is recorded
+        return int(original_add_event(self, *args, **kwargs))
+
+    EventManager.add_event = add_event
+    original_reflect = parser_execution.BaseExecutionWorkerCommunication._reflect_execution_status
+
+    def reflect(self: Any) -> None:
+        if self.execution.exec_status == ExecutionStatus.ABORTED:
+            return  # stopped by StopExecution: its date, error and cause stand
+        original_reflect(self)
+
+    parser_execution.BaseExecutionWorkerCommunication._reflect_execution_status = reflect
 
 
 _INDEFINITE = re.compile(r"[*?:,]|\.\.")

@@ -341,23 +341,48 @@ def secretsmanager_rotate_secret(sandbox: Sandbox) -> tuple[Recorded, str, dict[
     return secrets, "RotateSecret", secrets.client.rotate_secret(SecretId=secret)
 
 
-def stepfunctions_send_task_failure(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+def _run_waiting_on_a_token(sandbox: Sandbox) -> tuple[Recorded, str, str]:
+    """A run whose only task waits on its token (sent to a queue): the recorded client, its arn, the token."""
     sqs, sfn = sandbox.client("sqs"), Recorded(sandbox, "stepfunctions")
     queue = sqs.create_queue(QueueName=f"shape-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     role = f"arn:aws:iam::{sandbox.catalog.account_id}:role/shape"
     machine = sfn.client.create_state_machine(name=f"shape-{uuid.uuid4().hex[:8]}", roleArn=role, definition=json.dumps({
         "StartAt": "Wait", "States": {"Wait": {
             "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": True,
-            "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}}}}}))
-    sfn.client.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")
+            "HeartbeatSeconds": 3600, "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}}}}}))
+    arn = sfn.client.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")["executionArn"]
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
         if messages:
-            token = json.loads(messages[0]["Body"])["token"]
-            return sfn, "SendTaskFailure", sfn.client.send_task_failure(taskToken=token, error="Shape",
-                                                                         cause="a cause")
+            return sfn, arn, json.loads(messages[0]["Body"])["token"]
     raise AssertionError("the execution never sent its task token")
+
+
+def stepfunctions_send_task_failure(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    sfn, _arn, token = _run_waiting_on_a_token(sandbox)
+    return sfn, "SendTaskFailure", sfn.client.send_task_failure(taskToken=token, error="Shape", cause="a cause")
+
+
+def stepfunctions_stop_execution(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    sfn, arn, _token = _run_waiting_on_a_token(sandbox)
+    return sfn, "StopExecution", sfn.client.stop_execution(executionArn=arn, error="Shape", cause="a cause")
+
+
+def test_a_stopped_run_is_aborted_when_the_call_returns_with_the_callers_error_and_cause(sandbox_env: Sandbox) -> None:
+    """AWS: the run is ABORTED at the stopDate StopExecution answers (moto left it RUNNING until the waiting
+    task's heartbeat, an hour here, and dropped the error and cause)."""
+    sfn, arn, _token = _run_waiting_on_a_token(sandbox_env)
+    stopped = sfn.client.stop_execution(executionArn=arn, error="Operator.Stop", cause="stopped by hand")
+    described = sfn.client.describe_execution(executionArn=arn)
+    assert (described["status"], described["error"], described["cause"]) == ("ABORTED", "Operator.Stop",
+                                                                              "stopped by hand")
+    assert described["stopDate"] == stopped["stopDate"]
+    time.sleep(0.2)  # the run's woken task ends meanwhile: nothing follows the abort, the status stands
+    events = sfn.client.get_execution_history(executionArn=arn)["events"]
+    assert events[-1]["type"] == "ExecutionAborted" and not any(e["type"] == "ExecutionFailed" for e in events)
+    assert events[-1]["executionAbortedEventDetails"] == {"error": "Operator.Stop", "cause": "stopped by hand"}
+    assert sfn.client.describe_execution(executionArn=arn)["status"] == "ABORTED"
 
 
 def kafka_list_topics(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
@@ -436,6 +461,7 @@ FILLED: dict[str, Exercise] = {
     "health:DescribeEvents": health_describe_events,
     "secretsmanager:RotateSecret": secretsmanager_rotate_secret,
     "stepfunctions:SendTaskFailure": stepfunctions_send_task_failure,
+    "stepfunctions:StopExecution": stepfunctions_stop_execution,
     "lambda:Invoke": lambda_invoke,
     "lambda:GetLayerVersionByArn": lambda_get_layer_version_by_arn,
     "lambda:GetAccountSettings": lambda_get_account_settings,
@@ -478,6 +504,9 @@ INSTALLED: dict[str, tuple[str, ...] | str] = {
     "CloudTrailResponse.lookup_events": ("cloudtrail:LookupEvents",),
     "SecretsManagerBackend.rotate_secret": ("secretsmanager:RotateSecret",),
     "StepFunctionResponse.send_task_failure": ("stepfunctions:SendTaskFailure",),
+    "StepFunctionResponse.stop_execution": ("stepfunctions:StopExecution",),
+    "EventManager.add_event": "records nothing in a run's history after its ExecutionAborted (StopExecution: "
+                              "test_a_stopped_run_is_aborted_when_the_call_returns_with_the_callers_error_and_cause)",
     "LambdaResponse.invoke": ("lambda:Invoke",),
     "LambdaResponse.get_layer_version_by_arn": ("lambda:GetLayerVersionByArn",),
     "LambdaResponse.get_account_settings": ("lambda:GetAccountSettings",),

@@ -60,9 +60,9 @@ def test_calls_are_counted_and_faults_end_with_the_context(account: EmulatedAcco
 
 
 def test_in_process_requests_are_answered_like_the_servers_including_an_error_of_motos_own(
-        account: EmulatedAccount, monkeypatch: pytest.MonkeyPatch) -> None:
+        account: EmulatedAccount, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     """sandbox.transport answers this process's requests without the socket: the same answers, and an exception
-    raised inside moto is a 500 to the caller (as the server answers it), not a crash of the caller."""
+    raised inside moto is a 500 to the caller (as the server answers it, naming the exception), not a crash."""
     from moto.sns.responses import SNSResponse
 
     from sandbox import transport
@@ -87,3 +87,14 @@ def test_in_process_requests_are_answered_like_the_servers_including_an_error_of
     with pytest.raises(botocore.exceptions.ClientError) as raised:
         sns.list_topics()
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500 and served == [True, True]
+    # the exception is logged with its traceback, and the page names it and where it was raised (a JSON-protocol
+    # client shows the page as the error's message): a 500 in a test report can be traced without a rerun
+    logged = [r for r in caplog.records if r.name == "sandbox.transport" and r.exc_info]
+    assert logged and logged[-1].exc_info[1] is not None and str(logged[-1].exc_info[1]) == "a bug of moto's"
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    monkeypatch.setattr(StepFunctionResponse, "list_state_machines", broken)
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        client(account, "stepfunctions").list_state_machines()
+    assert "Internal Server Error: RuntimeError: a bug of moto's (" in str(raised.value)
+    assert "test_sandbox_faults.py:" in str(raised.value)
