@@ -245,7 +245,10 @@ def _stop_if_running(sandbox: Any, arn: str) -> None:
     time.sleep(0.05)  # the state it was in finishes its call; the program stops before the next state
 
 
-def _execution_status(arn: str) -> str:
+def _execution(arn: str) -> Any:
+    """The emulated account's record of the run (moto's), read in this process: the matrix polls it every few
+    milliseconds, and an API call would cost a request and its serialization each time (a long history: 16 % of
+    the procedures' part when it was read through GetExecutionHistory)."""
     from moto.core.base_backend import BackendDict
     from moto.stepfunctions.models import StepFunctionBackend
 
@@ -256,8 +259,28 @@ def _execution_status(arn: str) -> str:
                     for machine in backend.state_machines:
                         for execution in machine.executions:
                             if execution.execution_arn == arn:
-                                return str(execution.status)
-    return "UNKNOWN"
+                                return execution
+    return None
+
+
+def _execution_status(arn: str) -> str:
+    execution = _execution(arn)
+    return "UNKNOWN" if execution is None else str(execution.status)
+
+
+def _history_types(arn: str, last: int | None = None) -> list[tuple[str, str]]:
+    """(event type, state entered or "") for the run's history events, the `last` ones only when given: what
+    GetExecutionHistory answers, read without a request (see _execution)."""
+    execution = _execution(arn)
+    env = execution.exec_worker.env if execution is not None and execution.exec_worker is not None else None
+    if env is None:
+        return []
+    manager = env.event_manager
+    with manager._mutex:
+        events = list(manager._history_event_list[-last:] if last else manager._history_event_list)
+    # moto's event types are (str, Enum): their value is the name GetExecutionHistory answers
+    return [(str(getattr(e["type"], "value", e["type"])), str(e.get("stateEnteredEventDetails", {}).get("name", "")))
+            for e in events]
 
 
 def _waiting_for_approval(sandbox: Any, arn: str, incident_id: str, table: bool = True) -> bool:
@@ -272,9 +295,7 @@ def _waiting_for_approval(sandbox: Any, arn: str, incident_id: str, table: bool 
                               approvals_table_name(sandbox.catalog.prefix))
     if table and not any(p["execution"] == arn for p in approvals.pending(incident_id)):
         return False
-    events = sandbox.client("stepfunctions").get_execution_history(executionArn=arn, reverseOrder=True,
-                                                                    maxResults=5)["events"]
-    return any(e["type"] == "TaskSubmitted" for e in events)
+    return any(kind == "TaskSubmitted" for kind, _state in _history_types(arn, last=5))
 
 
 # -- the sandbox as the matrix uses it ----------------------------------------------------------------------
@@ -616,8 +637,7 @@ def _procedure_case(sandbox: Any, baseline: Checkpoint, row: Row, kind: str, cas
     told = [m for m in inbox_messages if f"{run.name} {incident_id}" in str(m.get("Subject", ""))]
     ends = [m for m in told if "APPROVAL NEEDED" not in str(m.get("Subject", ""))]
     arn = incident.execution_arn(sandbox.catalog, run.name, incident_id)
-    events = sandbox.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
-    states = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    states = [state for _kind, state in _history_types(arn) if state]
     recorded = any(r["kind"] == "procedure_outcome" for r in sandbox.audit(incident_id))
     named = any(fault.code in str(m.get("Message", "")) for m in inbox_messages)
     changes = _changes(_calls_since(start))

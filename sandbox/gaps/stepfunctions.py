@@ -161,14 +161,13 @@ def _fill_definite_paths() -> None:
     import importlib
     import sys
 
-    from jsonpath_ng.ext import parse
     from moto.stepfunctions.parser.asl.utils import json_path
 
     original = json_path.extract_json
 
     def extract_json(path: str, data: Any) -> Any:
         if "[" in path and not _INDEFINITE.search(path):
-            matches = parse(path).find(data)
+            matches = json_path.parse(path).find(data)  # the interpreter's parse (sandbox.stepfunctions caches it)
             if len(matches) == 1:
                 return matches[0].value
         return original(path, data)
