@@ -18,7 +18,8 @@ and definite JSONPaths, are fills: sandbox/gaps/stepfunctions.py):
 - lambda_eval_utils._invoke_lambda_function: a Lambda task runs the deployed function's handler here (moto's
   Lambda needs Docker and knows none of the synthesized functions);
 - boto_client.boto_client_for (and the interpreter modules that imported it): a task's client signs with the
-  state machine role's key, so IAM (sandbox.iam) judges the machine's calls as AWS would;
+  state machine role's key, so IAM (sandbox.iam) judges the machine's calls as AWS would (and is reused while
+  its service, region, server and key are the same);
 - WaitFunction._wait_interval: a Wait state advances the sandbox's clock instead of sleeping;
 - StepFunctionsParserBackend._validate_definition: a definition is parsed once per process (same answer);
 - utils.json_path.parse: a JSONPath is parsed once per process (jsonpath_ng builds a parser each time: 6 % of a
@@ -195,21 +196,31 @@ def _sign_with_role() -> None:
     (state_credentials.role_arn: the machine's RoleArn, or the task's Credentials.RoleArn)."""
     import importlib
 
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
     from moto.stepfunctions.parser.asl.utils import boto_client
 
     from sandbox import iam
 
     original = boto_client.boto_client_for
+    # moto builds a client for every task it runs (~15 ms, a tenth of a procedure run's CPU); one built for the
+    # same service, region, server and credentials answers the same, so it is reused.
+    made: dict[tuple[Any, ...], Any] = {}
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        client = original(region=region, service=service, state_credentials=state_credentials)
         role_arn = getattr(state_credentials, "role_arn", None)
-        if role_arn:
+        creds = iam.credentials(iam.state_machine_key(str(role_arn))) if role_arn else None
+        key = (region, service, moto_server_port(), botocore_stubber.enabled,
+               tuple(sorted(creds.items())) if creds else None)
+        if key in made:
+            return made[key]
+        client = original(region=region, service=service, state_credentials=state_credentials)
+        if creds:
             from botocore.credentials import Credentials
 
-            creds = iam.credentials(iam.state_machine_key(str(role_arn)))
             client._request_signer._credentials = Credentials(  # the client's signer, not a global setting
                 creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], creds["AWS_SESSION_TOKEN"])
+        made[key] = client
         return client
 
     for name in _BOTO_CLIENT_USERS:
