@@ -67,6 +67,11 @@ def _batches(s3: Any, job: GlueJob, log: str) -> set[int]:
     return {int(o["Key"][len(prefix):]) for o in listed if o["Key"][len(prefix):].isdigit()}
 
 
+# Spark keeps the offset and commit logs of the last spark.sql.streaming.minBatchesToRetain batches (default 100)
+# and deletes older entries as batches commit: a checkpoint never holds more than about that many of each.
+MIN_BATCHES_TO_RETAIN = 100
+
+
 def write_batch(s3: Any, job: GlueJob, batch: int, offsets: dict[int, int], committed: bool = True) -> None:
     at_ms = int(time.time() * 1000)
     s3.put_object(Bucket=job.checkpoint_bucket, Key=f"{job.checkpoint_prefix}{OFFSETS_LOG}/{batch}",
@@ -74,6 +79,10 @@ def write_batch(s3: Any, job: GlueJob, batch: int, offsets: dict[int, int], comm
     if committed:
         s3.put_object(Bucket=job.checkpoint_bucket, Key=f"{job.checkpoint_prefix}{COMMITS_LOG}/{batch}",
                       Body=COMMIT_FILE.encode())
+        purged = batch - MIN_BATCHES_TO_RETAIN
+        if purged >= 0:  # each commit purges the entry that falls out of the window (one per batch)
+            s3.delete_objects(Bucket=job.checkpoint_bucket, Delete={"Quiet": True, "Objects": [
+                {"Key": f"{job.checkpoint_prefix}{log}/{purged}"} for log in (OFFSETS_LOG, COMMITS_LOG)]})
 
 
 def committed_checkpoint(s3: Any, job: GlueJob) -> tuple[int, dict[int, int]]:
