@@ -21,8 +21,11 @@ def test_a_fleet_storm_gets_one_decision_per_incident_and_holds_every_batch_behi
     result = run_storm(PIPELINES, folder=tmp_path, budget=None)
 
     assert result["errors"] == [] and result["denied"] == []  # no invocation failed, no call denied
-    # One decision per incident, whatever the duplicates and the order.
-    assert result["decisions_per_incident"] == {"1": 2 * PIPELINES}
+    # One decision per incident, whatever the duplicates and the order (the message says which were missing:
+    # once, in a full make test, only 20 of the 40 incidents were decided, not reproduced alone or under load).
+    seen = {k: result[k] for k in ("verdicts", "outcomes", "statuses", "not_routed", "incidents", "alarms_to_alarm", "glue_events")
+            if k in result}
+    assert result["decisions_per_incident"] == {"1": 2 * PIPELINES}, seen
     assert result["duplicates"] >= 2 * PIPELINES
     # Streams: restarted exactly once while the fleet budget lasts (10 an hour), the rest refused by it, none
     # restarted twice, as Glue's runs say.
