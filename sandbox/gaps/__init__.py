@@ -45,7 +45,7 @@ class Fill:
 # In the order they are installed. Health's fill answers in front of moto's routing (before the fault
 # injection that sandbox.aws puts in front of it); the others replace methods of moto's classes.
 SERVICES = ("glue", "events", "cloudwatch", "iam", "logs", "kafka", "redshift", "redshift_data", "cloudtrail",
-            "health", "secretsmanager", "stepfunctions", "awslambda", "sns")
+            "health", "secretsmanager", "stepfunctions", "awslambda", "sns", "dynamodb")
 
 _LOCK = threading.Lock()
 _INSTALLED = False

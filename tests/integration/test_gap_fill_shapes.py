@@ -341,6 +341,49 @@ def secretsmanager_rotate_secret(sandbox: Sandbox) -> tuple[Recorded, str, dict[
     return secrets, "RotateSecret", secrets.client.rotate_secret(SecretId=secret)
 
 
+def _breaker_table(sandbox: Sandbox) -> tuple[Recorded, str]:
+    from infra import names
+
+    return Recorded(sandbox, "dynamodb"), names.breaker_table(sandbox.catalog)
+
+
+def dynamodb_put_item(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    ddb, table = _breaker_table(sandbox)
+    return ddb, "PutItem", ddb.client.put_item(TableName=table, Item={"target": {"S": "shape:put"}},
+                                                ConditionExpression="attribute_not_exists(target)",
+                                                ReturnConsumedCapacity="TOTAL")
+
+
+def dynamodb_update_item(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    ddb, table = _breaker_table(sandbox)
+    return ddb, "UpdateItem", ddb.client.update_item(
+        TableName=table, Key={"target": {"S": "shape:update"}}, UpdateExpression="ADD version :one",
+        ConditionExpression="attribute_not_exists(version)", ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="ALL_NEW")
+
+
+def dynamodb_delete_item(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    ddb, table = _breaker_table(sandbox)
+    ddb.client.put_item(TableName=table, Item={"target": {"S": "shape:delete"}})
+    return ddb, "DeleteItem", ddb.client.delete_item(TableName=table, Key={"target": {"S": "shape:delete"}},
+                                                      ConditionExpression="attribute_exists(target)",
+                                                      ReturnValues="ALL_OLD")
+
+
+def dynamodb_get_item(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    ddb, table = _breaker_table(sandbox)
+    ddb.client.put_item(TableName=table, Item={"target": {"S": "shape:get"}})
+    return ddb, "GetItem", ddb.client.get_item(TableName=table, Key={"target": {"S": "shape:get"}},
+                                               ConsistentRead=True)
+
+
+def dynamodb_query(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
+    ddb, table = _breaker_table(sandbox)
+    ddb.client.put_item(TableName=table, Item={"target": {"S": "shape:query"}})
+    return ddb, "Query", ddb.client.query(TableName=table, KeyConditionExpression="target = :t",
+                                          ExpressionAttributeValues={":t": {"S": "shape:query"}})
+
+
 def _run_waiting_on_a_token(sandbox: Sandbox) -> tuple[Recorded, str, str]:
     """A run whose only task waits on its token (sent to a queue): the recorded client, its arn, the token."""
     sqs, sfn = sandbox.client("sqs"), Recorded(sandbox, "stepfunctions")
@@ -367,6 +410,64 @@ def stepfunctions_send_task_failure(sandbox: Sandbox) -> tuple[Recorded, str, di
 def stepfunctions_stop_execution(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
     sfn, arn, _token = _run_waiting_on_a_token(sandbox)
     return sfn, "StopExecution", sfn.client.stop_execution(executionArn=arn, error="Shape", cause="a cause")
+
+
+def test_of_two_updates_conditional_on_the_same_version_exactly_one_writes(sandbox_env: Sandbox,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Optimistic locking as AWS documents it: each writer checks the version it read; the item changes under
+    the second, whose condition then fails. The condition check is slowed so that, without the lock, both
+    requests would pass it before either writes (as in moto alone)."""
+    import threading
+
+    from botocore.exceptions import ClientError
+    from moto.dynamodb import models
+
+    parser = models.create_condition_expression_parser
+
+    def slow_parser(*args: Any, **kwargs: Any) -> Any:
+        built = parser(*args, **kwargs)
+        parse = built.parse
+
+        def parse_then_linger() -> Any:
+            condition = parse()
+            check = condition.expr
+
+            def slow_check(item: Any) -> Any:
+                passed = check(item)
+                time.sleep(0.3)  # the other request's whole check fits in here, unless it waits for this write
+                return passed
+
+            condition.expr = slow_check
+            return condition
+
+        built.parse = parse_then_linger
+        return built
+
+    monkeypatch.setattr(models, "create_condition_expression_parser", slow_parser)
+    ddb, table = _breaker_table(sandbox_env)
+    key = {"target": {"S": f"race:{uuid.uuid4().hex[:8]}"}}
+    outcomes: dict[str, str] = {}
+
+    def claim(who: str) -> None:
+        client = Recorded(sandbox_env, "dynamodb").client
+        try:
+            client.update_item(TableName=table, Key=key, UpdateExpression="SET version = :next, holder = :who",
+                               ConditionExpression="attribute_not_exists(version) OR version = :seen",
+                               ExpressionAttributeValues={":seen": {"N": "0"}, ":next": {"N": "1"},
+                                                          ":who": {"S": who}})
+            outcomes[who] = "written"
+        except ClientError as error:
+            outcomes[who] = error.response["Error"]["Code"]
+
+    threads = [threading.Thread(target=claim, args=(who,)) for who in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes.values()) == ["ConditionalCheckFailedException", "written"], outcomes
+    winner = next(who for who, outcome in outcomes.items() if outcome == "written")
+    item = ddb.client.get_item(TableName=table, Key=key)["Item"]
+    assert item["holder"] == {"S": winner} and item["version"] == {"N": "1"}
 
 
 def test_a_stopped_run_is_aborted_when_the_call_returns_with_the_callers_error_and_cause(sandbox_env: Sandbox) -> None:
@@ -465,6 +566,11 @@ FILLED: dict[str, Exercise] = {
     "lambda:Invoke": lambda_invoke,
     "lambda:GetLayerVersionByArn": lambda_get_layer_version_by_arn,
     "lambda:GetAccountSettings": lambda_get_account_settings,
+    "dynamodb:PutItem": dynamodb_put_item,
+    "dynamodb:UpdateItem": dynamodb_update_item,
+    "dynamodb:DeleteItem": dynamodb_delete_item,
+    "dynamodb:GetItem": dynamodb_get_item,
+    "dynamodb:Query": dynamodb_query,
 }
 # Rows of the tables whose only answer of the fill's own is an error (its success is moto's): not shape-checked.
 ERROR_ONLY = {"support:CreateCase": "SubscriptionRequiredException on the Basic plan (tests/integration/"
@@ -512,7 +618,13 @@ INSTALLED: dict[str, tuple[str, ...] | str] = {
     "LambdaResponse.get_account_settings": ("lambda:GetAccountSettings",),
     # Health and Support are answered in front of moto's routing; the success answer is Health's DescribeEvents.
     "DomainDispatcherApplication.__call__": ("health:DescribeEvents", "support:CreateCase"),
-    "Subscription.publish": ("sns:Publish",),  # delivery to the deployed functions' Lambda subscriptions
+    "Subscription.publish": ("sns:Publish",),
+    # One lock around each item operation (sandbox/gaps/dynamodb.py): the answers are moto's, checked here.
+    "DynamoDBBackend.put_item": ("dynamodb:PutItem",),
+    "DynamoDBBackend.update_item": ("dynamodb:UpdateItem",),
+    "DynamoDBBackend.delete_item": ("dynamodb:DeleteItem",),
+    "DynamoDBBackend.get_item": ("dynamodb:GetItem",),
+    "DynamoDBBackend.query": ("dynamodb:Query",),  # delivery to the deployed functions' Lambda subscriptions
     "LambdaResponse.get_function_url_config": ("lambda:GetFunctionUrlConfig",),
     "BaseResponse.call_action": "records calls, answers IAM denials and injected faults (error bodies: "
                                 "tests/integration/test_sandbox_faults.py)",
