@@ -21,6 +21,8 @@ and definite JSONPaths, are fills: sandbox/gaps/stepfunctions.py):
   state machine role's key, so IAM (sandbox.iam) judges the machine's calls as AWS would (and is reused while
   its service, region, server and key are the same);
 - WaitFunction._wait_interval: a Wait state advances the sandbox's clock instead of sleeping;
+- HeartbeatEndpoint (__init__, notify, clear_and_wait): a task's HeartbeatSeconds (the approval window) count
+  on the sandbox's clock (moto waits them on the wall clock): an unanswered approval lapses when time is advanced;
 - StepFunctionsParserBackend._validate_definition: a definition is parsed once per process (same answer);
 - utils.json_path.parse: a JSONPath is parsed once per process (jsonpath_ng builds a parser each time: 6 % of a
   procedure run's CPU; a parsed path is only read by find);
@@ -136,6 +138,7 @@ def enable(sandbox: Any) -> None:
             lambda_eval_utils._invoke_lambda_function = _invoke
             _sign_with_role()
             _wait_on_the_sandbox_clock()
+            _heartbeats_on_the_sandbox_clock()
         if _active.active() is not sandbox:  # another sandbox (another test module): nothing of the last carries over
             gaps.reset()
             INVOCATIONS.clear()
@@ -157,6 +160,47 @@ def _wait_on_the_sandbox_clock() -> None:
             clock.advance(wait_seconds)
 
     wait_function.WaitFunction._wait_interval = wait_interval
+
+
+HEARTBEAT_LOOK_SECONDS = 0.2  # how often (wall clock) a waiting task looks whether the sandbox's clock passed
+
+
+def _heartbeats_on_the_sandbox_clock() -> None:
+    """A `.waitForTaskToken` task's HeartbeatSeconds are counted on the sandbox's clock from when the task
+    started or last heard a heartbeat (SendTaskHeartbeat): the task times out (States.HeartbeatTimeout) once
+    that much sandbox time passed in silence. The clock is the wall clock plus the time scenarios let pass, so
+    untouched it lapses when moto's would; advanced, it lapses at once. The count restarts at the moment the
+    heartbeat arrives, not when the waiting thread next runs (a test that advances the clock right after a
+    heartbeat would otherwise outrun it). An answer (SendTaskSuccess/Failure, StopExecution) wakes it too."""
+    from datetime import timedelta
+
+    from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatEndpoint
+
+    from sandbox import clock
+
+    original_init, original_notify = HeartbeatEndpoint.__init__, HeartbeatEndpoint.notify
+
+    def __init__(self: Any, heartbeat_seconds: int) -> None:
+        original_init(self, heartbeat_seconds)
+        self.heard_at = clock.now()  # the task sets its heartbeat up as it starts
+
+    def notify(self: Any) -> None:
+        self.heard_at = clock.now()
+        original_notify(self)
+
+    def clear_and_wait(self: Any) -> bool:
+        with self._mutex:
+            if self._next_heartbeat_event.is_set():
+                self._next_heartbeat_event.clear()
+                return True
+        while (left := (self.heard_at + timedelta(seconds=self._heartbeat_seconds) - clock.now()).total_seconds()) > 0:
+            if self._next_heartbeat_event.wait(timeout=min(left, HEARTBEAT_LOOK_SECONDS)):
+                return True
+        return False
+
+    HeartbeatEndpoint.__init__ = __init__
+    HeartbeatEndpoint.notify = notify
+    HeartbeatEndpoint.clear_and_wait = clear_and_wait
 
 
 def after_reset(sandbox: Any) -> None:

@@ -169,20 +169,20 @@ def test_unknown_ids_and_bad_durations_are_one_line_refusals(sandbox: Sandbox) -
 def test_a_procedure_approval_nobody_answers_is_reminded_at_half_its_window_then_lapse_pages_escalation(
         sandbox: Sandbox) -> None:
     """The approval step's sweep schedule reminds once at half the window; the heartbeat ends the run and its
-    report (APPROVAL_TIMED_OUT) reaches on call and the escalation topic. The window is in real seconds: the
-    state machine's heartbeat runs on the wall clock; the sweep judges by its schedule's time."""
+    report (APPROVAL_TIMED_OUT) reaches on call and the escalation topic. The sweep judges by its schedule's
+    time; the state machine's heartbeat by the sandbox's clock, which the test moves past the window."""
     from datetime import datetime, timedelta
 
     from functions.core.adapters.clients import Clients
     from functions.procedures import approvals_table_name
     from functions.procedures.adapters import ApprovalTable
     from remedy.gameday.scenarios.procedures import settle, start
+    from sandbox import clock
 
     d = Drill(sandbox)
     d.notifications(), d.escalations()
-    # 20 s: the reminder must be swept before the heartbeat (wall clock) ends the wait, on a loaded machine too
-    # (8 s lapsed before the half-window sweep when two test workers and other runs shared two cores).
-    window, ident, sweep = 20, "T-SWEEP-1", [f"{sandbox.catalog.prefix}-approval-sweep"]
+    # Half an hour, as an on-call approval window is: it lapses only when the clock is moved past it (below).
+    window, ident, sweep = 1800, "T-SWEEP-1", [f"{sandbox.catalog.prefix}-approval-sweep"]
     start(sandbox, "scale-redshift", ident, nodes=3, approval_timeout_seconds=window)
     assert settle(sandbox, "scale-redshift", ident)["waiting"]
     table = ApprovalTable(Clients({"dynamodb": sandbox.client("dynamodb")}), approvals_table_name(d.catalog.prefix))
@@ -206,6 +206,8 @@ def test_a_procedure_approval_nobody_answers_is_reminded_at_half_its_window_then
     (audited,) = [r for r in d.audit("approval_reminded") if r["incident_id"] == ident]
     assert audited["payload"]["procedure"] == "scale-redshift"
 
+    assert settle(sandbox, "scale-redshift", ident)["waiting"]  # the window is not over yet
+    clock.advance(window)
     ended = settle(sandbox, "scale-redshift", ident, timeout=60, until_end=True)
     assert ended["error"] == "Remedy.ApprovalTimedOut", ended
     subject = f"[remedy-dev] APPROVAL_TIMED_OUT: scale-redshift {ident} at Approval"

@@ -486,6 +486,49 @@ def test_a_stopped_run_is_aborted_when_the_call_returns_with_the_callers_error_a
     assert sfn.client.describe_execution(executionArn=arn)["status"] == "ABORTED"
 
 
+def heartbeat(sfn: Recorded, token: str) -> None:
+    """SendTaskHeartbeat, once the task counts heartbeats: moto sets up the count just after the task sends its
+    token, so a heartbeat at once can find none yet (InvalidToken)."""
+    from botocore.exceptions import ClientError
+
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            sfn.client.send_task_heartbeat(taskToken=token)
+            return
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "InvalidToken" or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_a_task_whose_heartbeat_is_overdue_on_the_sandbox_clock_times_out(sandbox_env: Sandbox) -> None:
+    """HeartbeatSeconds count on the sandbox's clock (sandbox/stepfunctions.py): a heartbeat resets the count;
+    an hour of silence, let pass by advancing the clock, times the task out."""
+    from sandbox import clock
+
+    sfn, arn, token = _run_waiting_on_a_token(sandbox_env)  # HeartbeatSeconds: 3600
+
+    def status() -> str:
+        return str(sfn.client.describe_execution(executionArn=arn)["status"])
+
+    clock.advance(3000)
+    heartbeat(sfn, token)
+    clock.advance(3000)  # 100 minutes since the task began, 50 since its heartbeat
+    time.sleep(0.5)  # longer than the task looks at the clock (HEARTBEAT_LOOK_SECONDS)
+    assert status() == "RUNNING"
+    clock.advance(601)
+    deadline = time.monotonic() + 10
+    while status() == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert status() == "FAILED"
+    events = sfn.client.get_execution_history(executionArn=arn)["events"]
+    # The task has no TimeoutSeconds: this is its heartbeat. The history says States.Timeout (AWS: the name
+    # States.HeartbeatTimeout exists only for Catch and Retry to match on).
+    assert [e["taskTimedOutEventDetails"]["error"] for e in events if e["type"] == "TaskTimedOut"] == \
+        ["States.Timeout"]
+
+
 def kafka_list_topics(sandbox: Sandbox) -> tuple[Recorded, str, dict[str, Any]]:
     kafka = Recorded(sandbox, "kafka")
     return kafka, "ListTopics", kafka.client.list_topics(ClusterArn=_msk_arn(sandbox))
