@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from sandbox.core import Sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -77,37 +80,66 @@ def test_replay_a_documented_alarm_event() -> None:
 OUTAGE_EVENT = ROOT / "tests" / "events" / "composite_outage_alarm.json"
 
 
-@pytest.mark.parametrize("as_json", [True, False])
-def test_replay_of_an_outage_alarm_prints_the_procedure_it_started(as_json: bool) -> None:
+def test_replay_of_an_outage_alarm_prints_the_procedure_it_started() -> None:
     # The outage composite starts a state machine whose Lambda tasks run on another thread: what they print must
-    # not swallow the CLI's own output (it did: sys.stdout was left pointing at a task's capture buffer).
-    result = remedy("replay", str(OUTAGE_EVENT), *(["--json"] if as_json else []))
+    # not swallow the CLI's own output (it did: sys.stdout was left pointing at a task's capture buffer), nor
+    # mix into it (stdout is the JSON report, whole).
+    result = remedy("replay", str(OUTAGE_EVENT), "--json")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip(), "replay printed nothing"
-    if as_json:
-        report = json.loads(result.stdout)
-        assert report["matched_rules"] == ["remedy-dev-start-service-outage"]
-        (execution,) = report["executions"]
-        assert execution["procedure"] == "service-outage"
-        assert execution["status"] in ("SUCCEEDED", "WAITING_FOR_APPROVAL", "FAILED")
-    else:
-        assert "service-outage" in result.stdout
+    report = json.loads(result.stdout)
+    assert report["matched_rules"] == ["remedy-dev-start-service-outage"]
+    (execution,) = report["executions"]
+    assert execution["procedure"] == "service-outage"
+    assert execution["status"] in ("SUCCEEDED", "WAITING_FOR_APPROVAL", "FAILED")
 
 
-@pytest.mark.parametrize(("mutate", "expected"), [
+def test_replay_of_an_outage_alarm_in_words_names_the_procedure(sandbox: Sandbox) -> None:
+    """The same replay rendered for a person (the command's default output), on this worker's sandbox."""
+    from rich.console import Console
+
+    from remedy.render import print_replay
+    from remedy.replay import replay_event
+
+    report = replay_event(json.loads(OUTAGE_EVENT.read_text()), "dev", ROOT / "config" / "dev.yaml", sandbox=sandbox)
+    console = Console(file=io.StringIO(), width=200)
+    print_replay(console, report)
+    text = console.file.getvalue()
+    assert "remedy-dev-start-service-outage" in text and "service-outage" in text.replace(
+        "remedy-dev-start-service-outage", "")
+
+
+BAD_EVENTS = [
     (lambda e: e["detail"].pop("state"), "rejected: not a CloudWatch Alarm State Change event: detail.state"),
     (lambda e: e.update(account="999999999999"), "rejected: alarm from account 999999999999"),
     (lambda e: e["detail"].update(alarmName="other-team-alarm"), "no rule matches CloudWatch Alarm State Change"),
     (lambda e: e["detail"].update(alarmName="remedy-dev/consumer-lag/glue:x; rm -rf /"),
      "rejected: alarm 'remedy-dev/consumer-lag/glue:x; rm -rf /'"),
-])
-def test_replay_rejects_bad_events_with_one_line(tmp_path: Path, mutate, expected: str) -> None:
+]
+
+
+def test_replay_rejects_a_bad_event_with_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    """As a user meets it: one line on stderr, no traceback, exit code 2 (the reasons: the test below)."""
+    mutate, expected = BAD_EVENTS[1]
     event = json.loads(EVENT.read_text())
     mutate(event)
     path = tmp_path / "event.json"
     path.write_text(json.dumps(event))
     line = assert_one_clean_line(remedy("replay", str(path)))
     assert line.startswith(expected), line
+
+
+@pytest.mark.parametrize(("mutate", "expected"), BAD_EVENTS)
+def test_replay_rejects_bad_events_and_says_why(sandbox: Sandbox, mutate, expected: str) -> None:
+    """Each kind of bad event through the synthesized routing and the real handler (on this worker's sandbox):
+    nothing acted on, the reason the command prints on its one line."""
+    from remedy.replay import replay_event
+
+    event = json.loads(EVENT.read_text())
+    mutate(event)
+    report = replay_event(event, "dev", ROOT / "config" / "dev.yaml", sandbox=sandbox)
+    assert report["status"] in ("NO_RULE", "REJECTED") and report["reason"].startswith(expected), report
+    assert all(not (invocation["result"] or {}).get("results") for invocation in report["invocations"])
 
 
 def test_replay_non_json_and_unknown_env(tmp_path: Path) -> None:
