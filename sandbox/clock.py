@@ -17,6 +17,7 @@ Nothing here sleeps for real: a rehearsal of an hour-long resize takes milliseco
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 # How long AWS takes, in seconds of this clock. Each value follows what AWS documents, or, where AWS gives no
@@ -44,6 +45,15 @@ _DEFAULTS = dict(DURATIONS)
 
 _LOCK = threading.Lock()
 _offset = timedelta(0)
+# Called after time moved forward (advance): whoever waits for a moment on this clock (a task's heartbeat window,
+# sandbox.stepfunctions) looks again, instead of polling the clock.
+_ADVANCED: list[Callable[[], None]] = []
+
+
+def on_advance(listener: Callable[[], None]) -> None:
+    """Call `listener` whenever this clock is moved forward (once per listener)."""
+    if listener not in _ADVANCED:
+        _ADVANCED.append(listener)
 
 
 def now() -> datetime:
@@ -79,6 +89,8 @@ def advance(seconds: float) -> datetime:
         raise ValueError("the sandbox's clock does not go back")
     with _LOCK:
         _offset += timedelta(seconds=seconds)
+    for listener in list(_ADVANCED):
+        listener()
     return now()
 
 

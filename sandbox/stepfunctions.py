@@ -162,45 +162,60 @@ def _wait_on_the_sandbox_clock() -> None:
     wait_function.WaitFunction._wait_interval = wait_interval
 
 
-HEARTBEAT_LOOK_SECONDS = 0.2  # how often (wall clock) a waiting task looks whether the sandbox's clock passed
-
-
 def _heartbeats_on_the_sandbox_clock() -> None:
     """A `.waitForTaskToken` task's HeartbeatSeconds are counted on the sandbox's clock from when the task
     started or last heard a heartbeat (SendTaskHeartbeat): the task times out (States.HeartbeatTimeout) once
     that much sandbox time passed in silence. The clock is the wall clock plus the time scenarios let pass, so
-    untouched it lapses when moto's would; advanced, it lapses at once. The count restarts at the moment the
-    heartbeat arrives, not when the waiting thread next runs (a test that advances the clock right after a
-    heartbeat would otherwise outrun it). An answer (SendTaskSuccess/Failure, StopExecution) wakes it too."""
+    untouched it lapses when moto's would; advanced, it lapses at once (the clock wakes its waiting tasks to
+    look again: a waiting task does not poll). The count restarts at the moment the heartbeat arrives, not
+    when the waiting thread next runs (a test that advances the clock right after a heartbeat would otherwise
+    outrun it). An answer (SendTaskSuccess/Failure, StopExecution) wakes it too."""
+    import threading
+    import weakref
     from datetime import timedelta
 
     from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatEndpoint
 
     from sandbox import clock
 
+    waiting: weakref.WeakSet[Any] = weakref.WeakSet()
     original_init, original_notify = HeartbeatEndpoint.__init__, HeartbeatEndpoint.notify
 
     def __init__(self: Any, heartbeat_seconds: int) -> None:
         original_init(self, heartbeat_seconds)
         self.heard_at = clock.now()  # the task sets its heartbeat up as it starts
+        self.look_again = threading.Event()  # a heartbeat, an answer, or the clock moved
 
     def notify(self: Any) -> None:
         self.heard_at = clock.now()
         original_notify(self)
+        self.look_again.set()
 
     def clear_and_wait(self: Any) -> bool:
         with self._mutex:
             if self._next_heartbeat_event.is_set():
                 self._next_heartbeat_event.clear()
                 return True
-        while (left := (self.heard_at + timedelta(seconds=self._heartbeat_seconds) - clock.now()).total_seconds()) > 0:
-            if self._next_heartbeat_event.wait(timeout=min(left, HEARTBEAT_LOOK_SECONDS)):
-                return True
-        return False
+        waiting.add(self)
+        try:
+            while (left := (self.heard_at + timedelta(seconds=self._heartbeat_seconds) - clock.now())
+                   .total_seconds()) > 0:
+                self.look_again.wait(timeout=left)
+                self.look_again.clear()
+                if self._next_heartbeat_event.is_set():
+                    return True
+            return False
+        finally:
+            waiting.discard(self)
+
+    def clock_moved() -> None:
+        for endpoint in list(waiting):
+            endpoint.look_again.set()
 
     HeartbeatEndpoint.__init__ = __init__
     HeartbeatEndpoint.notify = notify
     HeartbeatEndpoint.clear_and_wait = clear_and_wait
+    clock.on_advance(clock_moved)
 
 
 def after_reset(sandbox: Any) -> None:
