@@ -288,6 +288,15 @@ class EmulatedAccount:
 
         return glue_backends[self.account_id][self.region]
 
+    def alarm_states(self) -> dict[str, tuple[str, str]]:
+        """Every alarm's (StateValue, StateReason), metric and composite: CloudWatch's own record, read as its
+        evaluator reads it (in this process). DescribeAlarms of every alarm serialized each whole alarm once per
+        evaluated minute (9 % of a model-driven game day) to be read for these two fields."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        alarms = list(cloudwatch_backends[self.account_id][self.region].alarms.values())
+        return {alarm.name: (str(alarm.state_value), str(alarm.state_reason or "")) for alarm in alarms}
+
     def stop(self) -> None:
         if self._server is not None:
             from sandbox import transport
