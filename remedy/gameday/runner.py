@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,7 +49,10 @@ def _printer(console: Console) -> Any:
 
 
 def run_gameday(scenarios: list[Scenario], env: str, catalog_path: Path, report_dir: Path,
-                console: Console) -> list[ScenarioResult]:
+                console: Console, after_each: Callable[[ScenarioResult, Sandbox], None] | None = None,
+                ) -> list[ScenarioResult]:
+    """Each scenario on the sandbox, reset between them. `after_each` looks at the account a scenario left
+    before the next reset empties it (an audit of what the functions wrote, say), after its result is known."""
     started = time.monotonic()
     with console.status("starting the sandbox: synthesizing the stacks, deploying them into the emulated "
                         "account, seeding the data lake…"):
@@ -63,6 +67,8 @@ def run_gameday(scenarios: list[Scenario], env: str, catalog_path: Path, report_
                 sandbox.reset()
             console.print(f"\n[bold]▶ {index}/{len(scenarios)} {item.name}[/bold]: {item.title}", highlight=False)
             results.append(_run_one(item, sandbox, console))
+            if after_each is not None:
+                after_each(results[-1], sandbox)
     finally:
         sandbox.stop()
     _summary(results, console)
