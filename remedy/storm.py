@@ -225,10 +225,10 @@ def run_storm(pipelines: int = 50, *, folder: Path | None = None, budget: int | 
     """Deploy N pipelines into a fresh sandbox, storm them, measure and check. `budget` -1: the number of
     pipelines (one restart each fits the hour); None: the catalog's own fleet budget."""
     from remedy.gameday.drill import Drill
-    from sandbox.core import Sandbox
+    from sandbox.core import Sandbox, sandbox_home
     from sandbox.templates import templates_for
 
-    folder = folder or ROOT / ".sandbox" / "storm"
+    folder = folder or sandbox_home() / "storm"
     fleet_budget = pipelines if budget == -1 else budget
     path = storm_catalog(pipelines, folder, fleet_budget)
     seconds: dict[str, float] = {}

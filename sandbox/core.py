@@ -130,12 +130,22 @@ def _sandbox_clock() -> datetime:
     return clock.now()
 
 
+HOME_VARIABLE = "REMEDY_SANDBOX_HOME"
+
+
+def sandbox_home() -> Path:
+    """Where a sandbox keeps its files (the Redshift stand-in's database among them), one folder per env:
+    $REMEDY_SANDBOX_HOME, else .sandbox/ in the checkout. Two sandboxes running at once must not share one: the
+    second would reseed the first's database under it (two game days side by side, or test workers)."""
+    return Path(os.environ.get(HOME_VARIABLE) or ROOT / ".sandbox")
+
+
 class Sandbox:
     def __init__(self, env: str = "dev", workdir: str | Path | None = None, catalog_path: str | Path | None = None):
         self.env = env
         self.catalog_path = Path(catalog_path) if catalog_path else catalog_path_for(env, ROOT)
         self.catalog: Catalog = load_catalog(self.catalog_path)
-        self.workdir = Path(workdir or ROOT / ".sandbox" / env)
+        self.workdir = Path(workdir or sandbox_home() / env)
         self.account = EmulatedAccount(self.catalog.account_id, self.catalog.region)
         self.templates: dict[str, dict[str, Any]] = {}
         self.deployment = Deployment()
