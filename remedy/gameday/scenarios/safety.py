@@ -90,7 +90,8 @@ def kill_switch_holds_a_procedure(d: Drill) -> None:
         d.expect("while held nothing from that step on is done: dim_customer untouched, nothing restored",
                  customer_quality(d.sandbox) == before and f"dim_customer_corrupt_{suffix}" not in tables,
                  f"{customer_quality(d.sandbox)} {tables}")
-        told = [n for n in d.notifications() if f"] HELD: data-corruption {ident}" in n["subject"]]
+        # The hold is audited, then told: the notification can arrive a moment after the audit record.
+        told = _wait_for(lambda: [n for n in d.notifications() if f"] HELD: data-corruption {ident}" in n["subject"]])
         d.expect("on call is told the run is held and why", bool(told) and "kill switch" in told[0]["message"])
         d.set_kill_switch(False)
         _finish_reprocessing(d, "customer-scd-batch", ident)
