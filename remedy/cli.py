@@ -174,6 +174,7 @@ def main() -> None:
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # typer 0.29 carries click
 
     from remedy.gameday.registry import UnknownScenario
+    from sandbox.home import SandboxHomeError
 
     try:
         # standalone_mode=False: click's usage errors come here instead of its multi-line usage panel.
@@ -197,7 +198,7 @@ def main() -> None:
     except typer.Abort:
         err.print("remedy: aborted", markup=False)
         sys.exit(130)
-    except (Refused, UnknownScenario) as error:
+    except (Refused, UnknownScenario, SandboxHomeError) as error:
         err.print(f"remedy: {error}", markup=False, highlight=False)
         sys.exit(2)
     except CatalogError as error:

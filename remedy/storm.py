@@ -225,7 +225,8 @@ def run_storm(pipelines: int = 50, *, folder: Path | None = None, budget: int | 
     """Deploy N pipelines into a fresh sandbox, storm them, measure and check. `budget` -1: the number of
     pipelines (one restart each fits the hour); None: the catalog's own fleet budget."""
     from remedy.gameday.drill import Drill
-    from sandbox.core import Sandbox, sandbox_home
+    from sandbox.core import Sandbox
+    from sandbox.home import sandbox_home
     from sandbox.templates import templates_for
 
     folder = folder or sandbox_home() / "storm"

@@ -35,6 +35,7 @@ from sandbox.alarms import (
 )
 from sandbox.aws import EmulatedAccount
 from sandbox.cfn import Deployment, FunctionSpec, RuleSpec, deploy
+from sandbox.home import HOME_VARIABLE, SandboxHomeError, sandbox_home
 from sandbox.scheduler import schedule_due, scheduler_input
 from sandbox.seed_doctor import seed as seed_for_doctor
 from sandbox.seed_maintenance import seed_lake_housekeeping
@@ -130,16 +131,6 @@ def _sandbox_clock() -> datetime:
     return clock.now()
 
 
-HOME_VARIABLE = "REMEDY_SANDBOX_HOME"
-
-
-def sandbox_home() -> Path:
-    """Where a sandbox keeps its files (the Redshift stand-in's database among them), one folder per env:
-    $REMEDY_SANDBOX_HOME, else .sandbox/ in the checkout. Two sandboxes running at once must not share one: the
-    second would reseed the first's database under it (two game days side by side, or test workers)."""
-    return Path(os.environ.get(HOME_VARIABLE) or ROOT / ".sandbox")
-
-
 class Sandbox:
     def __init__(self, env: str = "dev", workdir: str | Path | None = None, catalog_path: str | Path | None = None):
         self.env = env
@@ -174,7 +165,11 @@ class Sandbox:
     def start(self, templates: dict[str, dict[str, Any]] | None = None) -> Sandbox:
         from sandbox.seed import seed
 
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SandboxHomeError(f"cannot keep the sandbox's files in {self.workdir}: {error.strerror} (set "
+                                   f"{HOME_VARIABLE} to a writable folder, or unset it for .sandbox/)") from None
         self.account.start()
         # moto keeps its state per process, not per server: a sandbox started after another one in the same
         # process (tests, `make bench`) must begin from an empty account, not from what the last one left.

@@ -164,12 +164,13 @@ def _wait_on_the_sandbox_clock() -> None:
 
 def _heartbeats_on_the_sandbox_clock() -> None:
     """A `.waitForTaskToken` task's HeartbeatSeconds are counted on the sandbox's clock from when the task
-    started or last heard a heartbeat (SendTaskHeartbeat): the task times out (States.HeartbeatTimeout) once
-    that much sandbox time passed in silence. The clock is the wall clock plus the time scenarios let pass, so
-    untouched it lapses when moto's would; advanced, it lapses at once (the clock wakes its waiting tasks to
-    look again: a waiting task does not poll). The count restarts at the moment the heartbeat arrives, not
-    when the waiting thread next runs (a test that advances the clock right after a heartbeat would otherwise
-    outrun it). An answer (SendTaskSuccess/Failure, StopExecution) wakes it too."""
+    started or last heard a heartbeat (SendTaskHeartbeat): the task times out once that much sandbox time passed
+    in silence (its history says States.Timeout; a Catch or Retry may match it as States.HeartbeatTimeout, as AWS
+    documents in "Handling errors in Step Functions workflows"). The clock is the wall clock plus the time
+    scenarios let pass, so untouched it lapses when moto's would; advanced, it lapses at once (the clock wakes
+    its waiting tasks to look again: a waiting task does not poll). The count restarts at the moment the
+    heartbeat arrives, not when the waiting thread next runs (a test that advances the clock right after a
+    heartbeat would otherwise outrun it). An answer (SendTaskSuccess/Failure, StopExecution) wakes it too."""
     import threading
     import weakref
     from datetime import timedelta
@@ -179,6 +180,7 @@ def _heartbeats_on_the_sandbox_clock() -> None:
     from sandbox import clock
 
     waiting: weakref.WeakSet[Any] = weakref.WeakSet()
+    waiting_lock = threading.Lock()  # tasks start and end waiting on their own threads while the clock moves
     original_init, original_notify = HeartbeatEndpoint.__init__, HeartbeatEndpoint.notify
 
     def __init__(self: Any, heartbeat_seconds: int) -> None:
@@ -196,7 +198,8 @@ def _heartbeats_on_the_sandbox_clock() -> None:
             if self._next_heartbeat_event.is_set():
                 self._next_heartbeat_event.clear()
                 return True
-        waiting.add(self)
+        with waiting_lock:
+            waiting.add(self)
         try:
             while (left := (self.heard_at + timedelta(seconds=self._heartbeat_seconds) - clock.now())
                    .total_seconds()) > 0:
@@ -206,10 +209,13 @@ def _heartbeats_on_the_sandbox_clock() -> None:
                     return True
             return False
         finally:
-            waiting.discard(self)
+            with waiting_lock:
+                waiting.discard(self)
 
     def clock_moved() -> None:
-        for endpoint in list(waiting):
+        with waiting_lock:
+            looking = list(waiting)
+        for endpoint in looking:
             endpoint.look_again.set()
 
     HeartbeatEndpoint.__init__ = __init__

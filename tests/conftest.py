@@ -22,13 +22,13 @@ ENVS = tuple(sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf
 
 @pytest.fixture(scope="session", autouse=True)
 def sandbox_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Each test worker's sandboxes keep their files in a folder of its own (sandbox.core.sandbox_home), the
+    """Each test worker's sandboxes keep their files in a folder of its own (sandbox.home.sandbox_home), the
     `remedy` subprocesses it starts included: two workers' game days or CLI runs would otherwise share one Redshift
     stand-in database, and one's reseed would pull the tables from under the other's scenario (seen: a lake
     scenario's stale statistics reset mid-run)."""
     import os
 
-    from sandbox.core import HOME_VARIABLE
+    from sandbox.home import HOME_VARIABLE
 
     home = tmp_path_factory.mktemp("sandbox-home")
     os.environ[HOME_VARIABLE] = str(home)

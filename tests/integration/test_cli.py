@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -147,6 +148,17 @@ def test_replay_non_json_and_unknown_env(tmp_path: Path) -> None:
     path.write_text("{not json")
     assert "not JSON" in assert_one_clean_line(remedy("replay", str(path)))
     assert "unknown environment 'qa'" in assert_one_clean_line(remedy("replay", str(EVENT), "--env", "qa"))
+
+
+def test_a_sandbox_home_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    result = subprocess.run([sys.executable, "-m", "remedy.cli", "replay", str(EVENT)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300, check=False,
+                            env={**os.environ, "REMEDY_SANDBOX_HOME": str(blocked / "home")})
+    line = assert_one_clean_line(result)
+    assert line.startswith(f"remedy: cannot keep the sandbox's files in {blocked / 'home' / 'dev'}: "), line
+    assert "REMEDY_SANDBOX_HOME" in line and blocked.read_text() == "not a folder"
 
 
 def test_gameday_unknown_scenario_and_list() -> None:
