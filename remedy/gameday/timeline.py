@@ -196,6 +196,19 @@ def run_timeline(d: Drill, scenario: str, job: str, fault: Fault, *, service: bo
     return run.finish()
 
 
+def _next_minute(d: Drill) -> None:
+    """Move the drill and the sandbox's clock to the first second of the next minute. The model stamps what it
+    publishes with the sandbox's clock, which is wall time plus an offset and so runs on while a minute is worked
+    through (the model steps, handlers run, a function may wait on the clock); the alarms are evaluated at the
+    drill's `now`. Starting each minute at its first second leaves 59 s of work before the two could name
+    different minutes (an empty period in an alarm's window: tests/integration/test_timeline_clock.py)."""
+    from sandbox import clock
+
+    latest = max(d.now, clock.now())
+    d.now = datetime.fromtimestamp((int(latest.timestamp()) // 60 + 1) * 60 + 1, UTC)
+    d.advance(0)
+
+
 class _Run:
     """One timeline's minutes: the clock, the fault, the model, the probes, the alarms, the service or the person."""
 
@@ -203,6 +216,7 @@ class _Run:
                  params: LakeParams | None, watch: Watch):
         catalog = d.catalog
         self.d, self.job, self.service, self.watch = d, job, service, watch
+        _next_minute(d)
         self.alarm = watch.alarm(self)
         self.spec = d.sandbox.deployment.alarms[self.alarm]
         self.lake = LakeInSandbox(d.sandbox, params)
@@ -225,7 +239,7 @@ class _Run:
 
     def minute(self, minute: int, fault: Fault) -> Point:
         d, timeline = self.d, self.timeline
-        d.advance(1)
+        _next_minute(d)
         if minute == timeline.fault_minute:
             text = fault(self.lake, d, self.service)
             timeline.marks.insert(0, Mark(minute, "fault", text))
