@@ -95,3 +95,17 @@ def synthesized(env: str = "dev", catalog_path: str | Path | None = None,
                 partial.replace(cache)  # atomic: a reader never sees half a file
     loaded = json.loads(cache.read_text(encoding="utf-8"))
     return Synthesis(templates=loaded["templates"], report=loaded["report"])
+
+
+def main(envs: list[str]) -> int:
+    """Synthesize each env into the cache (`make test` and `make check` do it beside ruff and mypy, so that the
+    test workers find the templates made instead of waiting, both of them, for the first synthesis)."""
+    for env in envs or ["dev"]:
+        synthesized(env)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

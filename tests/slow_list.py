@@ -8,6 +8,11 @@ faster returns to `make check` and a new slow one leaves it. A test in the list 
 at the next measurement; one the list does not name runs in `make check` until then.
 
     python -m tests.slow_list PYTEST_LOG > tests/slow.txt
+    python -m tests.slow_list --add CHECK_LOG > tests/slow.txt.new && mv tests/slow.txt.new tests/slow.txt
+
+A test left out can hand its module's shared setup to the next test of the module (the checkov fixture: 18 s that
+moved to the module's other test): `make slow-list` then runs `make check`'s tier once more and `--add`s the
+tests that are slow there.
 """
 
 from __future__ import annotations
@@ -39,13 +44,18 @@ def listed() -> set[str]:
 
 
 def main(argv: list[str]) -> int:
+    add = argv[:1] == ["--add"]
+    argv = argv[1:] if add else argv
     if len(argv) != 1:
-        print("usage: python -m tests.slow_list PYTEST_LOG  (a pytest run with --durations=0)", file=sys.stderr)
+        print("usage: python -m tests.slow_list [--add] PYTEST_LOG  (a pytest run with --durations=0)",
+              file=sys.stderr)
         return 2
     nodes = slow_tests(Path(argv[0]).read_text())
-    if not nodes:
+    if not nodes and (not add or "slowest" not in Path(argv[0]).read_text()):
         print(f"no durations in {argv[0]}: run pytest with --durations=0", file=sys.stderr)
         return 1
+    if add:  # the list so far, and what is slow in make check's tier without it
+        nodes = sorted(listed() | set(nodes))
     print(f"# measured by `make slow-list` (tests.slow_list): {SLOW_SECONDS:g} s or more each; in make test only")
     print("\n".join(nodes))
     return 0

@@ -27,3 +27,22 @@ def test_a_test_is_slow_when_its_phases_add_up_to_the_threshold() -> None:
 def test_the_committed_list_names_tests_by_node_id() -> None:
     names = listed()
     assert names and all(n.startswith("tests/") and "::" in n for n in names)
+
+
+def test_add_keeps_the_list_and_adds_what_is_slow_in_make_checks_tier(tmp_path, monkeypatch, capsys) -> None:
+    # make check leaves the listed test out; the module's shared setup then falls to its other test (checkov).
+    from tests import slow_list
+
+    listed_before = tmp_path / "slow.txt"
+    listed_before.write_text("# measured\ntests/infra/test_checkov.py::test_templates_pass_checkov\n")
+    monkeypatch.setattr(slow_list, "LIST", listed_before)
+    log = tmp_path / "check.log"
+    log.write_text("== slowest durations ==\n18.10s setup    tests/infra/test_checkov.py::test_every_skip\n"
+                   "0.20s call     tests/unit/test_guard.py::test_cooldown\n")
+    assert slow_list.main(["--add", str(log)]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == ["tests/infra/test_checkov.py::test_every_skip",
+                                                         "tests/infra/test_checkov.py::test_templates_pass_checkov"]
+    log.write_text("== slowest durations ==\n0.20s call     tests/unit/test_guard.py::test_cooldown\n")
+    assert slow_list.main(["--add", str(log)]) == 0  # nothing new is slow: the list as it was
+    assert capsys.readouterr().out.splitlines()[1:] == ["tests/infra/test_checkov.py::test_templates_pass_checkov"]
+    assert slow_list.main(["--add"]) == 2
