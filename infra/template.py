@@ -100,7 +100,13 @@ def synthesized(env: str = "dev", catalog_path: str | Path | None = None,
 def main(envs: list[str]) -> int:
     """Synthesize each env into the cache (`make test` and `make check` do it beside ruff and mypy, so that the
     test workers find the templates made instead of waiting, both of them, for the first synthesis)."""
+    import sys
+
     for env in envs or ["dev"]:
+        if not catalog_path_for(env, ROOT).is_file():
+            known = ", ".join(sorted(p.stem for p in (ROOT / "config").glob("*.yaml")))
+            print(f"unknown env {env!r}: no catalog {catalog_path_for(env, ROOT)} (known: {known})", file=sys.stderr)
+            return 2
         synthesized(env)
     return 0
 
